@@ -1,0 +1,139 @@
+"""The `patoolkit` command line (CONTRACT section 4).
+
+Every command has --help and exits 0 when all is well, 1 when it has
+findings, 2 when its input is unusable. Errors are one clear line on stderr,
+never a traceback (--debug shows one, for developers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import PAToolkitError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _print_json(document: object) -> None:
+    json.dump(document, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .tracker import load_tracker
+
+    tracker = load_tracker(args.tracker)
+    if args.json:
+        _print_json(tracker.report())
+    else:
+        errors, warnings = tracker.errors, tracker.warnings
+        print(f"{tracker.path}: {len(tracker.requests)} requests, {len(errors)} errors, "
+              f"{len(warnings)} warnings")
+        for problem in errors:
+            print(f"  error    {problem}" + (f" (found: '{problem.value}')"
+                                             if problem.value and problem.value not in
+                                             problem.message else ""))
+        for problem in warnings:
+            print(f"  warning  {problem}")
+        if not errors and not warnings:
+            print("  No problems found.")
+    failing = tracker.errors or (args.strict and tracker.warnings)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def cmd_new_tracker(args: argparse.Namespace) -> int:
+    from .workbook import new_tracker
+
+    path = new_tracker(args.path)
+    print(f"Wrote a blank tracker to {path}. Open it in Excel or LibreOffice; the Instructions "
+          "sheet explains every column.")
+    return EXIT_OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import write_claims, write_sample
+
+    if args.rows < 1:
+        raise PAToolkitError("--rows must be 1 or more.")
+    path = write_sample(args.path, rows=args.rows, seed=args.seed)
+    print(f"Wrote a synthetic tracker with {args.rows} requests to {path} (invented data, "
+          "no real patients).")
+    if args.claims:
+        from .tracker import load_tracker
+
+        claims = write_claims(args.claims, load_tracker(path).frames, seed=args.seed)
+        print(f"Wrote a matching synthetic claims export to {claims}.")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="patoolkit",
+        description="Run prior authorization from the practice's Excel tracker.",
+        epilog="Exit codes: 0 all well, 1 findings, 2 unusable input.",
+    )
+    parser.add_argument("--version", action="version", version=f"patoolkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser(
+        "check", help="validate a tracker workbook",
+        description="Validate the tracker and list every problem with its sheet, Excel row "
+                    "and column. Exit 0 when there are no errors, 1 when there are, 2 when the "
+                    "file cannot be read as a tracker. The file is never changed.")
+    check.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--strict", action="store_true", help="warnings also make exit code 1")
+    check.set_defaults(handler=cmd_check)
+
+    new = commands.add_parser(
+        "new-tracker", help="write a blank tracker with every sheet, dropdown and instruction",
+        description="Write a blank tracker an analyst can start typing into. Refuses to "
+                    "overwrite an existing file.")
+    new.add_argument("path", type=Path, help="where to write the new .xlsx")
+    new.set_defaults(handler=cmd_new_tracker)
+
+    sample = commands.add_parser(
+        "sample", help="write a synthetic tracker (no real patient data, ever)",
+        description="Write a deterministic synthetic tracker for demos, tests and benchmarks.")
+    sample.add_argument("path", type=Path, help="where to write the new .xlsx")
+    sample.add_argument("--rows", type=int, default=300, help="number of requests (300)")
+    sample.add_argument("--seed", type=int, default=7, help="random seed (7)")
+    sample.add_argument("--claims", type=Path, metavar="CLAIMS.xlsx",
+                        help="also write a matching synthetic claims export")
+    sample.set_defaults(handler=cmd_sample)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except PAToolkitError as error:
+        print(f"patoolkit {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("patoolkit: interrupted; nothing was half-written.", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        reference = uuid.uuid4().hex[:8]
+        print(f"patoolkit {args.command}: unexpected {type(error).__name__} (ref {reference}); "
+              "please report it with this reference. Run with --debug to see details.",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

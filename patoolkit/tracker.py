@@ -1,0 +1,290 @@
+"""Reading the tracker workbook: one typed DataFrame per sheet, every problem found once.
+
+The file is read once into memory; its SHA-256 (the fingerprint) is taken from
+the very bytes parsed, so a later write can tell whether someone else saved
+the file in between. python-calamine does the reading (fast, formula cells by
+their cached value); openpyxl is used only to write (see writer.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from .errors import Problem, UnusableTrackerError
+from .schema import (
+    LIST_TITLES,
+    LISTS,
+    LISTS_SHEET,
+    REQUESTS,
+    SETTINGS_DEFAULTS,
+    SHEETS,
+    HeaderMap,
+    Sheet,
+    match_headers,
+    normalize_header,
+    sheet_for,
+)
+from .validation import Collector, blank_mask, check_requests, convert_sheet
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+HEADER_SEARCH_ROWS = 20
+
+
+@dataclass
+class Tracker:
+    """A tracker as read: typed frames (index = Excel row number), settings, problems."""
+
+    path: Path
+    fingerprint: str
+    frames: dict[str, pd.DataFrame]
+    settings: dict[str, object]
+    lists: dict[str, tuple[str, ...]]
+    headers: dict[str, HeaderMap]
+    sheet_names: dict[str, str]  # contract sheet -> name in the workbook
+    extra_sheets: list[str]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def requests(self) -> pd.DataFrame:
+        return self.frames[REQUESTS.name]
+
+    def frame(self, sheet: str) -> pd.DataFrame:
+        return self.frames[sheet]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def extras(self, sheet: str) -> list[str]:
+        """Columns of a sheet that are not in the contract, as the file names them."""
+        header = self.headers.get(sheet)
+        return list(header.extras.values()) if header else []
+
+    def report(self) -> dict[str, object]:
+        """The `check --json` document (CONTRACT section 4)."""
+        return {
+            "ok": self.ok,
+            "file": str(self.path),
+            "rows": len(self.requests),
+            "errors": [problem.as_dict() for problem in self.errors],
+            "warnings": [problem.as_dict() for problem in self.warnings],
+        }
+
+
+def fingerprint_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_workbook_bytes(path: Path | str) -> tuple[Path, bytes]:
+    """The file's bytes, or one clear UnusableTrackerError line saying what to do."""
+    path = Path(path)
+    if not path.exists():
+        raise UnusableTrackerError(f"{path}: no such file; check the path.")
+    if path.is_dir():
+        raise UnusableTrackerError(f"{path}: is a folder, not a workbook; give the .xlsx file.")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UnusableTrackerError(f"{path}: cannot be read ({error.strerror}).") from None
+    if not data:
+        raise UnusableTrackerError(f"{path}: the file is empty; it is not a workbook.")
+    if data.startswith(OLE2_MAGIC):
+        if "EncryptionInfo".encode("utf-16-le") in data[:1_000_000]:
+            raise UnusableTrackerError(
+                f"{path}: the workbook is password-protected; save a copy without a password "
+                "(File > Info > Protect Workbook > Encrypt with Password, clear it).")
+        raise UnusableTrackerError(
+            f"{path}: is a legacy Excel 97-2003 (.xls) file; open it and Save As "
+            "Excel Workbook (.xlsx).")
+    if not data.startswith(ZIP_MAGIC):
+        looks_text = all(32 <= byte or byte in (9, 10, 13) for byte in data[:512])
+        what = "a text or CSV file" if looks_text else "not an Excel workbook"
+        raise UnusableTrackerError(
+            f"{path}: is {what}, not an .xlsx workbook; open it in Excel or LibreOffice and "
+            "save it as Excel Workbook (.xlsx).")
+    return path, data
+
+
+def _open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise UnusableTrackerError(
+            f"{path}: the file is damaged (not a valid .xlsx archive); restore it from the "
+            "backups folder or re-save it from Excel.") from None
+    if "xl/workbook.xml" not in names:
+        raise UnusableTrackerError(
+            f"{path}: is a zip archive but not an Excel workbook (no xl/workbook.xml); "
+            "save it as Excel Workbook (.xlsx).")
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as error:  # calamine raises its own types for many kinds of damage
+        raise UnusableTrackerError(
+            f"{path}: the workbook cannot be read ({type(error).__name__}); re-save it from "
+            "Excel or restore it from the backups folder.") from None
+
+
+def _rows(book: CalamineWorkbook, name: str) -> list[list[object]]:
+    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def _find_header(sheet: Sheet, rows: list[list[object]]) -> HeaderMap:
+    """The header is the row, among the first few, that names the most contract columns."""
+    best: HeaderMap | None = None
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if not any(str(cell).strip() for cell in row if cell is not None):
+            continue
+        candidate = match_headers(sheet, row, index + 1)
+        if best is None:
+            best = candidate  # the first non-blank row, unless a later one matches better
+        if len(candidate.positions) > len(best.positions):
+            best = candidate
+    return best or HeaderMap(header_row=1)
+
+
+def _raw_frame(rows: list[list[object]], header: HeaderMap) -> pd.DataFrame:
+    """Data rows below the header, as objects, indexed by Excel row; blank rows dropped."""
+    body = rows[header.header_row:]
+    width = max((len(row) for row in rows), default=0)
+    frame = pd.DataFrame(body, dtype=object, columns=range(width) if body else None)
+    if frame.empty:
+        frame = pd.DataFrame(columns=range(width), dtype=object)
+    frame.index = pd.RangeIndex(header.header_row + 1, header.header_row + 1 + len(frame))
+    used = list(header.positions.values()) + list(header.extras)
+    if used:
+        blank = pd.concat([blank_mask(frame[position]) for position in used], axis=1).all(axis=1)
+        frame = frame[~blank]
+    names = {position: canonical for canonical, position in header.positions.items()}
+    names.update(header.extras)
+    return frame[sorted(names)].rename(columns=names)
+
+
+def read_lists(book: CalamineWorkbook, sheet_name: str | None) -> dict[str, tuple[str, ...]]:
+    """The contract's lists, extended by any values a consultant added on the Lists sheet."""
+    lists = {name: tuple(values) for name, values in LISTS.items()}
+    if sheet_name is None:
+        return lists
+    rows = _rows(book, sheet_name)
+    if not rows:
+        return lists
+    by_title = {normalize_header(title): name for name, title in LIST_TITLES.items()}
+    by_title.update({normalize_header(name): name for name in LIST_TITLES})
+    for position, title in enumerate(rows[0]):
+        name = by_title.get(normalize_header(title))
+        if name is None:
+            continue
+        added = [str(row[position]).strip() for row in rows[1:]
+                 if position < len(row) and str(row[position]).strip()]
+        known = {value.casefold() for value in lists[name]}
+        lists[name] = lists[name] + tuple(v for v in dict.fromkeys(added) if v.casefold() not in known)
+    return lists
+
+
+def _read_settings(frame: pd.DataFrame, found: Collector) -> dict[str, object]:
+    settings: dict[str, object] = {setting.key: setting.default for setting in SETTINGS_DEFAULTS}
+    kinds = {setting.key: setting.kind for setting in SETTINGS_DEFAULTS}
+    for row, key, value in zip(frame.index, frame["key"], frame["value"], strict=True):
+        if pd.isna(key):
+            continue
+        name = normalize_header(key)
+        canonical = next((k for k in kinds if normalize_header(k) == name), str(key).strip())
+        if pd.isna(value):
+            continue
+        if kinds.get(canonical) == "int":
+            try:
+                number = float(str(value).replace(",", ""))
+                if not number.is_integer() or number < 0:
+                    raise ValueError
+                settings[canonical] = int(number)
+            except ValueError:
+                found.labels.setdefault("value", "value")
+                found.add([row], "value", f"setting '{canonical}' must be a whole number; "
+                          f"leave it blank for the default ({settings[canonical]})", [value])
+        else:
+            settings[canonical] = str(value)
+    return settings
+
+
+def load_tracker(path: Path | str) -> Tracker:
+    """Read and validate a tracker workbook.
+
+    Raises UnusableTrackerError when the file cannot be a tracker at all. Every
+    other problem is collected in Tracker.problems (see `patoolkit check`).
+    """
+    path, data = read_workbook_bytes(path)
+    book = _open_workbook(path, data)
+    names = list(book.sheet_names)
+    sheet_names: dict[str, str] = {}
+    extra_sheets: list[str] = []
+    lists_sheet: str | None = None
+    for name in names:
+        sheet = sheet_for(name)
+        if sheet is not None and sheet.name not in sheet_names:
+            sheet_names[sheet.name] = name
+        elif normalize_header(name) == normalize_header(LISTS_SHEET):
+            lists_sheet = name
+        else:
+            extra_sheets.append(name)
+    if REQUESTS.name not in sheet_names:
+        found_names = ", ".join(f"'{name}'" for name in names) or "none"
+        raise UnusableTrackerError(
+            f"{path}: has no Requests sheet (sheets found: {found_names}); rename the sheet that "
+            "lists the PA requests to 'Requests', or start from `patoolkit new-tracker`.")
+
+    lists = read_lists(book, lists_sheet)
+    frames: dict[str, pd.DataFrame] = {}
+    headers: dict[str, HeaderMap] = {}
+    problems: list[Problem] = []
+    settings: dict[str, object] = {}
+    for sheet in SHEETS:
+        rows = _rows(book, sheet_names[sheet.name]) if sheet.name in sheet_names else []
+        header = _find_header(sheet, rows)
+        headers[sheet.name] = header
+        found = Collector(sheet_names.get(sheet.name, sheet.name), dict(header.labels))
+        if sheet.name in sheet_names:
+            for column in sheet.columns:
+                if column.required and column.name not in header.positions:
+                    problems.append(Problem(
+                        found.sheet, header.header_row, None,
+                        f"the required column '{column.title}' is missing; add it to the header "
+                        f"row (row {header.header_row})"))
+        raw = _raw_frame(rows, header)
+        frame = convert_sheet(sheet, raw, lists, found)
+        extras = [name for name in raw.columns if name not in header.positions]
+        for name in extras:
+            frame[name if name not in frame.columns else f"{name} (extra)"] = raw[name]
+        if sheet is REQUESTS:
+            check_requests(frame, found)
+        if sheet.name == "Settings":
+            settings = _read_settings(frame, found)
+        frames[sheet.name] = frame
+        problems.extend(sorted(found.problems, key=lambda p: p.row or 0))
+    problems.sort(key=lambda p: p.severity != "error")  # stable: sheet order, then row
+    return Tracker(
+        path=path,
+        fingerprint=hashlib.sha256(data).hexdigest(),
+        frames=frames,
+        settings=settings,
+        lists=lists,
+        headers=headers,
+        sheet_names=sheet_names,
+        extra_sheets=extra_sheets,
+        problems=problems,
+    )

@@ -1,0 +1,358 @@
+"""Turn a sheet's raw cell values into typed columns, collecting every problem.
+
+Liberal in what it accepts (the way an analyst types), exact in what it
+reports: each problem names the sheet, the Excel row, the column as the file
+spells it, the value found and what to do. Work is column-wise; per-value
+Python runs only over a column's distinct values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from .codes import icd10_problem, npi_problem, procedure_code_problem, split_codes
+from .errors import Problem
+from .schema import NO_WORDS, YES_WORDS, Column, Sheet
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Text date formats accepted after ISO 8601, in order: US first (these are US practices).
+TEXT_DATE_FORMATS = (
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y",
+    "%m-%d-%Y",
+    "%Y/%m/%d",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
+EARLIEST = pd.Timestamp("1900-01-01")
+LATEST = pd.Timestamp("2199-12-31")
+
+
+class Collector:
+    """Problems of one sheet, with the file's own column spellings."""
+
+    def __init__(self, sheet: str, labels: dict[str, str]):
+        self.sheet = sheet
+        self.labels = labels
+        self.problems: list[Problem] = []
+
+    def add(self, rows: Iterable[int], column: str | None, message: str | Callable[[str], str],
+            values: Iterable[object] | None = None, severity: str = "error") -> None:
+        label = self.labels.get(column, column) if column else None
+        value_list = list(values) if values is not None else None
+        for position, row in enumerate(rows):
+            value = None if value_list is None else value_list[position]
+            text = None if value is None else _display(value)
+            self.problems.append(Problem(
+                self.sheet, int(row), label,
+                message(text or "") if callable(message) else message,
+                text, severity,
+            ))
+
+
+def _display(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def blank_mask(raw: pd.Series) -> pd.Series:
+    """True where a cell is empty (None, '' or only spaces)."""
+    text = raw.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore")
+    return text.isna() | (text == "")
+
+
+def to_text(raw: pd.Series) -> pd.Series:
+    """Cell values as text: 1234567893.0 -> '1234567893', blanks -> NA."""
+    def one(value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        if isinstance(value, float):
+            return str(int(value)) if value.is_integer() else repr(value)
+        if isinstance(value, dt.datetime):
+            return value.isoformat(sep=" ", timespec="minutes")
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        return str(value)
+
+    return raw.map(one, na_action="ignore").astype("string")
+
+
+def _parse_text_dates(text: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    for fmt in TEXT_DATE_FORMATS:
+        missing = parsed.isna()
+        if not missing.any():
+            break
+        parsed[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+    return parsed
+
+
+def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bool) -> pd.Series:
+    """Excel dates, serial numbers, ISO and US text dates; problems for the rest."""
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    kinds = raw.map(type)
+    native = kinds.isin([dt.datetime, dt.date, pd.Timestamp])
+    if native.any():
+        out[native] = pd.to_datetime(raw[native].map(pd.Timestamp))
+    numeric = kinds.isin([float, int])
+    if numeric.any():
+        days = raw[numeric].astype(float)
+        sane = days.between(1, 109574)  # 1900-01-01 .. 2199-12-31
+        out[numeric & sane.reindex(raw.index, fill_value=False)] = (
+            EXCEL_EPOCH + pd.to_timedelta(days[sane], unit="D")
+        ).round("s")
+        bad = days.index[~sane]
+        found.add(bad, column.name, "is a number, not a date; type a date such as 2026-03-14",
+                  raw[bad])
+    text = kinds == str
+    if text.any():
+        strings = raw[text].str.strip()
+        strings = strings[strings != ""]
+        parsed = _parse_text_dates(strings)
+        out[parsed.index] = parsed
+        bad = parsed.index[parsed.isna()]
+        found.add(bad, column.name, _date_message, raw[bad])
+    out_of_range = out.notna() & ~out.between(EARLIEST, LATEST)
+    if out_of_range.any():
+        bad = out.index[out_of_range]
+        found.add(bad, column.name, "is not a plausible date (before 1900 or after 2199); "
+                  "correct the year", raw[bad])
+        out[out_of_range] = pd.NaT
+    if not keep_time:
+        out = out.dt.normalize()
+    return out
+
+
+def _date_message(value: str) -> str:
+    looks_dated = sum(ch.isdigit() for ch in value) >= 4 and any(s in value for s in "/-.")
+    if looks_dated:
+        return "is not a real calendar date; use YYYY-MM-DD (e.g. 2026-03-14) or M/D/YYYY"
+    return "is not a date; use YYYY-MM-DD (e.g. 2026-03-14) or M/D/YYYY"
+
+
+def to_integers(raw: pd.Series, column: Column, found: Collector) -> pd.Series:
+    text = to_text(raw)
+    numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    bad = text.notna() & (numbers.isna() | (numbers % 1 != 0) | (numbers < 0))
+    if bad.any():
+        rows = raw.index[bad]
+        found.add(rows, column.name, "is not a whole number of zero or more; type digits only",
+                  raw[rows])
+    return numbers.where(~bad).astype("Int64")
+
+
+def _enum_key(value: str) -> str:
+    return " ".join(value.replace("_", " ").split()).casefold()
+
+
+def to_enum(raw: pd.Series, column: Column, allowed: tuple[str, ...], found: Collector,
+            star: bool = False) -> pd.Series:
+    """Enum values in any case and spacing, mapped to the list's spelling."""
+    text = to_text(raw)
+    canonical = {_enum_key(value): value for value in allowed}
+    if star:
+        canonical["*"] = "*"
+    mapping: dict[str, object] = {}
+    for value in text.dropna().unique():
+        mapping[value] = canonical.get(_enum_key(value), pd.NA)
+    converted = text.map(mapping, na_action="ignore").astype("string")
+    bad = text.notna() & converted.isna()
+    if bad.any():
+        rows = raw.index[bad]
+
+        def message(value: str) -> str:
+            close = difflib.get_close_matches(_enum_key(value), list(canonical), n=1, cutoff=0.5)
+            hint = f"did you mean '{canonical[close[0]]}'? " if close else ""
+            shown = ", ".join(allowed[:8]) + (", ..." if len(allowed) > 8 else "")
+            return (f"is not one of the allowed values; {hint}choose from the dropdown "
+                    f"({shown}) or add it to the Lists sheet")
+
+        found.add(rows, column.name, message, text[rows])
+    return converted
+
+
+def to_yes_no(raw: pd.Series, column: Column, found: Collector) -> pd.Series:
+    text = to_text(raw)
+    def one(value: str) -> object:
+        key = value.strip().casefold()
+        if key in YES_WORDS:
+            return "Yes"
+        if key in NO_WORDS:
+            return "No"
+        return pd.NA
+    mapping = {value: one(value) for value in text.dropna().unique()}
+    converted = text.map(mapping, na_action="ignore").astype("string")
+    bad = text.notna() & converted.isna()
+    if bad.any():
+        rows = raw.index[bad]
+        found.add(rows, column.name, "is not Yes or No; type Yes or No", text[rows])
+    return converted
+
+
+def check_npis(text: pd.Series, column: Column, found: Collector) -> None:
+    verdicts = {value: npi_problem(value) for value in text.dropna().unique()}
+    problems = text.map(verdicts, na_action="ignore")
+    bad = problems.notna()
+    if bad.any():
+        rows = text.index[bad]
+        found.add(rows, column.name, lambda value: f"'{value}': " + str(verdicts[value]),
+                  text[rows])
+
+
+def check_code_lists(text: pd.Series, column: Column, found: Collector, icd10: bool) -> None:
+    parts = split_codes(text)
+    if parts.empty:
+        return
+    verdicts: dict[str, tuple[str, str] | None] = {}
+    for code in parts.unique():
+        if icd10:
+            verdicts[code] = icd10_problem(code)
+        else:
+            why = procedure_code_problem(code)
+            verdicts[code] = ("error", why) if why else None
+    flagged = parts[parts.map(lambda code: verdicts[code] is not None)]
+    for row, codes in flagged.groupby(level=0):
+        for severity in ("error", "warning"):
+            wrong = [code for code in codes if verdicts[code][0] == severity]  # type: ignore[index]
+            if wrong:
+                reasons = "; ".join(f"'{code}' {verdicts[code][1]}" for code in wrong)  # type: ignore[index]
+                found.add([row], column.name, reasons, [text[row]], severity=severity)
+
+
+def check_code_rules(text: pd.Series, column: Column, found: Collector) -> None:
+    def problem(rule: str) -> str | None:
+        rule = rule.strip().upper()
+        if rule == "*":
+            return None
+        ends = [part.strip() for part in rule.split("-", 1)] if "-" in rule else [rule]
+        for end in ends:
+            if procedure_code_problem(end):
+                return f"'{end}' {procedure_code_problem(end)}"
+        if len(ends) == 2 and (len(ends[0]) != len(ends[1]) or ends[0] > ends[1]):
+            return "the range must run from the lower code to the higher, e.g. 70551-70553"
+        return None
+
+    verdicts = {value: problem(value) for value in text.dropna().unique()}
+    bad = text.map(verdicts, na_action="ignore").notna()
+    if bad.any():
+        rows = text.index[bad]
+        found.add(rows, column.name, lambda value: str(verdicts[value]), text[rows])
+
+
+def convert_sheet(sheet: Sheet, raw: pd.DataFrame, lists: dict[str, tuple[str, ...]],
+                  found: Collector) -> pd.DataFrame:
+    """Typed frame of a sheet: one column per contract column (missing ones all blank)."""
+    typed: dict[str, pd.Series] = {}
+    empty = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    for column in sheet.columns:
+        values = raw[column.name] if column.name in raw.columns else empty
+        typed[column.name] = convert_column(column, values, lists, found)
+    frame = pd.DataFrame(typed, index=raw.index)
+    frame.index.name = "row"
+    return frame
+
+
+def convert_column(column: Column, raw: pd.Series, lists: dict[str, tuple[str, ...]],
+                   found: Collector) -> pd.Series:
+    kind = column.kind
+    if kind in ("date", "datetime"):
+        return to_datetimes(raw, column, found, keep_time=kind == "datetime")
+    if kind == "int":
+        return to_integers(raw, column, found)
+    if kind in ("enum", "enum_or_star"):
+        return to_enum(raw, column, lists[column.enum or ""], found, star=kind == "enum_or_star")
+    if kind == "yesno":
+        return to_yes_no(raw, column, found)
+    text = to_text(raw)
+    if kind == "npi":
+        check_npis(text, column, found)
+    elif kind in ("codes", "icd10"):
+        check_code_lists(text, column, found, icd10=kind == "icd10")
+    elif kind == "code_rule":
+        check_code_rules(text, column, found)
+    return text
+
+
+def check_requests(frame: pd.DataFrame, found: Collector) -> None:
+    """Problems that span columns or rows of the Requests sheet."""
+    ids = frame["request_id"]
+    blank_id = ids.isna()
+    if blank_id.any():
+        found.add(frame.index[blank_id], "request_id",
+                  "the request has no request_id; give every request a unique ID "
+                  "(e.g. PA-2026-00042)")
+    normalized = ids.str.strip().str.upper()
+    duplicated = normalized.duplicated(keep="first") & ~blank_id
+    if duplicated.any():
+        first_row = normalized[~blank_id].reset_index().drop_duplicates("request_id").set_index(
+            "request_id")["row"]
+        rows = frame.index[duplicated]
+        found.add(rows, "request_id",
+                  lambda value: f"duplicate request_id; row {first_row[value.strip().upper()]} "
+                  "already uses it. Give this request a new ID",
+                  ids[rows])
+
+    def order(earlier: str, later: str, what: str) -> None:
+        before = frame[earlier].dt.normalize()
+        after = frame[later].dt.normalize()
+        wrong = before.notna() & after.notna() & (after < before)
+        if wrong.any():
+            rows = frame.index[wrong]
+            found.add(rows, later,
+                      lambda value: f"{what}; check both dates",
+                      frame.loc[rows, later].map(lambda t: t.date() if t == t.normalize() else t))
+
+    order("submitted_at", "decision_date", "the decision date is before the submission date")
+    order("auth_effective_date", "auth_expiration_date",
+          "the authorization expires before it takes effect")
+    order("info_requested_at", "info_responded_at",
+          "the information was sent before the payer asked for it")
+    order("decision_date", "p2p_requested_date", "peer-to-peer was requested before the decision")
+    order("appeal_submitted_date", "appeal_decision_date",
+          "the appeal was decided before it was filed")
+    order("decision_date", "appeal_submitted_date", "the appeal was filed before the decision")
+
+    used, authorized = frame["units_used"], frame["units_authorized"]
+    over = used.notna() & authorized.notna() & (used > authorized)
+    if over.any():
+        rows = frame.index[over]
+        found.add(rows, "units_used",
+                  lambda value: "more units used than authorized; correct units_used or record "
+                  "the added units the payer approved",
+                  used[rows].astype(object))
+
+    approved = frame["decision"].isin(["Approved", "Partially Approved"]) | (
+        frame["decision"].isna() & frame["status"].isin(["Approved", "Partially Approved"])
+    )
+    no_auth = approved & frame["auth_number"].isna()
+    if no_auth.any():
+        found.add(frame.index[no_auth], "auth_number",
+                  "approved without an authorization number; record it, claims deny without it",
+                  severity="warning")
+    denied = (frame["decision"] == "Denied") & frame["denial_reason"].isna()
+    if denied.any():
+        found.add(frame.index[denied], "denial_reason",
+                  "denied without a denial reason; record the payer's specific reason, "
+                  "the appeal must answer it", severity="warning")
+    decided_no_date = frame["decision"].notna() & frame["decision_date"].isna()
+    if decided_no_date.any():
+        found.add(frame.index[decided_no_date], "decision_date",
+                  "a decision is recorded without its date; add the decision date, the appeal "
+                  "windows count from it", severity="warning")

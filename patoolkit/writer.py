@@ -1,0 +1,438 @@
+"""Writing changes back to the analyst's workbook without ever losing their work.
+
+Only the cells asked for change, through openpyxl, so formatting, data
+validations, Tables, formulas, extra columns and extra sheets survive. Every
+change is appended to the History sheet. A write:
+
+1. takes a lock of our own so two patoolkit writers never interleave;
+2. refuses if Excel or LibreOffice has the file open (their lock files), or if
+   the file's content hash differs from the one the caller read (someone else
+   saved it in between): nothing is overwritten;
+3. writes the new workbook to a temporary file in the same folder, checks that
+   it reopens, fsyncs it, keeps a timestamped backup of the original (backups/
+   next to the tracker, the newest `backups_keep` kept), checks the hash once
+   more, then os.replace()s it into place with the original permissions.
+
+A process killed at any point leaves the old workbook or the new one, both whole.
+
+Text that starts with =, +, -, @, tab or carriage return is stored as text,
+never as a formula (spreadsheet formula injection).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import io
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
+from python_calamine import CalamineWorkbook
+
+from .errors import (
+    InvalidValueError,
+    RequestNotFoundError,
+    TrackerConflictError,
+    TrackerLockedError,
+    TrackerWriteError,
+    UnusableTrackerError,
+)
+from .schema import (
+    HISTORY,
+    LISTS_SHEET,
+    REQUESTS,
+    Column,
+    Sheet,
+    match_headers,
+    normalize_header,
+    sheet_for,
+)
+from .tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes
+from .validation import Collector, convert_column
+from .workbook import DATE_FORMAT, DATETIME_FORMAT
+
+BACKUP_FOLDER = "backups"
+DEFAULT_BACKUPS_KEPT = 20
+# Parts openpyxl cannot carry through a load and save; writing would drop them.
+UNSUPPORTED_PARTS = ("xl/drawings/", "xl/charts/", "xl/media/", "xl/pivotTables/", "xl/slicers/")
+
+
+@dataclass
+class WriteResult:
+    path: Path
+    fingerprint: str  # hash of the workbook as written; pass it to the next write
+    request_id: str
+    changes: list[tuple[str, object, object]] = field(default_factory=list)  # field, old, new
+    backup: Path | None = None
+
+
+def office_lock_files(path: Path) -> list[Path]:
+    """Lock files Excel (~$name) and LibreOffice (.~lock.name#) leave while a file is open."""
+    candidates = [
+        path.with_name("~$" + path.name),
+        path.with_name("~$" + path.name[2:]),  # Excel drops two characters of long names
+        path.with_name(f".~lock.{path.name}#"),
+    ]
+    return [candidate for candidate in dict.fromkeys(candidates) if candidate.exists()]
+
+
+@contextlib.contextmanager
+def _writer_lock(path: Path) -> Iterator[None]:
+    lock_path = path.with_name(f".~patoolkit.{path.name}.lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_writable(path: Path, data: bytes, expected_fingerprint: str | None) -> None:
+    locks = office_lock_files(path)
+    if locks:
+        raise TrackerLockedError(
+            f"{path}: is open in Excel or LibreOffice (lock file {locks[0].name}); close it there "
+            "and try again. Nothing was changed.")
+    if expected_fingerprint and hashlib.sha256(data).hexdigest() != expected_fingerprint:
+        raise TrackerConflictError(
+            f"{path}: the tracker changed since you opened it (someone saved it meanwhile); "
+            "reload it and make your change again. Nothing was overwritten.")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unsupported = sorted({part for name in archive.namelist() for part in UNSUPPORTED_PARTS
+                              if name.startswith(part)})
+    if unsupported:
+        raise TrackerWriteError(
+            f"{path}: has charts, pictures or pivot tables ({', '.join(unsupported)}) that "
+            "patoolkit cannot keep when it saves; move them to a separate workbook, then try "
+            "again. Nothing was changed.")
+
+
+def _header(ws: Worksheet, spec: Sheet) -> tuple[int, dict[str, int], int]:
+    """(header row, canonical column -> 1-based column, last used column) of a sheet."""
+    best_row, best = 1, match_headers(spec, [], 1)
+    rows = ws.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS, values_only=True)
+    for number, row in enumerate(rows, start=1):
+        candidate = match_headers(spec, list(row), number)
+        if len(candidate.positions) > len(best.positions):
+            best_row, best = number, candidate
+    positions = {name: position + 1 for name, position in best.positions.items()}
+    last = max([*positions.values(), *(p + 1 for p in best.extras)], default=0)
+    return best_row, positions, last
+
+
+def _last_data_row(ws: Worksheet, header_row: int, last_column: int) -> int:
+    last = header_row
+    for number, row in enumerate(ws.iter_rows(min_row=header_row + 1, max_col=max(last_column, 1),
+                                              values_only=True), start=header_row + 1):
+        if any(value not in (None, "") for value in row):
+            last = number
+    return last
+
+
+def _grow_tables(ws: Worksheet, last_row: int, last_column: int) -> None:
+    """Stretch any Table on the sheet so new rows and columns stay inside it."""
+    from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+    for table in ws.tables.values():
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        new_ref = (f"{get_column_letter(min_col)}{min_row}:"
+                   f"{get_column_letter(max(max_col, last_column))}{max(max_row, last_row)}")
+        if new_ref != table.ref:
+            if max(max_col, last_column) > max_col:
+                from openpyxl.worksheet.table import TableColumn
+
+                for position in range(max_col + 1, last_column + 1):
+                    name = ws.cell(row=min_row, column=position).value or f"Column{position}"
+                    table.tableColumns.append(TableColumn(id=position - min_col + 1,
+                                                          name=str(name)))
+            table.ref = new_ref
+            if table.autoFilter is not None:
+                table.autoFilter.ref = new_ref
+
+
+def _coerce(column: Column, value: object, lists: Mapping[str, tuple[str, ...]]) -> object:
+    """A value given by a caller, checked and typed as the column's kind."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    found = Collector(REQUESTS.name, {})
+    raw = pd.Series([value], index=[0], dtype=object)
+    typed = convert_column(column, raw, dict(lists), found)
+    errors = [problem for problem in found.problems if problem.severity == "error"]
+    if errors:
+        raise InvalidValueError(f"{column.title}: '{value}' {errors[0].message}")
+    result = typed.iloc[0]
+    if pd.isna(result):
+        return None
+    if column.kind == "date":
+        return result.to_pydatetime().date()
+    if column.kind == "datetime":
+        stamp = result.to_pydatetime()
+        return stamp.date() if stamp == dt.datetime.combine(stamp.date(), dt.time()) else stamp
+    if column.kind == "int":
+        return int(result)
+    return str(result)
+
+
+def _set_cell(cell: Cell, value: object) -> None:
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"  # text stays text, even '=HYPERLINK(...)' or '+1 555'
+        return
+    cell.value = value
+    if isinstance(value, dt.datetime):
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, dt.date):
+        if not cell.is_date:
+            cell.number_format = DATE_FORMAT
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
+
+
+def _find_sheet(book: openpyxl.Workbook, spec: Sheet) -> Worksheet | None:
+    for ws in book.worksheets:
+        if sheet_for(ws.title) is spec:
+            return ws
+    return None
+
+
+def _append_history(book: openpyxl.Workbook, request_id: str,
+                    changes: list[tuple[str, object, object]], by: str) -> None:
+    ws = _find_sheet(book, HISTORY)
+    if ws is None:
+        ws = book.create_sheet(HISTORY.name)
+        for position, column in enumerate(HISTORY.columns, start=1):
+            ws.cell(row=1, column=position, value=column.title)
+    header_row, positions, last_column = _header(ws, HISTORY)
+    for name in HISTORY.column_names:
+        if name not in positions:
+            last_column += 1
+            positions[name] = last_column
+            ws.cell(row=header_row, column=last_column, value=HISTORY.column(name).title)
+    row = _last_data_row(ws, header_row, last_column)
+    now = dt.datetime.now().replace(microsecond=0)
+    for field_name, old, new in changes:
+        row += 1
+        values = {"at": now, "request_id": request_id, "field": field_name,
+                  "old_value": "" if old is None else str(_plain(old)),
+                  "new_value": "" if new is None else str(_plain(new)), "by": by}
+        for name, value in values.items():
+            _set_cell(ws.cell(row=row, column=positions[name]), value)
+    _grow_tables(ws, row, last_column)
+
+
+def _save_atomically(path: Path, book: openpyxl.Workbook, original: bytes,
+                     backups_keep: int) -> tuple[str, Path]:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, temporary_name = tempfile.mkstemp(prefix=".~patoolkit-", suffix=".xlsx",
+                                              dir=path.parent)
+    temporary = Path(temporary_name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            book.save(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        written = temporary.read_bytes()
+        try:  # reopen what we wrote before it replaces anything
+            reopened = CalamineWorkbook.from_filelike(io.BytesIO(written))
+            reopened.get_sheet_by_name(reopened.sheet_names[0]).to_python()
+        except Exception as error:
+            raise TrackerWriteError(
+                f"{path}: the saved workbook did not reopen ({type(error).__name__}); "
+                "nothing was changed.") from None
+        backup = _backup(path, original, backups_keep)
+        if hashlib.sha256(path.read_bytes()).hexdigest() != hashlib.sha256(original).hexdigest():
+            raise TrackerConflictError(
+                f"{path}: the tracker changed while saving (someone else saved it); reload it "
+                "and make your change again. Nothing was overwritten.")
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+        _fsync_folder(path.parent)
+        return hashlib.sha256(written).hexdigest(), backup
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _backup(path: Path, original: bytes, keep: int) -> Path:
+    folder = path.parent / BACKUP_FOLDER
+    folder.mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    backup = folder / f"{path.stem}.{stamp}{path.suffix}"
+    partial = backup.with_name("." + backup.name + ".partial")
+    partial.write_bytes(original)
+    os.replace(partial, backup)
+    old = sorted(folder.glob(f"{glob_escape(path.stem)}.*{path.suffix}"))
+    for stale in old[:-keep] if keep > 0 else []:
+        stale.unlink(missing_ok=True)
+    return backup
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([\[\]*?])", r"[\1]", text)
+
+
+def _backups_keep(book: openpyxl.Workbook) -> int:
+    ws = next((w for w in book.worksheets if sheet_for(w.title) is not None
+               and sheet_for(w.title).name == "Settings"), None)  # type: ignore[union-attr]
+    if ws is None:
+        return DEFAULT_BACKUPS_KEPT
+    for row in ws.iter_rows(values_only=True):
+        if row and str(row[0]).strip().lower().replace(" ", "_") == "backups_keep":
+            with contextlib.suppress(TypeError, ValueError):
+                return max(1, int(float(str(row[1]))))
+    return DEFAULT_BACKUPS_KEPT
+
+
+@dataclass
+class _Open:
+    path: Path
+    data: bytes
+    book: openpyxl.Workbook
+    requests: Worksheet
+    lists: dict[str, tuple[str, ...]]
+
+
+def _load_for_write(path: Path | str, expected_fingerprint: str | None) -> _Open:
+    path, data = read_workbook_bytes(path)
+    _check_writable(path, data, expected_fingerprint)
+    calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    lists_sheet = next((name for name in calamine.sheet_names
+                        if normalize_header(name) == normalize_header(LISTS_SHEET)), None)
+    lists = read_lists(calamine, lists_sheet)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+    except Exception as error:
+        raise UnusableTrackerError(
+            f"{path}: the workbook cannot be opened for writing ({type(error).__name__}); "
+            "run `patoolkit check` on it.") from None
+    requests = _find_sheet(book, REQUESTS)
+    if requests is None:
+        raise UnusableTrackerError(f"{path}: has no Requests sheet.")
+    return _Open(path, data, book, requests, lists)
+
+
+def _columns_for(ws: Worksheet, changes: Mapping[str, Any]) -> tuple[int, dict[str, int], int]:
+    header_row, positions, last_column = _header(ws, REQUESTS)
+    for name in changes:
+        if name not in REQUESTS.column_names:
+            raise InvalidValueError(
+                f"'{name}' is not a Requests column; use one of: {', '.join(REQUESTS.column_names)}")
+        if name not in positions:  # add a contract column the analyst's sheet lacks
+            last_column += 1
+            positions[name] = last_column
+            ws.cell(row=header_row, column=last_column, value=REQUESTS.column(name).title)
+    return header_row, positions, last_column
+
+
+def _apply(ws: Worksheet, row: int, positions: dict[str, int], changes: Mapping[str, Any],
+           lists: Mapping[str, tuple[str, ...]]) -> list[tuple[str, object, object]]:
+    applied = []
+    typed = {name: _coerce(REQUESTS.column(name), value, lists)
+             for name, value in changes.items()}
+    for name, value in typed.items():
+        cell = ws.cell(row=row, column=positions[name])
+        old = cell.value
+        if _plain(old) == _plain(value) or (old in (None, "") and value is None):
+            continue
+        _set_cell(cell, value)
+        applied.append((name, old, value))
+    return applied
+
+
+def update_request(path: Path | str, request_id: str, changes: Mapping[str, Any], by: str,
+                   expected_fingerprint: str | None = None) -> WriteResult:
+    """Change some fields of one request; only those cells change, History records each.
+
+    expected_fingerprint is Tracker.fingerprint from the load the change was based
+    on; when the file no longer matches it, TrackerConflictError is raised.
+    """
+    with _writer_lock(Path(path)):
+        opened = _load_for_write(path, expected_fingerprint)
+        path, data, book, ws = opened.path, opened.data, opened.book, opened.requests
+        header_row, positions, last_column = _columns_for(ws, changes)
+        id_column = positions.get("request_id")
+        if id_column is None:
+            raise UnusableTrackerError(f"{path}: the Requests sheet has no Request ID column.")
+        wanted = str(request_id).strip().upper()
+        row = next((number for number, (value,) in enumerate(
+            ws.iter_rows(min_row=header_row + 1, min_col=id_column, max_col=id_column,
+                         values_only=True), start=header_row + 1)
+            if value is not None and str(value).strip().upper() == wanted), None)
+        if row is None:
+            raise RequestNotFoundError(f"{path}: no request with ID '{request_id}' on the "
+                                       "Requests sheet.")
+        applied = _apply(ws, row, positions, changes, opened.lists)
+        result = WriteResult(path, hashlib.sha256(data).hexdigest(), str(request_id), applied)
+        if not applied:
+            return result
+        _grow_tables(ws, row, last_column)
+        _append_history(book, str(request_id), applied, by)
+        result.fingerprint, result.backup = _save_atomically(path, book, data,
+                                                             _backups_keep(book))
+        return result
+
+
+def next_request_id(existing: list[object], today: dt.date | None = None) -> str:
+    """PA-YYYY-NNNNN, one past the highest number used this year."""
+    year = (today or dt.date.today()).year
+    prefix = f"PA-{year}-"
+    numbers = [int(match.group(1)) for value in existing if value is not None
+               and (match := re.fullmatch(re.escape(prefix) + r"(\d+)", str(value).strip()))]
+    return f"{prefix}{max(numbers, default=0) + 1:05d}"
+
+
+def add_request(path: Path | str, values: Mapping[str, Any], by: str,
+                expected_fingerprint: str | None = None) -> WriteResult:
+    """Append a request under the last one; a request_id is made when none is given."""
+    with _writer_lock(Path(path)):
+        opened = _load_for_write(path, expected_fingerprint)
+        path, data, book, ws = opened.path, opened.data, opened.book, opened.requests
+        values = dict(values)
+        header_row, positions, last_column = _columns_for(ws, {**values, "request_id": None})
+        id_column = positions["request_id"]
+        existing = [value for (value,) in ws.iter_rows(
+            min_row=header_row + 1, min_col=id_column, max_col=id_column, values_only=True)]
+        request_id = str(values.get("request_id") or next_request_id(existing)).strip()
+        if request_id.upper() in {str(v).strip().upper() for v in existing if v is not None}:
+            raise InvalidValueError(f"request_id '{request_id}' is already used; leave it blank "
+                                    "to get a new one.")
+        values["request_id"] = request_id
+        row = _last_data_row(ws, header_row, last_column) + 1
+        if row > header_row + 1:  # dress the new row like the one above it
+            for position in range(1, last_column + 1):
+                above = ws.cell(row=row - 1, column=position)
+                if above.has_style:
+                    ws.cell(row=row, column=position)._style = above._style
+        applied = _apply(ws, row, positions, values, opened.lists)
+        _grow_tables(ws, row, last_column)
+        _append_history(book, request_id, [(name, None, new) for name, _, new in applied], by)
+        fingerprint, backup = _save_atomically(path, book, data, _backups_keep(book))
+        return WriteResult(path, fingerprint, request_id, applied, backup)
