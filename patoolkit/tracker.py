@@ -113,7 +113,7 @@ def read_workbook_bytes(path: Path | str) -> tuple[Path, bytes]:
             f"{path}: is a legacy Excel 97-2003 (.xls) file; open it and Save As "
             "Excel Workbook (.xlsx).")
     if not data.startswith(ZIP_MAGIC):
-        looks_text = all(32 <= byte or byte in (9, 10, 13) for byte in data[:512])
+        looks_text = all(byte >= 32 or byte in (9, 10, 13) for byte in data[:512])
         what = "a text or CSV file" if looks_text else "not an Excel workbook"
         raise UnusableTrackerError(
             f"{path}: is {what}, not an .xlsx workbook; open it in Excel or LibreOffice and "
@@ -142,7 +142,9 @@ def _open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
 
 
 def _rows(book: CalamineWorkbook, name: str) -> list[list[object]]:
-    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    sheet = book.get_sheet_by_name(name)
+    rows: list[list[object]] = [list(row) for row in sheet.to_python(skip_empty_area=False)]
+    return rows
 
 
 def _find_header(sheet: Sheet, rows: list[list[object]]) -> HeaderMap:
@@ -193,7 +195,8 @@ def read_lists(book: CalamineWorkbook, sheet_name: str | None) -> dict[str, tupl
         added = [str(row[position]).strip() for row in rows[1:]
                  if position < len(row) and str(row[position]).strip()]
         known = {value.casefold() for value in lists[name]}
-        lists[name] = lists[name] + tuple(v for v in dict.fromkeys(added) if v.casefold() not in known)
+        new_values = [value for value in dict.fromkeys(added) if value.casefold() not in known]
+        lists[name] = lists[name] + tuple(new_values)
     return lists
 
 

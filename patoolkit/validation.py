@@ -121,7 +121,7 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
         bad = days.index[~sane]
         found.add(bad, column.name, "is a number, not a date; type a date such as 2026-03-14",
                   raw[bad])
-    text = kinds == str
+    text = kinds.map(lambda kind: kind is str).astype(bool)
     if text.any():
         strings = raw[text].str.strip()
         strings = strings[strings != ""]

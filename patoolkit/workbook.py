@@ -167,7 +167,7 @@ class _Writer:
 
     def lists(self, lists: Mapping[str, tuple[str, ...]]) -> None:
         sheet = self.book.add_worksheet(LISTS_SHEET)
-        for position, (name, title) in enumerate(LIST_TITLES.items()):
+        for position, title in enumerate(LIST_TITLES.values()):
             sheet.set_column(position, position, max(14, len(title) + 4))
             sheet.write_string(0, position, title, self.header)
         longest = max(len(values) for values in lists.values())

@@ -28,7 +28,6 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import stat
 import tempfile
 import zipfile
@@ -195,9 +194,8 @@ def _set_cell(cell: Cell, value: object) -> None:
     cell.value = value
     if isinstance(value, dt.datetime):
         cell.number_format = DATETIME_FORMAT
-    elif isinstance(value, dt.date):
-        if not cell.is_date:
-            cell.number_format = DATE_FORMAT
+    elif isinstance(value, dt.date) and not cell.is_date:
+        cell.number_format = DATE_FORMAT
 
 
 def _plain(value: object) -> object:
@@ -243,8 +241,10 @@ def _append_history(book: openpyxl.Workbook, request_id: str,
 def _save_atomically(path: Path, book: openpyxl.Workbook, original: bytes,
                      backups_keep: int) -> tuple[str, Path]:
     mode = stat.S_IMODE(path.stat().st_mode)
-    handle, temporary_name = tempfile.mkstemp(prefix=".~patoolkit-", suffix=".xlsx",
-                                              dir=path.parent)
+    prefix = f".~patoolkit-{path.stem}-"
+    for stale in path.parent.glob(glob_escape(prefix) + "*.xlsx"):
+        stale.unlink(missing_ok=True)  # left by a killed writer; we hold the writer lock
+    handle, temporary_name = tempfile.mkstemp(prefix=prefix, suffix=".xlsx", dir=path.parent)
     temporary = Path(temporary_name)
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -304,11 +304,12 @@ def _backups_keep(book: openpyxl.Workbook) -> int:
                and sheet_for(w.title).name == "Settings"), None)  # type: ignore[union-attr]
     if ws is None:
         return DEFAULT_BACKUPS_KEPT
-    for row in ws.iter_rows(values_only=True):
-        if row and str(row[0]).strip().lower().replace(" ", "_") == "backups_keep":
+    keep = DEFAULT_BACKUPS_KEPT
+    for row in ws.iter_rows(values_only=True):  # the last row wins, as in load_tracker
+        if len(row) > 1 and normalize_header(row[0]) == "backupskeep":
             with contextlib.suppress(TypeError, ValueError):
-                return max(1, int(float(str(row[1]))))
-    return DEFAULT_BACKUPS_KEPT
+                keep = max(1, int(float(str(row[1]))))
+    return keep
 
 
 @dataclass
@@ -344,7 +345,8 @@ def _columns_for(ws: Worksheet, changes: Mapping[str, Any]) -> tuple[int, dict[s
     for name in changes:
         if name not in REQUESTS.column_names:
             raise InvalidValueError(
-                f"'{name}' is not a Requests column; use one of: {', '.join(REQUESTS.column_names)}")
+                f"'{name}' is not a Requests column; use one of: "
+                + ", ".join(REQUESTS.column_names))
         if name not in positions:  # add a contract column the analyst's sheet lacks
             last_column += 1
             positions[name] = last_column

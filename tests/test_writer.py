@@ -1,0 +1,310 @@
+"""Writing back: only the cells asked for change, History records them, nothing is lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from patoolkit import (
+    InvalidValueError,
+    RequestNotFoundError,
+    TrackerConflictError,
+    TrackerLockedError,
+    TrackerWriteError,
+    add_request,
+    load_tracker,
+    update_request,
+)
+from patoolkit.schema import LISTS, REQUESTS
+from patoolkit.writer import next_request_id
+
+
+def sheet_values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
+    """Every non-empty cell of every sheet, as (row, column) -> value."""
+    book = openpyxl.load_workbook(path)
+    return {
+        ws.title: {(cell.row, cell.column): cell.value for row in ws.iter_rows() for cell in row
+                   if cell.value is not None}
+        for ws in book.worksheets
+    }
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def column_position(path: Path, name: str) -> int:
+    header = next(openpyxl.load_workbook(path)["Requests"].iter_rows(max_row=1, values_only=True))
+    return [str(value) for value in header].index(REQUESTS.column(name).title) + 1
+
+
+# -- one cell changes, nothing else ---------------------------------------------------------
+
+TEXT_FIELDS = ["payer_reference", "auth_number", "owner", "notes", "denial_reason", "member_id"]
+values_by_kind = {
+    "text": st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                    min_size=1, max_size=30).filter(lambda s: s.strip() == s and s.strip()),
+    "date": st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31)),
+    "int": st.integers(min_value=0, max_value=10_000),
+    "status": st.sampled_from(LISTS["status"]),
+}
+field_and_value = st.one_of(
+    st.tuples(st.sampled_from(TEXT_FIELDS), values_by_kind["text"]),
+    st.tuples(st.sampled_from(["scheduled_service_date", "auth_effective_date", "p2p_date"]),
+              values_by_kind["date"]),
+    st.tuples(st.sampled_from(["extension_days", "units_authorized"]), values_by_kind["int"]),
+    st.tuples(st.just("status"), values_by_kind["status"]),
+)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.integers(min_value=0, max_value=2), change=field_and_value)
+def test_update_changes_that_cell_and_nothing_else(few_requests_template: Path, which: int,
+                                                    change: tuple[str, object]) -> None:
+    name, value = change
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tracker.xlsx"
+        shutil.copy2(few_requests_template, path)
+        before = sheet_values(path)
+        request_id = load_tracker(path).requests["request_id"].iloc[which]
+        result = update_request(path, request_id, {name: value}, by="prop")
+        after = sheet_values(path)
+
+    row, column = which + 2, column_position(few_requests_template, name)
+    changed = {key for key in before["Requests"].keys() | after["Requests"].keys()
+               if before["Requests"].get(key) != after["Requests"].get(key)}
+    if result.changes:
+        assert changed == {(row, column)}
+        stored = after["Requests"][(row, column)]
+        if isinstance(value, dt.date):
+            stored = stored.date()
+        assert stored == value
+        history = after["History"]
+        old_rows = {r for r, _ in before["History"]}
+        new_rows = sorted({r for r, _ in history} - old_rows)
+        assert len(new_rows) == 1
+        assert history[(new_rows[0], 2)] == request_id
+        assert history[(new_rows[0], 3)] == name
+        assert all(before["History"][key] == history[key] for key in before["History"])
+    else:  # the value was already there
+        assert changed == set()
+    for title in before.keys() - {"Requests", "History"}:
+        assert before[title] == after[title], title
+
+
+# -- formula injection, typing, errors ------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"y\")", "+1 555 0100", "-2+3",
+                                  "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_text_that_looks_like_a_formula_is_stored_as_text(small_tracker: Path, text: str) -> None:
+    update_request(small_tracker, "PA-2026-00001", {"notes": text}, by="t")
+    cell = openpyxl.load_workbook(small_tracker)["Requests"].cell(
+        row=2, column=column_position(small_tracker, "notes"))
+    assert cell.data_type == "s"
+    assert cell.value == text.strip() if text[0] in "\t\r" else cell.value == text
+    assert load_tracker(small_tracker).requests["notes"].iloc[0] == text.strip()
+
+
+def test_dates_are_written_as_dates(small_tracker: Path) -> None:
+    update_request(small_tracker, "PA-2026-00001",
+                   {"decision_date": "11/9/2026", "submitted_at": "2026-11-02 10:15"}, by="t")
+    ws = openpyxl.load_workbook(small_tracker)["Requests"]
+    decision = ws.cell(row=2, column=column_position(small_tracker, "decision_date"))
+    assert decision.is_date
+    assert decision.value == dt.datetime(2026, 11, 9)
+    requests = load_tracker(small_tracker).requests
+    assert requests["submitted_at"].iloc[0] == dt.datetime(2026, 11, 2, 10, 15)
+
+
+def test_invalid_value_is_refused_and_file_untouched(small_tracker: Path) -> None:
+    before = sha(small_tracker)
+    with pytest.raises(InvalidValueError, match="did you mean 'Approved'"):
+        update_request(small_tracker, "PA-2026-00001", {"status": "Aproved"}, by="t")
+    with pytest.raises(InvalidValueError, match="not a real calendar date"):
+        update_request(small_tracker, "PA-2026-00001", {"decision_date": "2026-02-31"}, by="t")
+    with pytest.raises(InvalidValueError, match="not a Requests column"):
+        update_request(small_tracker, "PA-2026-00001", {"colour": "red"}, by="t")
+    with pytest.raises(RequestNotFoundError, match="PA-1999-00001"):
+        update_request(small_tracker, "PA-1999-00001", {"notes": "x"}, by="t")
+    assert sha(small_tracker) == before
+    assert not (small_tracker.parent / "backups").exists()
+
+
+def test_request_id_is_matched_forgivingly(small_tracker: Path) -> None:
+    result = update_request(small_tracker, " pa-2026-00003 ", {"owner": "Dana"}, by="t")
+    assert result.changes == [("owner", None, "Dana")]
+    assert load_tracker(small_tracker).requests["owner"].iloc[2] == "Dana"
+
+
+def test_an_unchanged_value_writes_nothing(small_tracker: Path) -> None:
+    before = sha(small_tracker)
+    result = update_request(small_tracker, "PA-2026-00002", {"status": "approved"}, by="t")
+    assert result.changes == []
+    assert sha(small_tracker) == before
+
+
+# -- add_request ----------------------------------------------------------------------------
+
+def test_add_request_appends_a_row_with_a_new_id(small_tracker: Path) -> None:
+    result = add_request(small_tracker, {"patient_id": "P9", "payer": "Summit Health Plan",
+                                         "plan_type": "commercial"}, by="intake")
+    tracker = load_tracker(small_tracker)
+    assert result.request_id == tracker.requests["request_id"].iloc[-1]
+    assert tracker.requests.index[-1] == 5  # Excel row 5: header plus three requests before it
+    assert tracker.requests["plan_type"].iloc[-1] == "Commercial"
+    assert tracker.ok
+    table = openpyxl.load_workbook(small_tracker)["Requests"].tables["tblRequests"]
+    assert table.ref.endswith("5")
+    with pytest.raises(InvalidValueError, match="already used"):
+        add_request(small_tracker, {"request_id": result.request_id}, by="intake")
+
+
+def test_next_request_id_follows_the_highest_number_of_the_year() -> None:
+    today = dt.date(2026, 5, 1)
+    assert next_request_id([], today) == "PA-2026-00001"
+    assert next_request_id(["PA-2026-00009", "PA-2025-00500", None, "X"], today) == "PA-2026-00010"
+
+
+# -- the analyst's own work survives -------------------------------------------------------
+
+def test_extra_columns_sheets_formatting_and_formulas_survive(small_tracker: Path) -> None:
+    book = openpyxl.load_workbook(small_tracker)
+    ws = book["Requests"]
+    extra = ws.max_column + 1
+    ws.cell(row=1, column=extra, value="My Flag")
+    ws.cell(row=2, column=extra, value="call Tuesday")
+    ws.cell(row=3, column=extra, value="=LEN(A3)")
+    ws.cell(row=2, column=1).font = openpyxl.styles.Font(bold=True, color="FF0000")
+    notes = book.create_sheet("My Notes")
+    notes["A1"] = "keep me"
+    book.save(small_tracker)
+
+    update_request(small_tracker, "PA-2026-00001", {"status": "Info Requested"}, by="t")
+    book = openpyxl.load_workbook(small_tracker)
+    ws = book["Requests"]
+    assert ws.cell(row=2, column=extra).value == "call Tuesday"
+    assert ws.cell(row=3, column=extra).value == "=LEN(A3)"
+    assert ws.cell(row=2, column=1).font.bold
+    assert book["My Notes"]["A1"].value == "keep me"
+    assert "tblRequests" in ws.tables
+    assert len(ws.data_validations.dataValidation) > 10
+    assert "list_status" in book.defined_names
+
+
+# -- conflicts, locks, backups --------------------------------------------------------------
+
+def test_an_edit_made_by_someone_else_is_never_overwritten(small_tracker: Path) -> None:
+    read = load_tracker(small_tracker)
+    book = openpyxl.load_workbook(small_tracker)  # a colleague saves in between
+    book["Requests"].cell(row=2, column=column_position(small_tracker, "owner"), value="Colleague")
+    book.save(small_tracker)
+    colleague = sha(small_tracker)
+    with pytest.raises(TrackerConflictError, match="changed since you opened it"):
+        update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t",
+                       expected_fingerprint=read.fingerprint)
+    assert sha(small_tracker) == colleague
+    assert load_tracker(small_tracker).requests["owner"].iloc[0] == "Colleague"
+
+
+def test_fingerprint_chains_from_one_write_to_the_next(small_tracker: Path) -> None:
+    first = update_request(small_tracker, "PA-2026-00001", {"owner": "A"}, by="t",
+                           expected_fingerprint=load_tracker(small_tracker).fingerprint)
+    update_request(small_tracker, "PA-2026-00001", {"owner": "B"}, by="t",
+                   expected_fingerprint=first.fingerprint)
+    assert load_tracker(small_tracker).requests["owner"].iloc[0] == "B"
+
+
+@pytest.mark.parametrize("lock_name", ["~$tracker.xlsx", "~$acker.xlsx", ".~lock.tracker.xlsx#"])
+def test_refuses_while_open_in_an_office_suite(small_tracker: Path, lock_name: str) -> None:
+    (small_tracker.parent / lock_name).write_text("someone")
+    before = sha(small_tracker)
+    with pytest.raises(TrackerLockedError, match="open in Excel or LibreOffice"):
+        update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t")
+    assert sha(small_tracker) == before
+
+
+def test_refuses_a_workbook_with_charts_it_would_drop(small_tracker: Path) -> None:
+    from openpyxl.chart import BarChart, Reference
+
+    book = openpyxl.load_workbook(small_tracker)
+    chart = BarChart()
+    chart.add_data(Reference(book["Requests"], min_col=24, min_row=1, max_row=4))
+    book["Requests"].add_chart(chart, "AZ2")
+    book.save(small_tracker)
+    with pytest.raises(TrackerWriteError, match="charts, pictures"):
+        update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t")
+
+
+def test_backups_are_kept_and_pruned(small_tracker: Path) -> None:
+    original = small_tracker.read_bytes()
+    first = update_request(small_tracker, "PA-2026-00001", {"owner": "A"}, by="t")
+    assert first.backup is not None
+    assert first.backup.read_bytes() == original
+    book = openpyxl.load_workbook(small_tracker)
+    book["Settings"].append(["backups_keep", 3])
+    book.save(small_tracker)
+    for owner in "BCDEF":
+        update_request(small_tracker, "PA-2026-00001", {"owner": owner}, by="t")
+    assert len(list((small_tracker.parent / "backups").glob("tracker.*.xlsx"))) == 3
+
+
+def test_permissions_are_kept(small_tracker: Path) -> None:
+    small_tracker.chmod(0o640)
+    update_request(small_tracker, "PA-2026-00001", {"owner": "A"}, by="t")
+    assert small_tracker.stat().st_mode & 0o777 == 0o640
+
+
+# -- a save killed at any point leaves a whole workbook, old or new -----------------------
+
+KILLED_WRITER = """
+import sys
+from patoolkit import update_request
+update_request(sys.argv[1], "PA-2026-00001", {"owner": "Killed"}, by="crash")
+print("done", flush=True)
+"""
+
+
+def test_a_save_killed_at_random_points_leaves_old_or_new(small_tracker: Path) -> None:
+    import random
+
+    rng = random.Random(1234)
+    # How long does a whole write take here? Kill points are spread over it.
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", KILLED_WRITER, str(small_tracker)], check=True)
+    duration = time.perf_counter() - started
+    update_request(small_tracker, "PA-2026-00001", {"owner": "Original"}, by="t")
+    outcomes = set()
+    for _ in range(12):
+        original = small_tracker.read_bytes()
+        process = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(small_tracker)],
+                                   stdout=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 1.0) * duration)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        tracker = load_tracker(small_tracker)  # never UnusableTrackerError
+        owner = tracker.requests["owner"].iloc[0]
+        assert owner in {"Original", "Killed"}
+        if owner == "Original":
+            assert small_tracker.read_bytes() == original
+        outcomes.add(owner)
+        if owner == "Killed":
+            update_request(small_tracker, "PA-2026-00001", {"owner": "Original"}, by="t")
+    # the next write cleans up what a killed writer left behind
+    update_request(small_tracker, "PA-2026-00001", {"owner": "After"}, by="t")
+    leftovers = [p.name for p in small_tracker.parent.iterdir()
+                 if p.name.startswith(".~patoolkit-")]
+    assert leftovers == []
+    assert "Original" in outcomes  # some kills landed before the replace
