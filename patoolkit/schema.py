@@ -110,7 +110,7 @@ class Column:
     @property
     def title(self) -> str:
         """The heading a new tracker writes: 'request_id' -> 'Request ID'."""
-        special = {"id": "ID", "npi": "NPI", "icd10": "ICD10", "p2p": "P2P", "pa": "PA"}
+        special = {"id": "ID", "npi": "NPI", "icd10": "ICD10", "p2p": "P2P", "pa": "PA", "dob": "DOB"}
         return " ".join(special.get(word, word.capitalize()) for word in self.name.split("_"))
 
 

@@ -291,3 +291,23 @@ def load_tracker(path: Path | str) -> Tracker:
         extra_sheets=extra_sheets,
         problems=problems,
     )
+
+
+def typed_frame(sheet: str, records: list[dict[str, object]],
+                lists: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """A sheet's typed frame built from plain values, as load_tracker would type them.
+
+    For tests, the intake form and a future database store: the domain works on
+    frames, not files. Values that do not convert raise ValueError naming them.
+    """
+    spec = next(candidate for candidate in SHEETS if candidate.name == sheet)
+    raw = pd.DataFrame.from_records(records, columns=[c.name for c in spec.columns]) \
+        if records else pd.DataFrame(columns=[c.name for c in spec.columns])
+    raw = raw.astype(object).where(raw.notna(), None)
+    raw.index = pd.RangeIndex(2, 2 + len(raw))
+    found = Collector(sheet, {})
+    frame = convert_sheet(spec, raw, lists or {k: tuple(v) for k, v in LISTS.items()}, found)
+    errors = [problem for problem in found.problems if problem.severity == "error"]
+    if errors:
+        raise ValueError("; ".join(str(problem) for problem in errors))
+    return frame
