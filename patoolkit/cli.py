@@ -74,6 +74,75 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _as_of(text: str | None) -> object:
+    import pandas as pd
+
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(text)
+    except ValueError:
+        raise PAToolkitError(f"--as-of '{text}' is not a date; use YYYY-MM-DD or "
+                             "'YYYY-MM-DD HH:MM'.") from None
+
+
+def _load_usable(path: Path) -> object:
+    """A tracker with no errors, or a clear refusal pointing at `patoolkit check`."""
+    from .tracker import load_tracker
+
+    tracker = load_tracker(path)
+    if tracker.errors:
+        first = tracker.errors[0]
+        print(f"patoolkit: {path} has {len(tracker.errors)} problem(s), e.g. {first}. Affected "
+              "rows may be missing from this result; run `patoolkit check` for the full list.",
+              file=sys.stderr)
+    return tracker
+
+
+def cmd_deadlines(args: argparse.Namespace) -> int:
+    from .deadlines import DATE_DEADLINES, deadlines_for, deadlines_json
+    from .exports import to_text
+
+    tracker = _load_usable(args.tracker)
+    table = deadlines_for(tracker, _as_of(args.as_of))
+    if args.json:
+        _print_json(deadlines_json(table))
+    else:
+        shown = table[["request_id", *DATE_DEADLINES, "at_risk", "low_units"]]
+        print(to_text(shown.rename(columns=lambda name: name.replace("_", " "))))
+    return EXIT_OK
+
+
+def cmd_worklist(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .exports import to_csv, to_json, to_text, write_xlsx
+    from .worklist import worklist_for
+
+    tracker = _load_usable(args.tracker)
+    as_of = _as_of(args.as_of)
+    actions = worklist_for(tracker, as_of, owner=args.owner).drop(columns=["action_key"])
+    if args.format == "xlsx":
+        if args.out is None:
+            raise PAToolkitError("--format xlsx needs --out FILE.xlsx (where to write it).")
+        now = as_of or pd.Timestamp.now()
+        title = f"PA worklist {pd.Timestamp(now):%Y-%m-%d}" + (
+            f" for {args.owner}" if args.owner else "")
+        path = write_xlsx(actions, args.out, title, highlight=list(actions["days_left"] < 0))
+        print(f"Wrote {len(actions)} actions to {path}.")
+    elif args.format == "json":
+        print(to_json(actions))
+    elif args.format == "csv":
+        sys.stdout.write(to_csv(actions))
+    else:
+        shown = actions[["due", "days_left", "action", "request_id", "patient_id", "payer",
+                         "owner", "reason"]]
+        print(to_text(shown, {"reason": 70, "payer": 24}))
+        overdue = int((actions["days_left"] < 0).sum())
+        print(f"\n{len(actions)} actions, {overdue} overdue.")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="patoolkit",
@@ -110,6 +179,26 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--claims", type=Path, metavar="CLAIMS.xlsx",
                         help="also write a matching synthetic claims export")
     sample.set_defaults(handler=cmd_sample)
+
+    deadlines = commands.add_parser(
+        "deadlines", help="every deadline of every request, with its basis",
+        description="Compute every payer and practice deadline of every request (CONTRACT "
+                    "section 2). --json prints each with the rule or setting it came from.")
+    deadlines.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    deadlines.add_argument("--as-of", metavar="DATE", help="compute as of this date (today)")
+    deadlines.add_argument("--json", action="store_true", help="print JSON with the basis")
+    deadlines.set_defaults(handler=cmd_deadlines)
+
+    worklist = commands.add_parser(
+        "worklist", help="today's actions, most urgent first",
+        description="One row per action someone should take: overdue first, then due today, "
+                    "then by due date.")
+    worklist.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    worklist.add_argument("--as-of", metavar="DATE", help="as of this date (now)")
+    worklist.add_argument("--owner", help="only this owner's actions")
+    worklist.add_argument("--format", choices=["table", "csv", "json", "xlsx"], default="table")
+    worklist.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
+    worklist.set_defaults(handler=cmd_worklist)
     return parser
 
 

@@ -240,7 +240,7 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
         near, f"Settings: check status every business day once the service date is within "
               f"{NEAR_SERVICE_BUSINESS_DAYS} business days",
         f"Settings: check status every {cadence} business days"), index=index).astype("string")
-        + " after " + pd.Series(from_what, index=index).astype("string"))
+        + ", counted from " + pd.Series(from_what, index=index).astype("string"))
 
     # At risk: the decision would come on or after the day of service.
     undecided = decision.isna() & ~status.isin(FINISHED).fillna(False) & \
