@@ -8,14 +8,19 @@ never a traceback (--debug shows one, for developers).
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import PAToolkitError
+
+if TYPE_CHECKING:
+    from .tracker import Tracker
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -74,19 +79,19 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _as_of(text: str | None) -> object:
+def _as_of(text: str | None) -> datetime.datetime | None:
     import pandas as pd
 
     if text is None:
         return None
     try:
-        return pd.Timestamp(text)
+        return pd.Timestamp(text).to_pydatetime()
     except ValueError:
         raise PAToolkitError(f"--as-of '{text}' is not a date; use YYYY-MM-DD or "
                              "'YYYY-MM-DD HH:MM'.") from None
 
 
-def _load_usable(path: Path) -> object:
+def _load_usable(path: Path) -> Tracker:
     """A tracker with no errors, or a clear refusal pointing at `patoolkit check`."""
     from .tracker import load_tracker
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from .timeframes import (
     EXTERNAL_REVIEW,
     TOLLING_PLAN_TYPES,
 )
+
+if TYPE_CHECKING:
+    from .tracker import Tracker
 
 DEADLINES = (
     "decision_due",
@@ -333,16 +337,16 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     return out
 
 
-def deadlines_for(tracker: object, as_of: dt.datetime | dt.date | str | None = None
+def deadlines_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None
                   ) -> pd.DataFrame:
     """compute_deadlines for a loaded Tracker, with its Payers, Settings and Closures."""
-    frames = tracker.frames  # type: ignore[attr-defined]
+    frames = tracker.frames
     requests = frames["Requests"]
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
     calendar = BusinessCalendar.for_dates(
         [requests["submitted_at"], requests["scheduled_service_date"],
          requests["decision_date"], now], frames["Closures"]["date"])
-    return compute_deadlines(requests, frames["Payers"], tracker.settings,  # type: ignore[attr-defined]
+    return compute_deadlines(requests, frames["Payers"], tracker.settings,
                              calendar, now)
 
 

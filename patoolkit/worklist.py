@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from .deadlines import (
     payer_overrides,
 )
 from .rules import enrollment_for, requirements_for
+
+if TYPE_CHECKING:
+    from .tracker import Tracker
 
 RENEWAL_HORIZON_DAYS = 30
 DEFAULT_TIMEFRAME = pd.Timedelta(days=15)  # to plan a submission when no rule gives one
@@ -275,12 +279,12 @@ def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Ser
     return specific.fillna(fallback).astype("string")
 
 
-def worklist_for(tracker: object, as_of: dt.datetime | dt.date | str | None = None,
+def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None,
                  owner: str | None = None) -> pd.DataFrame:
     """build_worklist for a loaded Tracker, optionally for one owner."""
     from .deadlines import deadlines_for
 
-    frames = tracker.frames  # type: ignore[attr-defined]
+    frames = tracker.frames
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
     requests = frames["Requests"]
     calendar = BusinessCalendar.for_dates(
@@ -288,7 +292,7 @@ def worklist_for(tracker: object, as_of: dt.datetime | dt.date | str | None = No
          requests["decision_date"], requests["p2p_date"], now], frames["Closures"]["date"])
     deadlines = deadlines_for(tracker, now)
     actions = build_worklist(requests, frames["Payers"], frames["PA Rules"], frames["Criteria"],
-                             frames["Providers"], tracker.settings,  # type: ignore[attr-defined]
+                             frames["Providers"], tracker.settings,
                              calendar, now, deadlines)
     if owner:
         wanted = owner.strip().casefold()
