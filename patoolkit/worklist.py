@@ -274,8 +274,8 @@ def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Ser
         "_payer": requests["payer"].astype("string").str.strip().str.casefold(),
     }, index=requests.index)
     specific = pd.Series(list(zip(keys["service_category"], keys["_payer"], strict=True)),
-                         index=requests.index).map(own.to_dict())
-    fallback = keys["service_category"].map(general.to_dict())
+                         index=requests.index).map(own.to_dict()).astype("string")
+    fallback = keys["service_category"].map(general.to_dict()).astype("string")
     return specific.fillna(fallback).astype("string")
 
 

@@ -1,0 +1,152 @@
+"""The worklist: the right action for each situation, most urgent first."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from patoolkit.calendars import BusinessCalendar
+from patoolkit.tracker import typed_frame
+from patoolkit.worklist import build_worklist, worklist_for
+
+NOW = pd.Timestamp("2026-11-30 09:00")  # a Monday
+CALENDAR = BusinessCalendar(first_year=2025, last_year=2027)
+PAYERS = typed_frame("Payers", [{"payer": "Summit Health Plan", "plan_type": "Commercial"}])
+RULES = typed_frame("PA Rules", [
+    {"payer": "*", "plan_type": "*", "code": "70551-70553", "pa_required": "Yes"},
+    {"payer": "*", "plan_type": "*", "code": "99213", "pa_required": "No"},
+])
+CRITERIA = typed_frame("Criteria", [
+    {"service_category": "Advanced Imaging", "payer": "*", "item": "Clinical indication",
+     "required": "Yes"},
+    {"service_category": "Advanced Imaging", "payer": "*", "item": "Prior imaging results",
+     "required": "Yes"},
+])
+PROVIDERS = typed_frame("Providers", [
+    {"npi": "1234567893", "payer": "Summit Health Plan", "enrollment_status": "Enrolled"},
+    {"npi": "1245319599", "payer": "Summit Health Plan", "enrollment_status": "Pending"},
+])
+BASE = {"payer": "Summit Health Plan", "plan_type": "Commercial", "ordering_npi": "1234567893",
+        "service_category": "Advanced Imaging", "codes": "70551", "patient_id": "P1",
+        "patient_name": "Sample, Private", "owner": "Dana"}
+
+
+def worklist(*requests: dict[str, object], now: pd.Timestamp = NOW) -> pd.DataFrame:
+    rows = [{"request_id": f"R{n}", **BASE, **values}
+            for n, values in enumerate(requests, start=1)]
+    return build_worklist(typed_frame("Requests", rows), PAYERS, RULES, CRITERIA, PROVIDERS,
+                          {}, CALENDAR, now)
+
+
+def actions_of(table: pd.DataFrame, request_id: str = "R1") -> set[str]:
+    return set(table.loc[table["request_id"] == request_id, "action_key"])
+
+
+@pytest.mark.parametrize(("fields", "expected", "absent", "why"), [
+    ({"scheduled_service_date": "2026-12-20"}, {"check_requirement", "complete_documentation",
+                                                "submit"}, {"fix_enrollment"},
+     "a new order: check the requirement, gather documents, submit"),
+    ({"scheduled_service_date": "2026-12-20", "requirement_checked_date": "2026-11-20",
+      "pa_required": "Yes", "docs_complete": "Yes", "ordering_npi": "1245319599"},
+     {"fix_enrollment", "submit"}, {"check_requirement", "complete_documentation"},
+     "provider enrollment pending blocks the submission"),
+    ({"codes": "99213", "requirement_checked_date": "2026-11-20", "pa_required": "No",
+      "scheduled_service_date": "2026-12-20"}, set(),
+     {"submit", "complete_documentation", "check_requirement"}, "no PA needed: nothing to do"),
+    ({"submitted_at": "2026-11-27 10:00", "info_requested_at": "2026-11-29 16:00",
+      "status": "Info Requested"}, {"answer_info_request"}, {"check_status"},
+     "answer the payer's information request"),
+    ({"submitted_at": "2026-11-25 10:00", "status": "Submitted"}, {"check_status"},
+     {"escalate_decision"}, "waiting: check status"),
+    ({"submitted_at": "2026-11-02 10:00", "status": "Submitted"},
+     {"check_status", "escalate_decision"}, set(), "15 days passed: escalate"),
+    ({"submitted_at": "2026-11-02", "status": "Approved", "decision": "Approved",
+      "decision_date": "2026-11-20"}, {"record_auth_number"}, set(),
+     "approved without a number"),
+    ({"submitted_at": "2026-11-02", "status": "Denied", "decision": "Denied",
+      "decision_date": "2026-11-27", "denial_reason": "Not medically necessary"},
+     {"request_p2p", "file_appeal"}, set(), "denied: P2P now, written appeal next"),
+    ({"submitted_at": "2026-10-01", "status": "P2P Requested", "decision": "Denied",
+      "decision_date": "2026-11-20", "p2p_requested_date": "2026-11-20",
+      "p2p_date": "2026-11-24", "p2p_outcome": "Upheld"}, {"file_appeal"}, {"request_p2p"},
+     "P2P upheld: file the written appeal"),
+    ({"submitted_at": "2026-10-01", "status": "P2P Requested", "decision": "Denied",
+      "decision_date": "2026-11-20", "p2p_requested_date": "2026-11-20"}, set(),
+     {"request_p2p", "file_appeal"}, "P2P pending: wait for it"),
+    ({"submitted_at": "2026-08-01", "status": "Upheld", "decision": "Denied",
+      "decision_date": "2026-08-20", "appeal_submitted_date": "2026-08-21",
+      "appeal_outcome": "Upheld", "appeal_decision_date": "2026-10-01"},
+     {"request_external_review"}, {"file_appeal", "request_p2p"},
+     "appeal upheld: external review within 4 months"),
+    ({"submitted_at": "2026-10-01", "status": "Approved", "decision": "Approved",
+      "decision_date": "2026-10-03", "auth_number": "A1", "auth_effective_date": "2026-10-03",
+      "auth_expiration_date": "2026-12-20", "units_authorized": 10, "units_used": 2},
+     {"renew_authorization"}, {"record_auth_number"}, "expiring within 30 days"),
+    ({"submitted_at": "2026-10-01", "status": "Approved", "decision": "Approved",
+      "decision_date": "2026-10-03", "auth_number": "A1", "auth_effective_date": "2026-10-03",
+      "auth_expiration_date": "2027-06-20", "units_authorized": 10, "units_used": 8},
+     {"renew_authorization"}, set(), "few units left"),
+    ({"submitted_at": "2026-11-27 10:00", "status": "Submitted",
+      "scheduled_service_date": "2026-12-04"}, {"reschedule_or_expedite", "check_status"},
+     set(), "decision due 12-12 after the 12-04 service"),
+    ({"status": "Withdrawn", "scheduled_service_date": "2026-12-20"}, set(),
+     {"check_requirement", "submit"}, "withdrawn: nothing to do"),
+])
+def test_actions(fields: dict[str, object], expected: set[str], absent: set[str],
+                 why: str) -> None:
+    found = actions_of(worklist(fields))
+    assert expected <= found, why
+    assert not (absent & found), why
+
+
+def test_rows_carry_what_a_person_needs_and_no_patient_name() -> None:
+    table = worklist({"submitted_at": "2026-11-02 10:00", "status": "Submitted"})
+    row = table[table["action_key"] == "escalate_decision"].iloc[0]
+    assert row["request_id"] == "R1"
+    assert row["patient_id"] == "P1"
+    assert row["owner"] == "Dana"
+    assert row["due"] == pd.Timestamp("2026-11-17 10:00")
+    assert row["days_left"] == pytest.approx(-13.0, abs=0.05)
+    assert "Commercial, standard: 15 calendar days" in row["basis"]
+    assert "Sample, Private" not in table.to_string()
+
+
+def test_submit_by_leaves_the_payer_its_timeframe() -> None:
+    table = worklist({"scheduled_service_date": "2026-12-20", "pa_required": "Yes",
+                      "requirement_checked_date": "2026-11-20", "docs_complete": "Yes"})
+    submit = table[table["action_key"] == "submit"].iloc[0]
+    assert submit["due"] == pd.Timestamp("2026-12-05")  # 15 days before the service
+
+
+def test_documentation_action_lists_the_missing_items() -> None:
+    table = worklist({"scheduled_service_date": "2026-12-20"})
+    reason = table.loc[table["action_key"] == "complete_documentation", "reason"].iloc[0]
+    assert "Clinical indication" in reason
+    assert "Prior imaging results" in reason
+
+
+def test_order_overdue_then_today_then_by_due_then_service_date() -> None:
+    table = worklist(
+        {"submitted_at": "2026-11-26 10:00", "status": "Submitted",
+         "scheduled_service_date": "2027-03-01"},  # status check due today (11-30)
+        {"submitted_at": "2026-11-02 10:00", "status": "Submitted",
+         "scheduled_service_date": "2027-03-01"},  # overdue
+        {"submitted_at": "2026-11-30 08:00", "status": "Submitted",
+         "scheduled_service_date": "2027-03-01"},  # status check due 12-02
+        {"submitted_at": "2026-11-26 10:00", "status": "Submitted",
+         "scheduled_service_date": "2027-02-01"},  # same due as R1, earlier service
+    )
+    order = list(zip(table["request_id"], table["action_key"], strict=True))
+    overdue = [item for item, left in zip(order, table["days_left"], strict=True) if left < 0]
+    assert set(overdue) == {("R2", "check_status"), ("R2", "escalate_decision")}
+    assert order[len(overdue):] == [("R4", "check_status"), ("R1", "check_status"),
+                                    ("R3", "check_status")]
+
+
+def test_worklist_for_filters_by_owner(small_tracker) -> None:
+    from patoolkit import load_tracker
+
+    tracker = load_tracker(small_tracker)
+    everyone = worklist_for(tracker, as_of="2026-11-28")
+    assert len(everyone) > 0
+    assert worklist_for(tracker, as_of="2026-11-28", owner="nobody").empty
