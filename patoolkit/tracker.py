@@ -141,9 +141,15 @@ def _open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
             "Excel or restore it from the backups folder.") from None
 
 
-def _rows(book: CalamineWorkbook, name: str) -> list[list[object]]:
-    sheet = book.get_sheet_by_name(name)
-    rows: list[list[object]] = [list(row) for row in sheet.to_python(skip_empty_area=False)]
+def _rows(book: CalamineWorkbook, name: str, path: Path | None = None) -> list[list[object]]:
+    try:
+        sheet = book.get_sheet_by_name(name)
+        rows: list[list[object]] = [list(row) for row in sheet.to_python(skip_empty_area=False)]
+    except Exception as error:  # calamine's XmlError, WorksheetNotFound, ...
+        raise UnusableTrackerError(
+            f"{path or 'the workbook'}: the sheet '{name}' is damaged and cannot be read "
+            f"({type(error).__name__}); re-save the file from Excel or restore it from the "
+            "backups folder.") from None
     return rows
 
 
@@ -257,10 +263,12 @@ def load_tracker(path: Path | str) -> Tracker:
     problems: list[Problem] = []
     settings: dict[str, object] = {}
     for sheet in SHEETS:
-        rows = _rows(book, sheet_names[sheet.name]) if sheet.name in sheet_names else []
+        rows = _rows(book, sheet_names[sheet.name], path) if sheet.name in sheet_names else []
         header = _find_header(sheet, rows)
         headers[sheet.name] = header
-        found = Collector(sheet_names.get(sheet.name, sheet.name), dict(header.labels))
+        labels = {column.name: column.title for column in sheet.columns}  # for absent columns
+        labels.update(header.labels)
+        found = Collector(sheet_names.get(sheet.name, sheet.name), labels)
         if sheet.name in sheet_names:
             for column in sheet.columns:
                 if column.required and column.name not in header.positions:

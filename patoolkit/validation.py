@@ -111,13 +111,13 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
     native = kinds.isin([dt.datetime, dt.date, pd.Timestamp])
     if native.any():
         out[native] = pd.to_datetime(raw[native].map(pd.Timestamp))
-    numeric = kinds.isin([float, int])
+    numeric = kinds.map(lambda kind: kind in (float, int)).astype(bool)  # bool is not a date
     if numeric.any():
         days = raw[numeric].astype(float)
         sane = days.between(1, 109574)  # 1900-01-01 .. 2199-12-31
         out[numeric & sane.reindex(raw.index, fill_value=False)] = (
             EXCEL_EPOCH + pd.to_timedelta(days[sane], unit="D")
-        ).round("s")
+        ).dt.round("s")
         bad = days.index[~sane]
         found.add(bad, column.name, "is a number, not a date; type a date such as 2026-03-14",
                   raw[bad])
@@ -129,6 +129,12 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
         out[parsed.index] = parsed
         bad = parsed.index[parsed.isna()]
         found.add(bad, column.name, _date_message, raw[bad])
+    other = raw.notna() & ~(native | numeric | text)
+    if other.any():
+        bad = raw.index[other]
+        found.add(bad, column.name, lambda value: (
+            "is a time without a date; type the date too, e.g. 2026-03-14 14:30"
+            if ":" in value else "is not a date; type a date such as 2026-03-14"), raw[bad])
     out_of_range = out.notna() & ~out.between(EARLIEST, LATEST)
     if out_of_range.any():
         bad = out.index[out_of_range]
@@ -310,9 +316,11 @@ def check_requests(frame: pd.DataFrame, found: Collector) -> None:
                   ids[rows])
 
     def order(earlier: str, later: str, what: str) -> None:
-        before = frame[earlier].dt.normalize()
-        after = frame[later].dt.normalize()
-        wrong = before.notna() & after.notna() & (after < before)
+        before, after = frame[earlier], frame[later]
+        # to the minute when both have a time; by the day when either is a date alone
+        timed = (before != before.dt.normalize()) & (after != after.dt.normalize())
+        by_day = after.dt.normalize() < before.dt.normalize()
+        wrong = before.notna() & after.notna() & (by_day | (timed & (after < before)))
         if wrong.any():
             rows = frame.index[wrong]
             found.add(rows, later,
