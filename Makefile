@@ -14,10 +14,11 @@ $(BIN)/patoolkit: pyproject.toml
 
 setup: $(BIN)/patoolkit
 
-# Until the Voila dashboards land (issue 4) this opens JupyterLab on notebooks/,
-# after printing the sample tracker's check report.
+# Until the Voila dashboards land (issue 4) this prints the sample tracker's check
+# report and worklist, then opens JupyterLab on notebooks/ (127.0.0.1 only).
 dashboards: setup
 	$(BIN)/patoolkit check $(TRACKER) || true
+	$(BIN)/patoolkit worklist $(TRACKER) | head -40
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser notebooks/
 
 lint: setup
