@@ -216,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PAToolkitError as error:
         print(f"patoolkit {args.command}: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:  # `patoolkit worklist ... | head` closed the pipe: not an error
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("patoolkit: interrupted; nothing was half-written.", file=sys.stderr)
         return 130

@@ -224,7 +224,7 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         deadlines["basis_at_risk"])
 
     if not parts:
-        return pd.DataFrame(columns=[*COLUMNS, "action_key"])
+        return _empty_worklist()
     actions = pd.concat(parts)
     actions["row"] = actions.index
     for column in ("request_id", "patient_id", "payer", "owner", "scheduled_service_date"):
@@ -233,6 +233,16 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
     actions["days_left"] = ((actions["due"] - now) / pd.Timedelta(days=1)).round(1)
     actions["action"] = actions["action_key"].map({k: a.label for k, a in ACTIONS.items()})
     return order_worklist(actions.reset_index(drop=True), now)[[*COLUMNS, "action_key"]]
+
+
+def _empty_worklist() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype="string") for column in
+                          [*COLUMNS, "action_key"]})
+    for column in ("due", "scheduled_service_date"):
+        frame[column] = pd.Series(dtype="datetime64[ns]")
+    frame["days_left"] = pd.Series(dtype="float64")
+    frame["row"] = pd.Series(dtype="int64")
+    return frame
 
 
 def order_worklist(actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
