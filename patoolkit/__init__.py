@@ -17,8 +17,25 @@ from .errors import (
     UnusableTrackerError,
 )
 from .tracker import Tracker, load_tracker
-from .workbook import new_tracker
-from .writer import WriteResult, add_request, update_request
+
+# Writing pulls in openpyxl and XlsxWriter; read-only users (check, deadlines,
+# the dashboards' first paint) should not pay for them, so they load on first use.
+_LAZY = {
+    "new_tracker": "workbook",
+    "WriteResult": "writer",
+    "add_request": "writer",
+    "update_request": "writer",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'patoolkit' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -8,9 +8,13 @@ to the AMA, so only the form of a CPT code is checked.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import warnings
 from functools import cache
+from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
@@ -58,9 +62,7 @@ def format_icd10(code: str) -> str:
     return code
 
 
-@cache
-def _icd() -> ModuleType:
-    """The ICD-10-CM code set, loaded on first use (it takes a moment)."""
+def _icd_module() -> ModuleType:
     with warnings.catch_warnings():
         # simple-icd-10-cm reads its data with a deprecated importlib call
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -70,15 +72,48 @@ def _icd() -> ModuleType:
 
 
 @cache
+def icd10_code_set() -> dict[str, bool]:
+    """Every ICD-10-CM code (with its dot) -> whether it is billable (a leaf).
+
+    simple-icd-10-cm parses its whole data file on import (seconds); the answer
+    is cached per package version in the user's cache folder, so later runs
+    read one small text file instead.
+    """
+    try:
+        version = metadata.version("simple-icd-10-cm")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "patoolkit"
+    cached = folder / f"icd10cm-{version}.tsv"
+    with contextlib.suppress(OSError, ValueError):
+        codes = {}
+        for line in cached.read_text(encoding="ascii").splitlines():
+            code, leaf = line.split("\t")
+            codes[code] = leaf == "1"
+        if codes:
+            return codes
+    icd = _icd_module()
+    codes = {code: bool(icd.is_leaf(code)) for code in icd.get_all_codes(True)}
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text("".join(f"{code}\t{int(leaf)}\n" for code, leaf in codes.items()),
+                           encoding="ascii")
+        os.replace(partial, cached)
+    return codes
+
+
+@cache
 def icd10_problem(code: str) -> tuple[str, str] | None:
     """(severity, why) when an ICD-10-CM code is wrong or not billable, else None."""
     formatted = format_icd10(code)
     if not ICD10_FORM.match(formatted):
         return ("error", "is not shaped like an ICD-10-CM code (letter, digit, letter or digit, "
                 "then up to four more after a dot, e.g. M54.16)")
-    if not _icd().is_valid_item(formatted):
+    billable = icd10_code_set().get(formatted)
+    if billable is None:
         return ("error", "is not in the ICD-10-CM code set; check the code")
-    if not _icd().is_leaf(formatted):
+    if not billable:
         return ("warning", "is a category, not a billable code; use a more specific code")
     return None
 

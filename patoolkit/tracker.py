@@ -31,7 +31,7 @@ from .schema import (
     normalize_header,
     sheet_for,
 )
-from .validation import Collector, blank_mask, check_requests, convert_sheet
+from .validation import Collector, check_requests, convert_sheet
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -175,10 +175,15 @@ def _raw_frame(rows: list[list[object]], header: HeaderMap) -> pd.DataFrame:
     if frame.empty:
         frame = pd.DataFrame(columns=range(width), dtype=object)
     frame.index = pd.RangeIndex(header.header_row + 1, header.header_row + 1 + len(frame))
-    used = list(header.positions.values()) + list(header.extras)
-    if used:
-        blank = pd.concat([blank_mask(frame[position]) for position in used], axis=1).all(axis=1)
-        frame = frame[~blank]
+    used = sorted([*header.positions.values(), *header.extras])
+    if used and len(frame):
+        # list.count is C-level: most rows are decided without looking at each cell in Python
+        cells = [[row[position] if position < len(row) else "" for position in used]
+                 for row in body] if len(used) < width else body
+        keep = [row.count("") + row.count(None) < len(row) and not all(
+            value is None or (type(value) is str and not value.strip()) for value in row)
+            for row in cells]
+        frame = frame[keep]
     names = {position: canonical for canonical, position in header.positions.items()}
     names.update(header.extras)
     return frame[sorted(names)].rename(columns=names)

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from .codes import icd10_problem, npi_problem, procedure_code_problem, split_codes
@@ -71,27 +72,48 @@ def _display(value: object) -> str:
 
 def blank_mask(raw: pd.Series) -> pd.Series:
     """True where a cell is empty (None, '' or only spaces)."""
-    text = raw.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore")
-    return text.isna() | (text == "")
+    return pd.Series([value is None or (type(value) is str and not value.strip())
+                      for value in raw.to_numpy(dtype=object)], index=raw.index, dtype=bool)
+
+
+def _text_of(value: object) -> str | None:
+    """One cell as text (the rare, non-string cases of to_text)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def to_text(raw: pd.Series) -> pd.Series:
     """Cell values as text: 1234567893.0 -> '1234567893', blanks -> NA."""
-    def one(value: object) -> object:
-        if isinstance(value, str):
-            value = value.strip()
-            return value or None
-        if isinstance(value, float):
-            return str(int(value)) if value.is_integer() else repr(value)
-        if isinstance(value, dt.datetime):
-            return value.isoformat(sep=" ", timespec="minutes")
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if isinstance(value, bool):
-            return "TRUE" if value else "FALSE"
-        return str(value)
+    # A list comprehension with a fast path for tidy strings: this runs on every cell.
+    values = [(value if value and not value[0].isspace() and not value[-1].isspace() else (
+        value.strip() or None)) if type(value) is str else _text_of(value)
+        for value in raw.to_numpy(dtype=object)]
+    return pd.Series(pd.array(values, dtype="string"), index=raw.index)
 
-    return raw.map(one, na_action="ignore").astype("string")
+
+TEXT, DATE, NUMBER, EMPTY, OTHER = range(5)
+# bool is a subclass of int but never a date, so it is OTHER; pd.Timestamp is a datetime
+KIND_OF_TYPE = {str: TEXT, dt.datetime: DATE, dt.date: DATE, pd.Timestamp: DATE, float: NUMBER,
+                int: NUMBER, type(None): EMPTY}
+
+
+def _kinds(raw: pd.Series) -> np.ndarray:
+    """One small integer per cell saying what Python type calamine gave it."""
+    return np.array([KIND_OF_TYPE.get(type(value), OTHER) for value in
+                     raw.to_numpy(dtype=object)], dtype=np.int8)
 
 
 def _parse_text_dates(text: pd.Series) -> pd.Series:
@@ -107,11 +129,11 @@ def _parse_text_dates(text: pd.Series) -> pd.Series:
 def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bool) -> pd.Series:
     """Excel dates, serial numbers, ISO and US text dates; problems for the rest."""
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    kinds = raw.map(type)
-    native = kinds.isin([dt.datetime, dt.date, pd.Timestamp])
+    kinds = _kinds(raw)
+    native = pd.Series(kinds == DATE, index=raw.index)
     if native.any():
-        out[native] = pd.to_datetime(raw[native].map(pd.Timestamp))
-    numeric = kinds.map(lambda kind: kind in (float, int)).astype(bool)  # bool is not a date
+        out[native] = pd.to_datetime(raw[native].to_numpy(dtype=object))
+    numeric = pd.Series(kinds == NUMBER, index=raw.index)
     if numeric.any():
         days = raw[numeric].astype(float)
         sane = days.between(1, 109574)  # 1900-01-01 .. 2199-12-31
@@ -121,7 +143,7 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
         bad = days.index[~sane]
         found.add(bad, column.name, "is a number, not a date; type a date such as 2026-03-14",
                   raw[bad])
-    text = kinds.map(lambda kind: kind is str).astype(bool)
+    text = pd.Series(kinds == TEXT, index=raw.index)
     if text.any():
         strings = raw[text].str.strip()
         strings = strings[strings != ""]
@@ -129,7 +151,7 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
         out[parsed.index] = parsed
         bad = parsed.index[parsed.isna()]
         found.add(bad, column.name, _date_message, raw[bad])
-    other = raw.notna() & ~(native | numeric | text)
+    other = pd.Series(kinds == OTHER, index=raw.index)
     if other.any():
         bad = raw.index[other]
         found.add(bad, column.name, lambda value: (
