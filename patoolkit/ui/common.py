@@ -1,0 +1,203 @@
+"""What every dashboard shares: the tracker session, safe callbacks, styles, small widgets.
+
+A dashboard never shows a traceback (it can carry patient data): a failing
+callback shows a plain message with a reference, and the server log gets the
+reference and the exception type, never the values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..errors import (
+    InvalidValueError,
+    PAToolkitError,
+    RequestNotFoundError,
+    TrackerConflictError,
+    TrackerLockedError,
+)
+from ..tracker import Tracker, load_tracker
+
+log = logging.getLogger("patoolkit.ui")
+TRACKER_ENV = "PATOOLKIT_TRACKER"
+BUNDLED_SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "pa_tracker.xlsx"
+
+STYLE = """
+<style>
+.pa-title { font-size: 20px; font-weight: 600; margin: 4px 0; }
+.pa-sub { color: #555; }
+.pa-count button, .pa-count { min-width: 150px; height: 56px; white-space: normal;
+  line-height: 1.2; font-size: 13px; }
+.pa-row { border-bottom: 1px solid #e4e4e4; align-items: center; }
+.pa-row.pa-overdue { background: #fde8ea; }
+.pa-row.pa-today { background: #fff6dd; }
+.pa-cells { display: flex; gap: 8px; font-size: 13px; }
+.pa-cells span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.pa-head { font-weight: 600; background: #f1f4f8; border-bottom: 2px solid #c9d3df; }
+.pa-message { padding: 6px 10px; border-radius: 4px; margin: 4px 0; }
+.pa-message.pa-ok { background: #e7f5ea; color: #14532d; }
+.pa-message.pa-error { background: #fde8ea; color: #7f1d1d; }
+.pa-message.pa-warn { background: #fff6dd; color: #713f12; }
+table.pa-grid { border-collapse: collapse; font-size: 13px; }
+table.pa-grid th, table.pa-grid td { border: 1px solid #dde3ea; padding: 3px 6px;
+  text-align: left; vertical-align: top; }
+table.pa-grid th { background: #f1f4f8; }
+.pa-overdue-text { color: #9c0006; font-weight: 600; }
+</style>
+"""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def resolve_tracker_path(tracker_path: str | os.PathLike[str] | None = None) -> Path:
+    """The notebook parameter, else $PATOOLKIT_TRACKER (set by `patoolkit serve`), else sample."""
+    if tracker_path:
+        return Path(tracker_path)
+    if os.environ.get(TRACKER_ENV):
+        return Path(os.environ[TRACKER_ENV])
+    return BUNDLED_SAMPLE
+
+
+def message(text: str, kind: str = "ok") -> widgets.HTML:
+    box = widgets.HTML(f'<div class="pa-message pa-{kind}">{html.escape(text)}</div>')
+    box.add_class("pa-msg")
+    box.add_class(f"pa-msg-{kind}")
+    return box
+
+
+def set_message(target: widgets.HTML, text: str, kind: str = "ok") -> None:
+    target.value = f'<div class="pa-message pa-{kind}">{html.escape(text)}</div>' if text else ""
+
+
+def explain(error: Exception) -> str:
+    """Words a practice manager can act on, for any error a dashboard action meets."""
+    if isinstance(error, TrackerConflictError):
+        return ("Someone else saved the tracker after this page loaded it. Nothing was "
+                "overwritten. Press Reload to see their changes, then make yours again.")
+    if isinstance(error, TrackerLockedError):
+        return ("The tracker is open in Excel or LibreOffice. Close it there, then press "
+                "Save again. Nothing was changed.")
+    if isinstance(error, InvalidValueError | RequestNotFoundError | PAToolkitError):
+        return str(error)
+    reference = uuid.uuid4().hex[:8]
+    log.error("dashboard action failed: %s (ref %s)", type(error).__name__, reference)
+    return (f"Something went wrong ({type(error).__name__}, reference {reference}). "
+            "Nothing was saved. Reload the page and try again.")
+
+
+def safely(target: Callable[[], widgets.HTML]) -> Callable[[F], F]:
+    """Run a widget callback; on any error show explain(error) instead of a traceback."""
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:
+                kind = "warn" if isinstance(error, TrackerConflictError) else "error"
+                set_message(target(), explain(error), kind)
+                return None
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+class TrackerSession:
+    """The tracker a dashboard works on: loaded once, reloaded after each write."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, user: str = "dashboard"):
+        self.path = resolve_tracker_path(path)
+        self.user = user
+        self.tracker: Tracker = load_tracker(self.path)
+        self.listeners: list[Callable[[], None]] = []
+
+    @property
+    def fingerprint(self) -> str:
+        return self.tracker.fingerprint
+
+    def reload(self) -> None:
+        self.tracker = load_tracker(self.path)
+        for listener in list(self.listeners):
+            listener()
+
+    def update(self, request_id: str, changes: Mapping[str, object]) -> list[tuple[str, object,
+                                                                               object]]:
+        from ..writer import update_request
+
+        result = update_request(self.path, request_id, changes, by=self.user,
+                                expected_fingerprint=self.fingerprint)
+        self.reload()
+        return result.changes
+
+    def add(self, values: Mapping[str, object]) -> str:
+        from ..writer import add_request
+
+        result = add_request(self.path, values, by=self.user,
+                             expected_fingerprint=self.fingerprint)
+        self.reload()
+        return result.request_id
+
+
+def unusable_page(path: Path, error: Exception) -> widgets.HTML:
+    """The friendly page shown instead of a dashboard when the tracker cannot be used."""
+    text = str(error) if isinstance(error, PAToolkitError) else explain(error)
+    page = widgets.HTML(
+        STYLE + '<div class="pa-title">The tracker could not be opened</div>'
+        f'<div class="pa-message pa-error">{html.escape(text)}</div>'
+        f"<p>File: <code>{html.escape(str(path))}</code></p>"
+        "<p>Fix the file (or choose another one) and reload this page. "
+        "<code>patoolkit check FILE</code> lists every problem with its sheet, row and "
+        "column.</p>")
+    page.add_class("pa-unusable")
+    return page
+
+
+def problems_table(tracker: Tracker, limit: int = 200) -> str:
+    """The check report as an HTML table (errors first)."""
+    problems = tracker.problems[:limit]
+    if not problems:
+        return '<div class="pa-message pa-ok">No problems found.</div>'
+    rows = "".join(
+        f"<tr><td>{html.escape(p.severity)}</td><td>{html.escape(p.sheet)}</td>"
+        f"<td>{p.row or ''}</td><td>{html.escape(p.column or '')}</td>"
+        f"<td>{html.escape(p.value or '')}</td><td>{html.escape(p.message)}</td></tr>"
+        for p in problems)
+    more = (f"<p>{len(tracker.problems) - limit} more not shown; run patoolkit check.</p>"
+            if len(tracker.problems) > limit else "")
+    return ('<table class="pa-grid pa-problems"><tr><th>Severity</th><th>Sheet</th><th>Row</th>'
+            f"<th>Column</th><th>Found</th><th>What to do</th></tr>{rows}</table>{more}")
+
+
+def fmt(value: object) -> str:
+    """A cell for display: dates without midnight times, blanks empty."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+        return ""
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        stamp = pd.Timestamp(value)
+        if stamp == stamp.normalize():
+            return stamp.strftime("%Y-%m-%d")
+        if stamp.second == 59 and stamp.minute == 59 and stamp.hour == 23:
+            return stamp.strftime("%Y-%m-%d") + " (end of day)"
+        return stamp.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def label(name: str) -> str:
+    """A column's heading as the tracker spells it: 'ordering_npi' -> 'Ordering NPI'."""
+    from ..schema import REQUESTS
+
+    try:
+        return REQUESTS.column(name).title
+    except KeyError:
+        return name.replace("_", " ").capitalize().replace("P2p", "P2P")

@@ -1,0 +1,282 @@
+"""One request: every field, its deadlines with their basis, its History, and what to do next.
+
+Each next step is a small form. Save shows what will change; Confirm writes
+through the safe writer (only those cells, a History row each, a backup).
+When someone else saved the tracker meanwhile, nothing is overwritten: the
+page says so and offers Reload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..deadlines import DEADLINES, FLAGS, deadlines_for
+from ..schema import LISTS, REQUESTS
+from .common import TrackerSession, fmt, label, safely, set_message
+
+SECTIONS = {
+    "Patient and plan": ["request_id", "patient_id", "patient_name", "patient_dob", "member_id",
+                         "payer", "plan_type", "owner"],
+    "Service": ["service_category", "codes", "icd10", "urgency", "scheduled_service_date",
+                "ordering_provider", "ordering_npi"],
+    "Requirement and submission": ["requirement_checked_date", "pa_required", "docs_complete",
+                                   "submitted_at", "channel", "payer_reference", "status",
+                                   "last_status_check", "info_requested_at",
+                                   "info_responded_at", "extension_days"],
+    "Decision and authorization": ["decision_date", "decision", "denial_reason", "auth_number",
+                                   "auth_effective_date", "auth_expiration_date",
+                                   "units_authorized", "units_used"],
+    "Peer-to-peer and appeal": ["p2p_requested_date", "p2p_date", "p2p_outcome",
+                                "appeal_level", "appeal_submitted_date", "appeal_decision_date",
+                                "appeal_outcome", "notes"],
+}
+
+# The next steps: (key, button, fields shown, fixed changes)
+STEPS: list[tuple[str, str, list[str]]] = [
+    ("status_check", "Record status check", ["last_status_check", "payer_reference", "notes"]),
+    ("info_request", "Information request", ["info_requested_at", "info_responded_at"]),
+    ("decision", "Record decision", ["decision", "decision_date", "denial_reason",
+                                     "auth_number", "auth_effective_date",
+                                     "auth_expiration_date", "units_authorized"]),
+    ("appeal", "Peer-to-peer and appeal", ["p2p_requested_date", "p2p_date", "p2p_outcome",
+                                           "appeal_level", "appeal_submitted_date",
+                                           "appeal_decision_date", "appeal_outcome"]),
+]
+
+
+def _now_text() -> str:
+    return dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
+def _input_for(name: str, current: object) -> widgets.Widget:
+    column = REQUESTS.column(name)
+    text = fmt(current)
+    if column.enum:
+        options = [("", "")] + [(value, value) for value in LISTS[column.enum]]
+        value = text if text in LISTS[column.enum] else ""
+        field: widgets.Widget = widgets.Dropdown(options=options, value=value,
+                                                 description=column.title)
+    elif name in ("notes", "denial_reason"):
+        field = widgets.Textarea(value=text, description=column.title,
+                                 layout=widgets.Layout(width="520px", height="60px"))
+    else:
+        placeholder = {"date": "YYYY-MM-DD", "datetime": "YYYY-MM-DD HH:MM"}.get(column.kind, "")
+        field = widgets.Text(value=text, description=column.title, placeholder=placeholder)
+    field.style = {"description_width": "170px"}
+    field.add_class(f"pa-field-{name}")
+    return field
+
+
+def status_after(step: str, values: dict[str, str]) -> str | None:
+    """The status a step leaves the request in (None: leave it as it is)."""
+    if step == "info_request":
+        return "Submitted" if values.get("info_responded_at") else "Info Requested"
+    if step == "decision" and values.get("decision"):
+        return values["decision"]
+    if step == "appeal":
+        for outcome in (values.get("appeal_outcome"), values.get("p2p_outcome")):
+            if outcome in ("Overturned", "Upheld"):
+                return outcome
+        if values.get("appeal_level") == "External Review":
+            return "External Review"
+        if values.get("appeal_submitted_date"):
+            return "Appeal Submitted"
+        if values.get("p2p_requested_date"):
+            return "P2P Requested"
+    return None
+
+
+class RequestDetail:
+    """The detail page of one request, with forms for the next steps."""
+
+    def __init__(self, session: TrackerSession, request_id: str | None = None,
+                 on_saved: Callable[[], None] | None = None):
+        self.session = session
+        self.on_saved = on_saved
+        self.request_id: str | None = None
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-detail-feedback")
+        self.reload_button = widgets.Button(description="Reload", icon="refresh",
+                                            layout=widgets.Layout(display="none"))
+        self.reload_button.add_class("pa-reload")
+        self.reload_button.on_click(self._reload)
+        self.fields = widgets.HTML()
+        self.fields.add_class("pa-fields")
+        self.deadlines = widgets.HTML()
+        self.deadlines.add_class("pa-deadlines")
+        self.history = widgets.HTML()
+        self.history.add_class("pa-history")
+        self.step_buttons = []
+        for key, text, _ in STEPS:
+            button = widgets.Button(description=text, layout=widgets.Layout(width="210px"))
+            button.add_class(f"pa-step-{key}")
+            button.on_click(lambda _, key=key: self.open_step(key))
+            self.step_buttons.append(button)
+        self.form = widgets.VBox()
+        self.form.add_class("pa-form")
+        self.title = widgets.HTML()
+        self.widget = widgets.VBox([
+            self.title, self.feedback, self.reload_button,
+            widgets.HBox(self.step_buttons), self.form,
+            widgets.HTML("<h4>Deadlines</h4>"), self.deadlines,
+            widgets.HTML("<h4>Request</h4>"), self.fields,
+            widgets.HTML("<h4>History</h4>"), self.history,
+        ])
+        self.widget.add_class("pa-detail")
+        self.pending: tuple[str, dict[str, object]] | None = None
+        if request_id:
+            self.show(request_id)
+
+    @property
+    def row(self) -> pd.Series:
+        requests = self.session.tracker.requests
+        match = requests[requests["request_id"].astype("string").str.upper()
+                         == str(self.request_id).upper()]
+        if match.empty:
+            raise KeyError(self.request_id)
+        return match.iloc[0]
+
+    def show(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.form.children = []
+        self.pending = None
+        self.render()
+
+    def render(self) -> None:
+        row = self.row
+        self.title.value = (f'<div class="pa-title">Request {html.escape(str(self.request_id))}'
+                            f'</div><div class="pa-sub">Excel row {row.name} · '
+                            f'{html.escape(fmt(row["payer"]))} · '
+                            f'{html.escape(fmt(row["status"]) or "no status")}</div>')
+        sections = []
+        for section, names in SECTIONS.items():
+            cells = "".join(f"<tr><th>{html.escape(label(name))}</th>"
+                            f"<td>{html.escape(fmt(row[name]))}</td></tr>" for name in names)
+            sections.append(f'<div><h5>{section}</h5><table class="pa-grid">{cells}</table></div>')
+        self.fields.value = ('<div style="display:flex;flex-wrap:wrap;gap:16px">'
+                             + "".join(sections) + "</div>")
+        table = deadlines_for(self.session.tracker)
+        mine = table.loc[row.name]
+        lines = []
+        now = pd.Timestamp.now()
+        for name in DEADLINES:
+            value = mine[name]
+            basis = mine["basis_" + name]
+            if name in FLAGS:
+                if not value:
+                    continue
+                shown = "Yes"
+            elif pd.isna(value) and pd.isna(basis):
+                continue
+            else:
+                shown = fmt(value) or "none"
+            overdue = name not in FLAGS and not pd.isna(value) and value < now
+            css = ' class="pa-overdue-text"' if overdue else ""
+            lines.append(f"<tr><th>{html.escape(label(name))}</th><td{css}>"
+                         f"{html.escape(shown)}</td><td>{html.escape(fmt(basis))}</td></tr>")
+        self.deadlines.value = ('<table class="pa-grid"><tr><th>Deadline</th><th>When</th>'
+                                "<th>Basis</th></tr>" + "".join(lines) + "</table>"
+                                if lines else "<p>No deadlines apply right now.</p>")
+        history = self.session.tracker.frames["History"]
+        mine_history = history[history["request_id"].astype("string").str.upper()
+                               == str(self.request_id).upper()].sort_values("at",
+                                                                            ascending=False)
+        items = "".join(
+            f"<li><b>{html.escape(fmt(entry['at']))}</b> {html.escape(fmt(entry['by']))}: "
+            f"{html.escape(label(str(entry['field'])))} "
+            f"'{html.escape(fmt(entry['old_value']))}' → '{html.escape(fmt(entry['new_value']))}'"
+            "</li>" for _, entry in mine_history.iterrows())
+        self.history.value = f"<ul>{items}</ul>" if items else "<p>No recorded changes yet.</p>"
+
+    def open_step(self, key: str) -> None:
+        set_message(self.feedback, "")
+        _, text, names = next(step for step in STEPS if step[0] == key)
+        row = self.row
+        inputs = {name: _input_for(name, row[name]) for name in names}
+        if key == "status_check":
+            inputs["last_status_check"].value = _now_text()  # type: ignore[attr-defined]
+            inputs["notes"].value = ""  # type: ignore[attr-defined]
+            inputs["notes"].description = "Add to notes"  # type: ignore[attr-defined]
+        if key == "info_request" and not fmt(row["info_requested_at"]):
+            inputs["info_requested_at"].value = _now_text()  # type: ignore[attr-defined]
+        save = widgets.Button(description="Save", button_style="primary", icon="check")
+        save.add_class("pa-save")
+        cancel = widgets.Button(description="Cancel")
+        cancel.on_click(lambda _: self.close_form())
+        save.on_click(lambda _: self.review(key, inputs))
+        self.form.children = [widgets.HTML(f"<h4>{html.escape(text)}</h4>"),
+                              *inputs.values(), widgets.HBox([save, cancel])]
+
+    def close_form(self) -> None:
+        self.form.children = []
+        self.pending = None
+
+    def review(self, key: str, inputs: dict[str, widgets.Widget]) -> None:
+        """Show what will change and ask for confirmation."""
+        @safely(lambda: self.feedback)
+        def run() -> None:
+            row = self.row
+            values = {name: str(widget.value).strip()  # type: ignore[attr-defined]
+                      for name, widget in inputs.items()}
+            changes: dict[str, object] = {}
+            for name, value in values.items():
+                if name == "notes":
+                    if value:
+                        old = fmt(row["notes"])
+                        stamp = dt.date.today().isoformat()
+                        changes["notes"] = (old + "\n" if old else "") + f"{stamp}: {value}"
+                elif value != fmt(row[name]):
+                    changes[name] = value or None
+            status = status_after(key, values)
+            if status and status != fmt(row["status"]):
+                changes["status"] = status
+            if not changes:
+                set_message(self.feedback, "Nothing changed.", "warn")
+                return
+            self.pending = (key, changes)
+            lines = "".join(f"<li>{html.escape(label(name))}: '{html.escape(fmt(row[name]))}' → "
+                            f"'{html.escape(fmt(value))}'</li>" for name, value in changes.items())
+            confirm = widgets.Button(description="Confirm and save", button_style="success",
+                                     icon="save")
+            confirm.add_class("pa-confirm")
+            back = widgets.Button(description="Back")
+            back.on_click(lambda _: self.open_step(key))
+            confirm.on_click(lambda _: self.commit())
+            self.form.children = [widgets.HTML(f"<h4>Save these changes to the tracker?</h4>"
+                                               f"<ul>{lines}</ul>"),
+                                  widgets.HBox([confirm, back])]
+        run()
+
+    def commit(self) -> None:
+        @safely(lambda: self.feedback)
+        def run() -> None:
+            if self.pending is None or self.request_id is None:
+                return
+            _, changes = self.pending
+            try:
+                written = self.session.update(self.request_id, changes)
+            except Exception as error:
+                from ..errors import TrackerConflictError
+
+                if isinstance(error, TrackerConflictError):
+                    self.reload_button.layout.display = ""
+                raise
+            self.close_form()
+            self.render()
+            set_message(self.feedback, f"Saved {len(written)} change(s) to "
+                        f"{self.session.path.name}; History updated.", "ok")
+            if self.on_saved:
+                self.on_saved()
+        run()
+
+    def _reload(self, _: object = None) -> None:
+        self.session.reload()
+        self.reload_button.layout.display = "none"
+        set_message(self.feedback, "Reloaded the tracker as it is on disk now.", "ok")
+        self.close_form()
+        self.render()

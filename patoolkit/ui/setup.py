@@ -1,0 +1,113 @@
+"""Client set-up, for consultants: create a tracker, check one, see each payer's rules in effect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..deadlines import compute_deadlines
+from ..tracker import Tracker, load_tracker, typed_frame
+from .common import STYLE, fmt, problems_table, resolve_tracker_path, safely, set_message
+
+# What each column of the payer table shows, and the fake event that makes it apply.
+PAYER_COLUMNS = [
+    ("Standard decision", "decision_due", {"urgency": "Standard"}),
+    ("Expedited decision", "decision_due", {"urgency": "Expedited"}),
+    ("Peer-to-peer window", "p2p_window_closes", {"decision": "Denied"}),
+    ("Appeal filing", "appeal_filing_deadline", {"decision": "Denied"}),
+    ("External review", "external_review_deadline",
+     {"decision": "Denied", "appeal_outcome": "Upheld"}),
+]
+
+
+def payer_rules_table(tracker: Tracker, on: dt.date | None = None) -> pd.DataFrame:
+    """For every payer plan on the Payers sheet: each timeframe in effect and its basis."""
+    payers = tracker.frames["Payers"].dropna(subset=["payer"])
+    day = pd.Timestamp(on or dt.date.today())
+    rows = []
+    for _, payer in payers.iterrows():
+        row = {"payer": payer["payer"], "plan_type": fmt(payer["plan_type"])}
+        for heading, deadline, event in PAYER_COLUMNS:
+            request = typed_frame("Requests", [{
+                "request_id": "x", "payer": payer["payer"], "plan_type": payer["plan_type"],
+                "submitted_at": day, "decision_date": day, "appeal_decision_date": day,
+                **event}], tracker.lists)
+            found = compute_deadlines(request, tracker.frames["Payers"], tracker.settings,
+                                      as_of=day).iloc[0]
+            basis = found["basis_" + deadline]
+            row[heading] = "none on record" if pd.isna(basis) else str(basis)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+class ClientSetup:
+    def __init__(self, tracker_path: str | None = None):
+        current = resolve_tracker_path(tracker_path)
+        self.new_path = widgets.Text(description="New tracker",
+                                     placeholder="/path/to/client_tracker.xlsx",
+                                     layout=widgets.Layout(width="560px"))
+        self.new_path.add_class("pa-new-path")
+        self.create = widgets.Button(description="Create blank tracker", icon="plus")
+        self.create.add_class("pa-create")
+        self.create_feedback = widgets.HTML()
+        self.check_path = widgets.Text(value=str(current), description="Tracker",
+                                       layout=widgets.Layout(width="560px"))
+        self.check_path.add_class("pa-check-path")
+        self.check = widgets.Button(description="Check tracker", icon="check")
+        self.check.add_class("pa-check")
+        self.report = widgets.HTML()
+        self.report.add_class("pa-report")
+        self.rules = widgets.HTML()
+        self.rules.add_class("pa-payer-rules")
+        for text in (self.new_path, self.check_path):
+            text.style = {"description_width": "110px"}
+        self.create.on_click(lambda _: self.create_tracker())
+        self.check.on_click(lambda _: self.check_tracker())
+        self.widget = widgets.VBox([
+            widgets.HTML(STYLE + '<div class="pa-title">Client set-up</div><div class="pa-sub">'
+                         "Create a tracker for a new client, check a tracker, and see the "
+                         "timeframes and windows in effect for each payer.</div>"
+                         "<h4>1. New client</h4>"),
+            widgets.HBox([self.new_path, self.create]), self.create_feedback,
+            widgets.HTML("<h4>2. Check a tracker</h4>"),
+            widgets.HBox([self.check_path, self.check]), self.report,
+            widgets.HTML("<h4>3. Timeframes and windows in effect, per payer</h4>"), self.rules,
+        ])
+        self.widget.add_class("pa-setup")
+        self.check_tracker()
+
+    def create_tracker(self) -> None:
+        @safely(lambda: self.create_feedback)
+        def run() -> None:
+            from ..workbook import new_tracker
+
+            text = self.new_path.value.strip()
+            if not text:
+                set_message(self.create_feedback, "Type where to save the new tracker.", "error")
+                return
+            path = new_tracker(Path(text).expanduser())
+            set_message(self.create_feedback, f"Created {path}. Open it in Excel: the "
+                        "Instructions sheet explains every column.", "ok")
+            self.check_path.value = str(path)
+        run()
+
+    def check_tracker(self) -> None:
+        @safely(lambda: self.report)
+        def run() -> None:
+            tracker = load_tracker(Path(self.check_path.value.strip()).expanduser())
+            summary = (f"<p>{len(tracker.requests)} requests, {len(tracker.errors)} errors, "
+                       f"{len(tracker.warnings)} warnings.</p>")
+            self.report.value = summary + problems_table(tracker)
+            table = payer_rules_table(tracker)
+            if table.empty:
+                self.rules.value = "<p>No payers on the Payers sheet yet.</p>"
+                return
+            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+            body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row)
+                           + "</tr>" for row in table.itertuples(index=False))
+            self.rules.value = f'<table class="pa-grid"><tr>{head}</tr>{body}</table>'
+        run()

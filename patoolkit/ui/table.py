@@ -1,0 +1,114 @@
+"""A sortable, paged table of rows with an Open button each; plain widgets, works offline in Voila.
+
+Cells are HTML (escaped), rows are HBoxes carrying CSS classes (pa-row,
+pa-overdue, pa-today) so a browser test and a stylesheet can find them.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+
+import ipywidgets as widgets
+import pandas as pd
+
+from .common import fmt
+
+
+class RowTable:
+    """Rows of a DataFrame, page by page, sorted by any shown column."""
+
+    def __init__(self, columns: Sequence[tuple[str, str, int]], page_size: int = 20,
+                 on_open: Callable[[pd.Series], None] | None = None,
+                 row_classes: Callable[[pd.Series], list[str]] | None = None,
+                 sort_by: str | None = None):
+        self.columns = list(columns)  # (column, heading, width in px)
+        self.page_size = page_size
+        self.on_open = on_open
+        self.row_classes = row_classes or (lambda row: [])
+        self.frame = pd.DataFrame()
+        self.page = 0
+        self.sort = widgets.Dropdown(
+            options=[(heading, column) for column, heading, _ in self.columns],
+            value=sort_by or self.columns[0][0], description="Sort by",
+            layout=widgets.Layout(width="260px"))
+        self.sort.add_class("pa-sort")
+        self.descending = widgets.ToggleButton(value=False, description="Descending",
+                                               icon="sort-amount-desc",
+                                               layout=widgets.Layout(width="130px"))
+        self.previous = widgets.Button(description="Previous", icon="chevron-left",
+                                       layout=widgets.Layout(width="110px"))
+        self.next = widgets.Button(description="Next", icon="chevron-right",
+                                   layout=widgets.Layout(width="110px"))
+        self.previous.add_class("pa-prev")
+        self.next.add_class("pa-next")
+        self.status = widgets.HTML()
+        self.status.add_class("pa-table-status")
+        self.body = widgets.VBox()
+        self.body.add_class("pa-table")
+        self.sort.observe(lambda _: self._resort(), "value")
+        self.descending.observe(lambda _: self._resort(), "value")
+        self.previous.on_click(lambda _: self.show_page(self.page - 1))
+        self.next.on_click(lambda _: self.show_page(self.page + 1))
+        self.widget = widgets.VBox([
+            widgets.HBox([self.sort, self.descending, self.previous, self.next, self.status]),
+            self.body,
+        ])
+
+    def set_rows(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self._resort()
+
+    def _resort(self) -> None:
+        if not self.frame.empty and self.sort.value in self.frame.columns:
+            self.frame = self.frame.sort_values(self.sort.value, ascending=not
+                                                self.descending.value, kind="stable",
+                                                na_position="last").reset_index(drop=True)
+        self.show_page(0)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.frame) // self.page_size))
+
+    def _cells(self, values: Sequence[str], head: bool = False) -> widgets.HTML:
+        spans = "".join(
+            f'<span style="width:{width}px" title="{html.escape(text)}">{html.escape(text)}</span>'
+            for text, (_, _, width) in zip(values, self.columns, strict=True))
+        cell = widgets.HTML(f'<div class="pa-cells">{spans}</div>')
+        cell.add_class("pa-cells-box")
+        return cell
+
+    def show_page(self, page: int) -> None:
+        self.page = min(max(page, 0), self.pages - 1)
+        start = self.page * self.page_size
+        shown = self.frame.iloc[start:start + self.page_size]
+        header = widgets.HBox([widgets.HTML(layout=widgets.Layout(width="72px")),
+                               self._cells([heading for _, heading, _ in self.columns], True)])
+        header.add_class("pa-head")
+        rows: list[widgets.Widget] = [header]
+        for _, row in shown.iterrows():
+            button = widgets.Button(description="Open", layout=widgets.Layout(width="64px"),
+                                    tooltip=f"Open {row.get('request_id', '')}")
+            button.add_class("pa-open")
+            button.on_click(lambda _, row=row: self.on_open(row) if self.on_open else None)
+            line = widgets.HBox([button, self._cells([fmt(row.get(column))
+                                                      for column, _, _ in self.columns])])
+            line.add_class("pa-row")
+            for name in self.row_classes(row):
+                line.add_class(name)
+            rows.append(line)
+        if shown.empty:
+            rows.append(widgets.HTML('<div class="pa-message pa-ok">Nothing to show for these '
+                                     "filters.</div>"))
+        self.body.children = rows
+        total = len(self.frame)
+        self.status.value = (f"Showing {start + 1 if total else 0}–{start + len(shown)} of "
+                             f"{total} &nbsp; page {self.page + 1} of {self.pages}")
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages - 1
+
+    @property
+    def visible_request_ids(self) -> list[str]:
+        start = self.page * self.page_size
+        return [str(value) for value in
+                self.frame.iloc[start:start + self.page_size].get("request_id", [])]

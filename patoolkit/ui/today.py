@@ -1,0 +1,200 @@
+"""The "Today" dashboard: counts that filter, filters, the actions table, the request detail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..worklist import worklist_for
+from .common import STYLE, TrackerSession, set_message
+from .detail import RequestDetail
+from .table import RowTable
+
+ALL = "(all)"
+TABLE_COLUMNS = [
+    ("due", "Due", 140), ("days_left", "Days left", 70), ("action", "Action", 190),
+    ("request_id", "Request", 110), ("patient_id", "Patient", 80), ("payer", "Payer", 170),
+    ("owner", "Owner", 80), ("reason", "Why", 360),
+]
+
+
+def _count_rules(now: pd.Timestamp) -> dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]]:
+    today = now.normalize()
+    return {
+        "overdue": ("Overdue actions", lambda a: a["days_left"] < 0),
+        "today": ("Due today", lambda a: (a["due"].dt.normalize() == today) & (a["due"] >= now)),
+        "info": ("Information requests due", lambda a: a["action_key"] == "answer_info_request"),
+        "late_decisions": ("Payer decisions overdue",
+                           lambda a: a["action_key"] == "escalate_decision"),
+        "p2p": ("Denials with P2P open", lambda a: a["action_key"] == "request_p2p"),
+        "expiring": ("Renewals due",
+                     lambda a: a["action_key"] == "renew_authorization"),
+        "at_risk": ("Services at risk", lambda a: a["action_key"] == "reschedule_or_expedite"),
+    }
+
+
+class TodayDashboard:
+    """The morning worklist. `as_of` fixes 'now' (for tests and for looking back)."""
+
+    def __init__(self, session: TrackerSession, as_of: dt.datetime | str | None = None):
+        self.session = session
+        self.fixed_now = pd.Timestamp(as_of) if as_of is not None else None
+        self.actions = pd.DataFrame()
+        self.count_filter: str | None = None
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-feedback")
+        self.header = widgets.HTML()
+        self.user = widgets.Text(value=session.user, description="Your name",
+                                 layout=widgets.Layout(width="260px"))
+        self.user.add_class("pa-user")
+        self.user.observe(self._set_user, "value")
+        self.reload_button = widgets.Button(description="Reload", icon="refresh")
+        self.reload_button.add_class("pa-reload-all")
+        self.reload_button.on_click(lambda _: self.session.reload())
+        self.count_buttons: dict[str, widgets.Button] = {}
+        self.counts = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self.counts.add_class("pa-counts")
+        self.owner = self._dropdown("Owner", "pa-filter-owner")
+        self.payer = self._dropdown("Payer", "pa-filter-payer")
+        self.plan = self._dropdown("Plan type", "pa-filter-plan")
+        self.action = self._dropdown("Action", "pa-filter-action")
+        self.category = self._dropdown("Service", "pa-filter-category")
+        self.due_from = widgets.DatePicker(description="Due from",
+                                           layout=widgets.Layout(width="240px"))
+        self.due_to = widgets.DatePicker(description="Due to", layout=widgets.Layout(width="240px"))
+        for picker in (self.due_from, self.due_to):
+            picker.observe(lambda _: self.refresh_table(), "value")
+        self.clear = widgets.Button(description="Clear filters", icon="times")
+        self.clear.add_class("pa-clear")
+        self.clear.on_click(lambda _: self.clear_filters())
+        self.table = RowTable(TABLE_COLUMNS, page_size=20, on_open=self.open_row,
+                              row_classes=self._row_classes)
+        self.detail = RequestDetail(session, on_saved=self.rebuild)
+        self.tabs = widgets.Tab(children=[
+            widgets.VBox([
+                self.counts,
+                widgets.HBox([self.owner, self.payer, self.plan],
+                             layout=widgets.Layout(flex_flow="row wrap")),
+                widgets.HBox([self.action, self.category, self.due_from, self.due_to,
+                              self.clear], layout=widgets.Layout(flex_flow="row wrap")),
+                self.table.widget,
+            ]),
+            self.detail.widget,
+        ])
+        self.tabs.set_title(0, "Worklist")
+        self.tabs.set_title(1, "Request detail")
+        self.tabs.add_class("pa-tabs")
+        self.widget = widgets.VBox([
+            widgets.HTML(STYLE), self.header,
+            widgets.HBox([self.user, self.reload_button]), self.feedback, self.tabs,
+        ])
+        self.widget.add_class("pa-today")
+        session.listeners.append(self.rebuild)
+        self.rebuild()
+
+    @property
+    def now(self) -> pd.Timestamp:
+        return self.fixed_now if self.fixed_now is not None else pd.Timestamp.now().floor("s")
+
+    def _dropdown(self, description: str, css: str) -> widgets.Dropdown:
+        dropdown = widgets.Dropdown(options=[ALL], value=ALL, description=description,
+                                    layout=widgets.Layout(width="300px"))
+        dropdown.add_class(css)
+        dropdown.observe(lambda _: self.refresh_table(), "value")
+        return dropdown
+
+    def _set_user(self, change: dict[str, object]) -> None:
+        self.session.user = str(change["new"]).strip() or "dashboard"
+
+    def _row_classes(self, row: pd.Series) -> list[str]:
+        if row["days_left"] < 0:
+            return ["pa-overdue"]
+        if pd.Timestamp(row["due"]).normalize() == self.now.normalize():
+            return ["pa-today"]
+        return []
+
+    def rebuild(self) -> None:
+        """Recompute the worklist from the tracker as loaded (after a reload or a write)."""
+        tracker = self.session.tracker
+        self.actions = worklist_for(tracker, self.now)
+        requests = tracker.requests
+        extra = requests.reindex(self.actions["row"])
+        self.actions["plan_type"] = extra["plan_type"].to_numpy()
+        self.actions["service_category"] = extra["service_category"].to_numpy()
+        errors = len(tracker.errors)
+        warning = (f' <span class="pa-overdue-text">{errors} problem(s) in the tracker: run '
+                   "patoolkit check.</span>" if errors else "")
+        self.header.value = (
+            f'<div class="pa-title">Today: prior authorization worklist</div>'
+            f'<div class="pa-sub">{html.escape(self.session.path.name)} · {len(requests)} '
+            f"requests · as of {self.now:%Y-%m-%d %H:%M}{warning}</div>")
+        rules = _count_rules(self.now)
+        buttons = []
+        for key, (text, rule) in rules.items():
+            count = int(rule(self.actions).sum()) if len(self.actions) else 0
+            button = widgets.Button(description=f"{text}: {count}",
+                                    tooltip=f"Show only: {text}",
+                                    layout=widgets.Layout(width="190px", height="48px"))
+            button.add_class("pa-count")
+            button.add_class(f"pa-count-{key}")
+            button.on_click(lambda _, key=key: self.toggle_count(key))
+            self.count_buttons[key] = button
+            buttons.append(button)
+        self.counts.children = buttons
+        self._style_counts()
+        for dropdown, column in ((self.owner, "owner"), (self.payer, "payer"),
+                                 (self.plan, "plan_type"), (self.action, "action"),
+                                 (self.category, "service_category")):
+            values = sorted({str(v) for v in self.actions.get(column, []) if pd.notna(v)})
+            keep = dropdown.value if dropdown.value in values else ALL
+            dropdown.options = [ALL, *values]
+            dropdown.value = keep
+        self.refresh_table()
+
+    def _style_counts(self) -> None:
+        for key, button in self.count_buttons.items():
+            button.button_style = "info" if key == self.count_filter else ""
+
+    def toggle_count(self, key: str) -> None:
+        self.count_filter = None if self.count_filter == key else key
+        self._style_counts()
+        self.refresh_table()
+
+    def clear_filters(self) -> None:
+        self.count_filter = None
+        for dropdown in (self.owner, self.payer, self.plan, self.action, self.category):
+            dropdown.value = ALL
+        self.due_from.value = None
+        self.due_to.value = None
+        self._style_counts()
+        self.refresh_table()
+
+    def filtered(self) -> pd.DataFrame:
+        actions = self.actions
+        if actions.empty:
+            return actions
+        keep = pd.Series(True, index=actions.index)
+        for dropdown, column in ((self.owner, "owner"), (self.payer, "payer"),
+                                 (self.plan, "plan_type"), (self.action, "action"),
+                                 (self.category, "service_category")):
+            if dropdown.value != ALL:
+                keep &= actions[column].astype("string") == dropdown.value
+        if self.due_from.value:
+            keep &= actions["due"] >= pd.Timestamp(self.due_from.value)
+        if self.due_to.value:
+            keep &= actions["due"] < pd.Timestamp(self.due_to.value) + pd.Timedelta(days=1)
+        if self.count_filter:
+            keep &= _count_rules(self.now)[self.count_filter][1](actions).fillna(False)
+        return actions[keep.fillna(False)]
+
+    def refresh_table(self) -> None:
+        self.table.set_rows(self.filtered())
+
+    def open_row(self, row: pd.Series) -> None:
+        set_message(self.feedback, "")
+        self.detail.show(str(row["request_id"]))
+        self.tabs.selected_index = 1
