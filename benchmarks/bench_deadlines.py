@@ -111,6 +111,18 @@ def add_business_days(day: dt.date, n: int, holidays: set[dt.date]) -> dt.date:
     return day
 
 
+def count_business_days(start: dt.date, end: dt.date, holidays: set[dt.date]) -> int:
+    """Business days in (start, end]; negative when end is before start."""
+    if end < start:
+        return -count_business_days(end, start, holidays)
+    count, day = 0, start
+    while day < end:
+        day += ONE_DAY
+        if is_business_day(day, holidays):
+            count += 1
+    return count
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
@@ -157,8 +169,6 @@ def rowwise_deadlines(requests: pd.DataFrame, payers: pd.DataFrame, settings: di
     lead = setting(settings, "renewal_lead_days", 14)
     threshold = setting(settings, "low_units_threshold", 5)
     today = now.date()
-    # within 5 business days of today  <=>  before the 6th business day after today
-    near_limit = add_business_days(today, 6, holidays)
     records = []
     for row in requests.itertuples():
         plan = text(row.plan_type)
@@ -231,7 +241,8 @@ def rowwise_deadlines(requests: pd.DataFrame, payers: pd.DataFrame, settings: di
 
         # next_status_check
         if submitted is not None and decision is None and status not in FINISHED:
-            near = service is not None and service.date() < near_limit
+            near = (service is not None
+                    and count_business_days(today, service.date(), holidays) <= 5)
             step = 1 if near else cadence
             last = row.last_status_check if given(row.last_status_check) else submitted
             out["next_status_check"] = end_of_day(

@@ -60,9 +60,10 @@ def tracker_of(rows: int) -> Path:
     DATA.mkdir(exist_ok=True)
     path = DATA / f"tracker_{rows}.xlsx"
     if not path.exists():
-        from patoolkit.sample import write_sample
-
-        write_sample(path, rows=rows, seed=7)
+        # In a child process: Linux keeps a process's peak RSS across fork and exec, so a
+        # parent that built a big tracker would lift every later measurement to its own peak.
+        subprocess.run([sys.executable, "-m", "patoolkit.cli", "sample", str(path),
+                        "--rows", str(rows), "--seed", "7"], check=True, stdout=subprocess.DEVNULL)
     return path
 
 

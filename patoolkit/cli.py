@@ -148,6 +148,13 @@ def cmd_worklist(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(args.tracker, port=args.port, token=args.token, host=args.host,
+                 idle_minutes=args.idle_minutes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="patoolkit",
@@ -204,6 +211,20 @@ def build_parser() -> argparse.ArgumentParser:
     worklist.add_argument("--format", choices=["table", "csv", "json", "xlsx"], default="table")
     worklist.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
     worklist.set_defaults(handler=cmd_worklist)
+
+    serve = commands.add_parser(
+        "serve", help="the dashboards in the browser (Voila), on 127.0.0.1",
+        description="Serve the dashboards with Voila. Without a tracker, a scratch copy of the "
+                    "bundled synthetic sample is used (changes go to the copy). Binds "
+                    "127.0.0.1 unless --host says otherwise; tracebacks are never shown.")
+    serve.add_argument("tracker", type=Path, nargs="?", help="the tracker .xlsx (sample)")
+    serve.add_argument("--port", type=int, default=8866, help="port (8866)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (127.0.0.1; anything else exposes patient data)")
+    serve.add_argument("--token", help="require this token in the URL (?token=...)")
+    serve.add_argument("--idle-minutes", type=int, default=30,
+                       help="shut down a dashboard's kernel after this long idle (30)")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

@@ -76,28 +76,28 @@ def icd10_code_set() -> dict[str, bool]:
     """Every ICD-10-CM code (with its dot) -> whether it is billable (a leaf).
 
     simple-icd-10-cm parses its whole data file on import (seconds); the answer
-    is cached per package version in the user's cache folder, so later runs
-    read one small text file instead.
+    is cached per package version in the user's cache folder (billable codes,
+    a blank line, then the other codes), so later runs read one small file.
     """
     try:
         version = metadata.version("simple-icd-10-cm")
     except metadata.PackageNotFoundError:
         version = "unknown"
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "patoolkit"
-    cached = folder / f"icd10cm-{version}.tsv"
+    cached = folder / f"icd10cm-{version}.txt"
     with contextlib.suppress(OSError, ValueError):
-        codes = {}
-        for line in cached.read_text(encoding="ascii").splitlines():
-            code, leaf = line.split("\t")
-            codes[code] = leaf == "1"
-        if codes:
+        billable, _, other = cached.read_text(encoding="ascii").partition("\n\n")
+        codes = dict.fromkeys(other.split(), False)
+        codes.update(dict.fromkeys(billable.split(), True))
+        if len(codes) > 1000:
             return codes
     icd = _icd_module()
     codes = {code: bool(icd.is_leaf(code)) for code in icd.get_all_codes(True)}
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.partial")
-        partial.write_text("".join(f"{code}\t{int(leaf)}\n" for code, leaf in codes.items()),
+        partial.write_text("\n".join(code for code, leaf in codes.items() if leaf) + "\n\n"
+                           + "\n".join(code for code, leaf in codes.items() if not leaf),
                            encoding="ascii")
         os.replace(partial, cached)
     return codes
