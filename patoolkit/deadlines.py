@@ -18,7 +18,7 @@ Time conventions (the contract's, made precise):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,14 +73,26 @@ def _key(values: pd.Series) -> pd.Series:
 
 
 def payer_overrides(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.DataFrame:
-    """Per request, the Payers-sheet override values (a plan-specific row wins)."""
+    """Per request, the Payers-sheet override values (a plan-specific row wins).
+
+    Worked out once per distinct (payer, plan type) pair, then spread to the rows.
+    """
     out = pd.DataFrame(index=requests.index, columns=list(OVERRIDES), dtype="Float64")
-    if payers.empty:
+    if payers.empty or payers[list(OVERRIDES)].isna().all().all():
         return out
     table = payers.assign(_payer=_key(payers["payer"]), _plan=payers["plan_type"].astype("string"))
-    request_keys = pd.DataFrame({"_payer": _key(requests["payer"]),
-                                 "_plan": requests["plan_type"].astype("string")},
-                                index=requests.index)
+    payer_codes, payer_names = pd.factorize(requests["payer"], use_na_sentinel=False)
+    plan_codes, plan_names = pd.factorize(requests["plan_type"], use_na_sentinel=False)
+    pair_codes = payer_codes.astype("int64") * (len(plan_names) + 1) + plan_codes
+    distinct, first, codes = np.unique(pair_codes, return_index=True, return_inverse=True)
+    keys = pd.DataFrame({
+        "payer": pd.array(np.asarray(payer_names, dtype=object)[payer_codes[first]],
+                          dtype="string"),
+        "_plan": pd.array(np.asarray(plan_names, dtype=object)[plan_codes[first]],
+                          dtype="string"),
+    })
+    keys["_payer"] = _key(keys["payer"])
+    found = pd.DataFrame(index=keys.index, columns=list(OVERRIDES), dtype="Float64")
     # Most specific first: same payer and plan type; then the payer's row with no plan type;
     # then any row of the payer.
     candidates = [
@@ -88,16 +100,15 @@ def payer_overrides(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.DataFram
         (table[table["_plan"].isna()], ["_payer"]),
         (table, ["_payer"]),
     ]
-    for rows, keys in candidates:
+    for rows, on in candidates:
         for column in OVERRIDES:
-            given = rows.dropna(subset=[column]).drop_duplicates(keys)[[*keys, column]]
+            given = rows.dropna(subset=[column]).drop_duplicates(on)[[*on, column]]
             if given.empty:
                 continue
-            found = request_keys.reset_index().merge(given, on=keys, how="left").set_index(
-                requests.index.name or "index")[column]
-            found.index = requests.index
-            out[column] = out[column].fillna(found.astype("Float64"))
-    return out
+            matched = keys[on].merge(given, on=on, how="left")[column]
+            found[column] = found[column].fillna(matched.astype("Float64"))
+    spread = found.iloc[codes].set_axis(requests.index)
+    return spread
 
 
 def _end_of_day_if_date_only(stamps: pd.Series) -> pd.Series:
@@ -116,19 +127,28 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype("Int64").astype("string")
 
 
-def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.Series, pd.Series,
-                                                                           pd.Series]:
-    """(due, basis, timeframe) of the payer's decision; timeframe is the raw Timedelta."""
+def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
+                 now: pd.Timestamp | None = None) -> tuple[pd.Series, pd.Series, pd.Series,
+                                                           pd.Series]:
+    """(due, basis, timeframe, clock_stopped) of the payer's decision.
+
+    timeframe is the raw Timedelta (also for unsent requests, to plan a submission);
+    clock_stopped marks Commercial / QHP requests waiting on information.
+    """
     index = requests.index
     plan = requests["plan_type"].astype("string")
-    urgency = requests["urgency"].astype("string").fillna("Standard")
+    # categories: comparing small integer codes, not 100,000 strings, once per rule
+    plan_code = requests["plan_type"].astype("category")
+    urgency = requests["urgency"].astype("category")
+    urgency = urgency.cat.add_categories([u for u in ("Standard",) if u not in
+                                          urgency.cat.categories]).fillna("Standard")
     submitted = requests["submitted_at"]
-    # Which rule applies is decided by the submission date, or by today for unsent requests.
-    on = submitted.dt.normalize().fillna(pd.Timestamp(dt.date.today()))
+    # Which rule applies is decided by the submission date, or by as-of for unsent requests.
+    on = submitted.dt.normalize().fillna((now or pd.Timestamp.now()).normalize())
     timeframe = pd.Series(pd.NaT, index=index, dtype="timedelta64[ns]")
     basis = pd.Series(pd.NA, index=index, dtype="string")
     for rule in DECISION_TIMEFRAMES:
-        applies = (plan.isin(rule.plan_types).fillna(False) & (urgency == rule.urgency)
+        applies = (plan_code.isin(rule.plan_types) & (urgency == rule.urgency)
                    & timeframe.isna())
         if rule.effective_from is not None:
             applies &= on >= pd.Timestamp(rule.effective_from)
@@ -137,7 +157,8 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.Se
         if not applies.any():
             continue
         timeframe[applies] = pd.Timedelta(**{rule.unit: rule.amount})
-        basis[applies] = plan[applies] + rule.wording
+        wording = {plan_type: plan_type + rule.wording for plan_type in rule.plan_types}
+        basis[applies] = plan_code[applies].map(wording).astype("string")
     payer = requests["payer"].astype("string").fillna("the payer")
     standard_days = overrides["standard_decision_days"]
     use = (urgency == "Standard") & standard_days.notna()
@@ -162,7 +183,7 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.Se
             " days' extension"
 
     requested, responded = requests["info_requested_at"], requests["info_responded_at"]
-    tolls = plan.isin(TOLLING_PLAN_TYPES).fillna(False) & requested.notna() & due.notna()
+    tolls = plan_code.isin(TOLLING_PLAN_TYPES) & requested.notna() & due.notna()
     answered = tolls & responded.notna()
     if answered.any():
         stopped = (responded[answered] - requested[answered]).clip(lower=pd.Timedelta(0))
@@ -181,7 +202,7 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.Se
     basis[no_rule] = (plan[no_rule].fillna("no plan type")
                       + ": no decision timeframe in law; add one on the Payers sheet")
     basis[submitted.isna() & ~no_rule] = "not submitted yet; " + basis[submitted.isna() & ~no_rule]
-    return due.where(submitted.notna()), basis, timeframe
+    return due.where(submitted.notna()), basis, timeframe, waiting
 
 
 def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None,
@@ -203,23 +224,24 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     overrides = payer_overrides(requests, payers)
     payer = requests["payer"].astype("string").fillna("the payer")
     plan = requests["plan_type"].astype("string")
-    status = requests["status"].astype("string")
-    decision = requests["decision"].astype("string")
+    status = requests["status"].astype("category")  # masks only: fast integer comparisons
+    decision = requests["decision"].astype("category")
+    plan_code = requests["plan_type"].astype("category")
     out = pd.DataFrame({"request_id": requests["request_id"]}, index=index)
     bases: dict[str, pd.Series] = {}
 
-    def basis_of(mask: pd.Series, text: pd.Series | str) -> pd.Series:
+    def basis_of(mask: pd.Series, text: Callable[[pd.Series], pd.Series] | str) -> pd.Series:
+        """Sentences for the rows in mask only (building them for every row is the slow part)."""
         basis = pd.Series(pd.NA, index=index, dtype="string")
-        if isinstance(text, str):
-            basis[mask] = text
-        else:
-            basis[mask] = text[mask]
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            basis[mask] = text if isinstance(text, str) else text(mask)
         return basis
 
-    due, due_basis, timeframe = decision_due(requests, overrides)
+    due, due_basis, timeframe, clock_stopped = decision_due(requests, overrides, now)
     out["decision_due"] = due
     bases["decision_due"] = due_basis.where(due.notna() | requests["submitted_at"].isna()
-                                            | due_basis.str.startswith("clock stopped"))
+                                            | clock_stopped)
 
     hours = _setting(settings, "info_response_hours", 24)
     requested = requests["info_requested_at"]
@@ -238,13 +260,19 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     step = pd.Series(np.where(near, 1, cadence), index=index)
     last = requests["last_status_check"].fillna(requests["submitted_at"])
     out["next_status_check"] = _end_of_day(calendar.add_business_days(last, step)).where(waiting)
-    from_what = np.where(requests["last_status_check"].notna(), "the last status check",
-                         "submission")
-    bases["next_status_check"] = basis_of(waiting, pd.Series(np.where(
-        near, f"Settings: check status every business day once the service date is within "
-              f"{NEAR_SERVICE_BUSINESS_DAYS} business days",
-        f"Settings: check status every {cadence} business days"), index=index).astype("string")
-        + ", counted from " + pd.Series(from_what, index=index).astype("string"))
+    cadence_words = np.array([
+        f"Settings: check status every {cadence} business days, counted from submission",
+        f"Settings: check status every {cadence} business days, counted from the last status "
+        "check",
+        f"Settings: check status every business day once the service date is within "
+        f"{NEAR_SERVICE_BUSINESS_DAYS} business days, counted from submission",
+        f"Settings: check status every business day once the service date is within "
+        f"{NEAR_SERVICE_BUSINESS_DAYS} business days, counted from the last status check",
+    ], dtype=object)
+    which = near.to_numpy(dtype=int) * 2 + requests["last_status_check"].notna().to_numpy(dtype=int)
+    bases["next_status_check"] = basis_of(
+        waiting, lambda m: pd.Series(cadence_words[which[m.to_numpy()]], dtype="string"
+                                     ).set_axis(index[m]))
 
     # At risk: the decision would come on or after the day of service.
     undecided = decision.isna() & ~status.isin(FINISHED).fillna(False) & \
@@ -255,10 +283,11 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
         timeframe[projected]
     risky = undecided & service.notna() & expected.notna() & (expected >= service.dt.normalize())
     out["at_risk"] = risky.fillna(False).astype(bool)
-    bases["at_risk"] = basis_of(risky, pd.Series(np.where(
-        due.notna(), "the payer's decision is due ", "submitted today, the decision would be due "),
-        index=index).astype("string") + expected.dt.strftime("%Y-%m-%d %H:%M").astype("string")
-        + ", on or after the service date " + _text(service))
+    bases["at_risk"] = basis_of(risky, lambda m: pd.Series(np.where(
+        due[m].notna(), "the payer's decision is due ",
+        "submitted today, the decision would be due "), index=index[m]).astype("string")
+        + expected[m].dt.strftime("%Y-%m-%d %H:%M").astype("string")
+        + ", on or after the service date " + _text(service[m]))
 
     denied = decision.isin(DENIALS).fillna(False) & requests["decision_date"].notna()
     decided_on = requests["decision_date"].dt.normalize()
@@ -266,29 +295,31 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     window_days = window.fillna(DEFAULT_P2P_WINDOW_DAYS)
     out["p2p_window_closes"] = (_end_of_day(decided_on) + pd.to_timedelta(
         window_days.astype(float), unit="D")).where(denied)
-    bases["p2p_window_closes"] = basis_of(denied, pd.Series(np.where(
-        window.notna().to_numpy(dtype=bool),
-        ("Payers sheet: " + payer + " allows " + _text(window.fillna(0))
-         + " days for peer-to-peer").to_numpy(dtype=object),
-        f"payer policy: {DEFAULT_P2P_WINDOW_DAYS} days for peer-to-peer after the decision "
-        "(the Payers sheet gives none)"), index=index).astype("string"))
+    default_window = (f"payer policy: {DEFAULT_P2P_WINDOW_DAYS} days for peer-to-peer after the "
+                      "decision (the Payers sheet gives none)")
+    bases["p2p_window_closes"] = basis_of(denied, lambda m: (
+        "Payers sheet: " + payer[m] + " allows " + _text(window[m].fillna(0))
+        + " days for peer-to-peer").where(window[m].notna(), default_window))
 
     out["appeal_target"] = _end_of_day(calendar.add_business_days(decided_on, 1)).where(denied)
     bases["appeal_target"] = basis_of(
         denied, "practice protocol: file the written appeal within 1 business day of the denial")
 
     filing_days = overrides["appeal_filing_days"].copy()
-    filing_basis = ("Payers sheet: " + payer + " allows " + _text(filing_days.fillna(0))
-                    + " days to file an appeal").where(filing_days.notna())
+    from_payers = filing_days.notna()
+    filing_basis = pd.Series(pd.NA, index=index, dtype="string")
     for rule in APPEAL_FILING:
-        applies = filing_days.isna() & plan.isin(rule.plan_types).fillna(False)
+        applies = denied & filing_days.isna() & plan_code.isin(rule.plan_types)
         filing_days[applies] = rule.days
         filing_basis[applies] = (plan[applies] + f": {rule.days} days from the decision to file "
                                  f"an appeal ({rule.citation})")
     has_filing = denied & filing_days.notna()
+    use = has_filing & from_payers
+    filing_basis[use] = ("Payers sheet: " + payer[use] + " allows " + _text(filing_days[use])
+                         + " days to file an appeal")
     out["appeal_filing_deadline"] = (_end_of_day(decided_on) + pd.to_timedelta(
         filing_days.fillna(0).astype(float), unit="D")).where(has_filing)
-    bases["appeal_filing_deadline"] = basis_of(has_filing, filing_basis)
+    bases["appeal_filing_deadline"] = filing_basis.where(has_filing)
 
     upheld = (requests["appeal_outcome"].astype("string") == "Upheld").fillna(False) & \
         requests["appeal_decision_date"].notna()
@@ -302,7 +333,7 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     external_basis[use] = ("Payers sheet: " + payer[use] + " allows "
                            + _text(override_days[use]) + " days to request external review")
     for rule in EXTERNAL_REVIEW:
-        applies = upheld & external.isna() & plan.isin(rule.plan_types).fillna(False)
+        applies = upheld & external.isna() & plan_code.isin(rule.plan_types)
         if applies.any() and rule.months:
             external[applies] = _end_of_day(appeal_decided[applies]
                                             + pd.DateOffset(months=rule.months))
@@ -321,19 +352,22 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     expires = requests["auth_expiration_date"]
     renew = approved & expires.notna() & (authorized.isna() | (units_left > 0)).fillna(True)
     out["renewal_due"] = _end_of_day(expires - pd.Timedelta(days=lead)).where(renew)
-    bases["renewal_due"] = basis_of(renew, f"Settings: start the renewal {lead} days before the "
-                                    "authorization expires on " + _text(expires))
+    bases["renewal_due"] = basis_of(renew, lambda m: f"Settings: start the renewal {lead} days "
+                                    "before the authorization expires on " + _text(expires[m]))
 
     threshold = _setting(settings, "low_units_threshold", 5)
     low = approved & authorized.notna() & (units_left <= threshold).fillna(False)
     out["low_units"] = low.fillna(False).astype(bool)
-    bases["low_units"] = basis_of(low, _text(units_left) + " of " + _text(authorized)
+    bases["low_units"] = basis_of(low, lambda m: _text(units_left[m]) + " of "
+                                  + _text(authorized[m])
                                   + f" units left; Settings: renew at {threshold} or fewer")
 
     for name in DEADLINES:
-        out["basis_" + name] = bases[name].where(
-            out[name] if name in FLAGS else out[name].notna() | bases[name].str.startswith(
-                "clock stopped").fillna(False))
+        shown = out[name] if name in FLAGS else out[name].notna()
+        if name == "decision_due":
+            shown = shown | clock_stopped
+        out["basis_" + name] = bases[name].where(shown)
+    out["decision_timeframe"] = timeframe  # for planning submissions (worklist)
     return out
 
 

@@ -129,16 +129,23 @@ def requirements_for(requests: pd.DataFrame, rules: pd.DataFrame,
                                          "and add a rule")
     worst = per_line.sort_values(["request", "rank"], ascending=[True, False],
                                  kind="stable").drop_duplicates("request").set_index("request")
-    grouped = per_line.groupby("request", sort=False)
     out.loc[worst.index, "pa_answer"] = worst["answer"]
     out.loc[worst.index, "condition"] = worst["condition"].astype("string")
     out.loc[worst.index, "visit_threshold"] = worst["visit_threshold"].astype("Int64")
     out.loc[worst.index, "benefit_manager"] = worst["benefit_manager"].astype("string")
-    sentences = grouped["sentence"].agg("; ".join)
-    out.loc[sentences.index, "pa_reason"] = sentences
-    rows = grouped["rule_row"].agg(
-        lambda values: ", ".join(str(int(v)) for v in values.dropna().unique()))
-    out.loc[rows.index, "pa_rule_rows"] = rows
+    # Join per request in one pass over arrays (a groupby with Python callables per group is
+    # the slow way for tens of thousands of requests).
+    sentences: dict[object, list[str]] = {}
+    rule_rows: dict[object, list[str]] = {}
+    for request, sentence, rule_row in zip(per_line["request"].to_numpy(),
+                                           per_line["sentence"].to_numpy(dtype=object),
+                                           per_line["rule_row"].to_numpy(), strict=True):
+        sentences.setdefault(request, []).append(sentence)
+        rows = rule_rows.setdefault(request, [])
+        if rule_row == rule_row and str(int(rule_row)) not in rows:  # not NaN, not repeated
+            rows.append(str(int(rule_row)))
+    out.loc[list(sentences), "pa_reason"] = ["; ".join(parts) for parts in sentences.values()]
+    out.loc[list(rule_rows), "pa_rule_rows"] = [", ".join(parts) for parts in rule_rows.values()]
     return out
 
 

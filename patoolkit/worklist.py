@@ -10,7 +10,7 @@ Rows carry the patient ID, never the patient's name.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,8 +25,6 @@ from .deadlines import (
     FINISHED,
     INACTIVE,
     compute_deadlines,
-    decision_due,
-    payer_overrides,
 )
 from .rules import enrollment_for, requirements_for
 
@@ -80,8 +78,8 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         deadlines = compute_deadlines(requests, payers, settings, calendar, now)
     index = requests.index
     today_end = now.normalize() + END_OF_DAY
-    status = requests["status"].astype("string")
-    decision = requests["decision"].astype("string")
+    status = requests["status"].astype("category")  # masks only: fast integer comparisons
+    decision = requests["decision"].astype("category")
     submitted = requests["submitted_at"].notna()
     active = ~status.isin(INACTIVE).fillna(False)
     payer = requests["payer"].astype("string").fillna("the payer")
@@ -89,18 +87,22 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
     parts: list[pd.DataFrame] = []
 
     def add(key: str, mask: pd.Series, due: pd.Series | pd.Timestamp,
-            reason: pd.Series | str, basis: pd.Series | str) -> None:
+            reason: Callable[[pd.Series], pd.Series] | str,
+            basis: Callable[[pd.Series], pd.Series] | pd.Series | str) -> None:
+        """One kind of action for the rows in mask; sentences are built for those rows only."""
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
-        chosen = index[mask]
 
-        def pick(value: pd.Series | str | pd.Timestamp) -> object:
+        def pick(value: object) -> object:
+            if callable(value):
+                value = value(mask)
+                return value.to_numpy() if isinstance(value, pd.Series) else value
             return value[mask].to_numpy() if isinstance(value, pd.Series) else value
 
         parts.append(pd.DataFrame({
             "action_key": key, "due": pick(due), "reason": pick(reason), "basis": pick(basis),
-        }, index=chosen))
+        }, index=index[mask]))
 
     pending = ~submitted & active & decision.isna()
     pa_needed_by_rule = pd.Series("Unknown", index=index, dtype="string")
@@ -109,53 +111,58 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         found = requirements_for(requests[pending], rules, now.date())
         pa_needed_by_rule[pending] = found["pa_answer"]
         reason_by_rule[pending] = found["pa_reason"]
-    recorded = requests["pa_required"].astype("string")
+    recorded = requests["pa_required"].astype("category")
     unchecked = pending & (requests["requirement_checked_date"].isna() | (recorded == "Unknown")
                            | recorded.isna())
     add("check_requirement", unchecked, today_end,
-        "PA requirement not recorded; the PA Rules say " + pa_needed_by_rule + ": "
-        + reason_by_rule,
+        lambda m: "PA requirement not recorded; the PA Rules say " + pa_needed_by_rule[m] + ": "
+        + reason_by_rule[m],
         "readiness checklist: verify the requirement per service and plan before scheduling")
 
     needs_pa = pending & (recorded.isin(["Yes", "Unknown"]).fillna(True)
                           | pa_needed_by_rule.isin(["Yes", "Conditional", "Unknown"]))
     needs_pa &= (recorded != "No").fillna(True)
-    plan_due = _plan_submission(requests, payers)
+    plan_due = deadlines["decision_timeframe"].fillna(DEFAULT_TIMEFRAME)
     submit_by = (service.dt.normalize() - plan_due).where(service.notna(), today_end)
 
     docs_missing = needs_pa & (requests["docs_complete"].astype("string") != "Yes").fillna(True)
     if docs_missing.any():
         missing = _missing_documents(requests[docs_missing], criteria)
         add("complete_documentation", docs_missing, submit_by.where(submit_by.notna(), today_end),
-            "documents still needed: " + missing.reindex(index).fillna("see the Criteria sheet"),
+            lambda m: "documents still needed: "
+            + missing.reindex(index[m]).fillna("see the Criteria sheet"),
             "payer criteria (Criteria sheet): submit complete, the leading cause of denial is "
             "incomplete documentation")
 
-    enrollment = enrollment_for(requests, providers, now.date())
-    not_enrolled = needs_pa & ~enrollment["enrolled"]
-    add("fix_enrollment", not_enrolled, today_end, enrollment["enrollment_reason"],
-        "a request under a provider not enrolled with the payer is rejected before review")
+    if needs_pa.any():
+        enrollment = enrollment_for(requests[needs_pa], providers, now.date())
+        not_enrolled = needs_pa & ~enrollment["enrolled"].reindex(index, fill_value=True)
+        add("fix_enrollment", not_enrolled, today_end,
+            lambda m: enrollment["enrollment_reason"].reindex(index[m]),
+            "a request under a provider not enrolled with the payer is rejected before review")
 
     add("submit", needs_pa & service.notna(), submit_by,
-        "not submitted; service on " + _fmt(service) + ", submit by " + _fmt(submit_by)
-        + " so the decision comes first",
+        lambda m: "not submitted; service on " + _fmt(service[m]) + ", submit by "
+        + _fmt(submit_by[m]) + " so the decision comes first",
         "payer timeframe before the service date (deadlines: decision_due rule)")
 
     waiting_info = (requests["info_requested_at"].notna() & requests["info_responded_at"].isna()
                     & decision.isna() & active)
     add("answer_info_request", waiting_info, deadlines["info_response_due"],
-        payer + " asked for information on " + _fmt(requests["info_requested_at"]),
+        lambda m: payer[m] + " asked for information on "
+        + _fmt(requests["info_requested_at"][m]),
         deadlines["basis_info_response_due"])
 
     checking = deadlines["next_status_check"].notna() & ~waiting_info
     add("check_status", checking, deadlines["next_status_check"],
-        "no decision yet from " + payer, deadlines["basis_next_status_check"])
+        lambda m: "no decision yet from " + payer[m], deadlines["basis_next_status_check"])
 
     overdue = (submitted & decision.isna() & ~status.isin(FINISHED).fillna(False)
                & (deadlines["decision_due"] < now).fillna(False))
     add("escalate_decision", overdue, deadlines["decision_due"],
-        payer + "'s decision was due " + deadlines["decision_due"].dt.strftime("%Y-%m-%d %H:%M")
-        .astype("string") + "; call and escalate, ask for the decision in writing",
+        lambda m: payer[m] + "'s decision was due "
+        + deadlines["decision_due"][m].dt.strftime("%Y-%m-%d %H:%M").astype("string")
+        + "; call and escalate, ask for the decision in writing",
         deadlines["basis_decision_due"])
 
     approved = decision.isin(APPROVALS).fillna(False) | status.isin(["Approved", "Overturned",
@@ -168,30 +175,37 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
 
     denied = (decision.isin(DENIALS).fillna(False) & active
               & ~status.isin(["Overturned", "Upheld", "Closed"]).fillna(False)
-              & ~requests["p2p_outcome"].isin(["Overturned"]).fillna(False)
-              & ~requests["appeal_outcome"].isin(["Overturned", "Upheld"]).fillna(False))
+              & ~requests["p2p_outcome"].astype("category").isin(["Overturned"])
+              & ~requests["appeal_outcome"].astype("category").isin(["Overturned", "Upheld"]))
     p2p_open = (deadlines["p2p_window_closes"] >= now).fillna(False)
     no_p2p = requests["p2p_requested_date"].isna() & requests["appeal_submitted_date"].isna()
-    reason_text = requests["denial_reason"].astype("string").fillna("no reason recorded")
-    add("request_p2p", denied & no_p2p & p2p_open, decided_end,
-        "denied (" + reason_text + "); peer-to-peer window closes "
-        + _fmt(deadlines["p2p_window_closes"]),
-        "request peer-to-peer the same day as the denial; "
-        + deadlines["basis_p2p_window_closes"].fillna(""))
 
-    p2p_failed = requests["p2p_outcome"].isin(["Upheld", "Withdrawn"]).fillna(False) | (
+    def denial_reason(m: pd.Series) -> pd.Series:
+        return requests["denial_reason"][m].astype("string").fillna("no reason recorded")
+
+    add("request_p2p", denied & no_p2p & p2p_open, decided_end,
+        lambda m: "denied (" + denial_reason(m) + "); peer-to-peer window closes "
+        + _fmt(deadlines["p2p_window_closes"][m]),
+        lambda m: "request peer-to-peer the same day as the denial; "
+        + deadlines["basis_p2p_window_closes"][m].fillna(""))
+
+    p2p_failed = requests["p2p_outcome"].astype("category").isin(["Upheld", "Withdrawn"]) | (
         requests["p2p_requested_date"].isna())
-    filing_open = (deadlines["appeal_filing_deadline"] >= now).fillna(True)
-    after_p2p = calendar.add_business_days(requests["p2p_date"], 1) + END_OF_DAY
     filing = deadlines["appeal_filing_deadline"]
-    after_p2p = after_p2p.where(filing.isna() | (after_p2p <= filing), filing)
-    appeal_due = deadlines["appeal_target"].where(requests["p2p_date"].isna(), after_p2p)
-    add("file_appeal", denied & requests["appeal_submitted_date"].isna() & p2p_failed
-        & filing_open, appeal_due.fillna(deadlines["appeal_target"]),
-        "answer the denial reason point by point with new documents: " + reason_text
-        + "; filing deadline " + _fmt(deadlines["appeal_filing_deadline"]).fillna("unknown"),
-        deadlines["basis_appeal_target"].fillna("") + "; "
-        + deadlines["basis_appeal_filing_deadline"].fillna("no filing window on record"))
+    filing_open = filing.isna() | (filing >= now)  # no window on record: still worth filing
+    appealing = denied & requests["appeal_submitted_date"].isna() & p2p_failed & filing_open
+    appeal_due = deadlines["appeal_target"].copy()
+    after_p2p_rows = appealing & requests["p2p_date"].notna()
+    if after_p2p_rows.any():
+        after_p2p = calendar.add_business_days(requests["p2p_date"][after_p2p_rows], 1) \
+            + END_OF_DAY
+        limit = filing[after_p2p_rows]
+        appeal_due[after_p2p_rows] = after_p2p.where(limit.isna() | (after_p2p <= limit), limit)
+    add("file_appeal", appealing, appeal_due,
+        lambda m: "answer the denial reason point by point with new documents: "
+        + denial_reason(m) + "; filing deadline " + _fmt(filing[m]).fillna("unknown"),
+        lambda m: deadlines["basis_appeal_target"][m].fillna("") + "; "
+        + deadlines["basis_appeal_filing_deadline"][m].fillna("no filing window on record"))
 
     external = (deadlines["external_review_deadline"].notna()
                 & (deadlines["external_review_deadline"] >= now)
@@ -199,24 +213,25 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
                 & ~status.isin(["External Review", "Overturned", "Closed", "Withdrawn"])
                 .fillna(False))
     add("request_external_review", external, deadlines["external_review_deadline"],
-        "internal appeal upheld on " + _fmt(requests["appeal_decision_date"])
+        lambda m: "internal appeal upheld on " + _fmt(requests["appeal_decision_date"][m])
         + "; an independent reviewer can overturn it",
         deadlines["basis_external_review_deadline"])
 
     expires = requests["auth_expiration_date"]
     horizon = now + pd.Timedelta(days=RENEWAL_HORIZON_DAYS)
-    renewing = (deadlines["renewal_due"].notna() & (deadlines["renewal_due"] <= horizon)
-                & (expires.dt.normalize() + END_OF_DAY >= now)) | (
-        deadlines["low_units"] & (expires.isna() | (expires.dt.normalize() + END_OF_DAY >= now)))
+    still_valid = expires.isna() | (expires.dt.normalize() + END_OF_DAY >= now)
+    renewing = ((deadlines["renewal_due"].notna() & (deadlines["renewal_due"] <= horizon)
+                 & expires.notna() & still_valid) | (deadlines["low_units"] & still_valid))
     renew_due = deadlines["renewal_due"].where(~deadlines["low_units"],
                                                deadlines["renewal_due"].clip(upper=today_end)
                                                .fillna(today_end))
     add("renew_authorization", renewing, renew_due,
-        "authorization " + requests["auth_number"].astype("string").fillna("(no number)")
-        + " expires " + _fmt(expires).fillna("(no date)") + ", "
-        + (requests["units_authorized"] - requests["units_used"].fillna(0)).astype("string")
-        .fillna("?") + " units left",
-        deadlines["basis_renewal_due"].fillna(deadlines["basis_low_units"]).fillna(""))
+        lambda m: "authorization " + requests["auth_number"][m].astype("string")
+        .fillna("(no number)") + " expires " + _fmt(expires[m]).fillna("(no date)") + ", "
+        + (requests["units_authorized"][m] - requests["units_used"][m].fillna(0))
+        .astype("string").fillna("?") + " units left",
+        lambda m: deadlines["basis_renewal_due"][m].fillna(deadlines["basis_low_units"][m])
+        .fillna(""))
 
     add("reschedule_or_expedite", deadlines["at_risk"], service.dt.normalize(),
         "the decision may come after the service: ask for expedited review if waiting could "
@@ -247,26 +262,19 @@ def _empty_worklist() -> pd.DataFrame:
 
 def order_worklist(actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     """Overdue first, then due today, then by due; ties by service date, request, action."""
-    today = now.normalize()
-    bucket = np.select([actions["due"] < now, actions["due"].dt.normalize() == today],
-                       [0, 1], default=2)
-    keys = actions.assign(
-        _bucket=bucket,
-        _service=actions["scheduled_service_date"].fillna(pd.Timestamp.max),
-        _due=actions["due"].fillna(pd.Timestamp.max),
-        _action=actions["action_key"].map(ACTION_ORDER),
-        _request=actions["request_id"].astype("string").fillna(""),
-    )
-    ordered = keys.sort_values(["_bucket", "_due", "_service", "_request", "_action"],
-                               kind="stable")
-    return ordered.drop(columns=[c for c in ordered.columns if c.startswith("_")]) \
-        .reset_index(drop=True)
-
-
-def _plan_submission(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.Series:
-    """How long before the service a request must go in: the payer's timeframe, else 15 days."""
-    _, _, timeframe = decision_due(requests, payer_overrides(requests, payers))
-    return timeframe.fillna(DEFAULT_TIMEFRAME)
+    due = actions["due"]
+    bucket = np.select([due < now, due.dt.normalize() == now.normalize()], [0, 1], default=2)
+    latest = np.iinfo("int64").max  # blank dates sort last
+    due_key = due.to_numpy(dtype="datetime64[ns]").astype("int64")
+    due_key = np.where(due.isna().to_numpy(), latest, due_key)
+    service = actions["scheduled_service_date"]
+    service_key = np.where(service.isna().to_numpy(), latest,
+                           service.to_numpy(dtype="datetime64[ns]").astype("int64"))
+    request_key = pd.factorize(actions["request_id"].astype("string").fillna(""), sort=True)[0]
+    action_key = actions["action_key"].map(ACTION_ORDER).to_numpy()
+    # np.lexsort sorts by the last key first and is stable: the order is total and repeatable
+    order = np.lexsort((action_key, request_key, service_key, due_key, bucket))
+    return actions.iloc[order].reset_index(drop=True)
 
 
 def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Series:
@@ -290,7 +298,7 @@ def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Ser
 
 
 def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None,
-                 owner: str | None = None) -> pd.DataFrame:
+                 owner: str | None = None, deadlines: pd.DataFrame | None = None) -> pd.DataFrame:
     """build_worklist for a loaded Tracker, optionally for one owner."""
     from .deadlines import deadlines_for
 
@@ -300,7 +308,8 @@ def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = N
     calendar = BusinessCalendar.for_dates(
         [requests["submitted_at"], requests["scheduled_service_date"],
          requests["decision_date"], requests["p2p_date"], now], frames["Closures"]["date"])
-    deadlines = deadlines_for(tracker, now)
+    if deadlines is None:
+        deadlines = deadlines_for(tracker, now)
     actions = build_worklist(requests, frames["Payers"], frames["PA Rules"], frames["Criteria"],
                              frames["Providers"], tracker.settings,
                              calendar, now, deadlines)
