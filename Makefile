@@ -22,7 +22,7 @@ dashboards: setup
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser notebooks/
 
 lint: setup
-	$(BIN)/ruff check patoolkit tests benchmarks
+	$(BIN)/ruff check patoolkit tests benchmarks conftest.py
 	$(BIN)/mypy
 
 test: lint

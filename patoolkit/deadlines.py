@@ -84,7 +84,7 @@ def payer_overrides(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.DataFram
     payer_codes, payer_names = pd.factorize(requests["payer"], use_na_sentinel=False)
     plan_codes, plan_names = pd.factorize(requests["plan_type"], use_na_sentinel=False)
     pair_codes = payer_codes.astype("int64") * (len(plan_names) + 1) + plan_codes
-    distinct, first, codes = np.unique(pair_codes, return_index=True, return_inverse=True)
+    _, first, codes = np.unique(pair_codes, return_index=True, return_inverse=True)
     keys = pd.DataFrame({
         "payer": pd.array(np.asarray(payer_names, dtype=object)[payer_codes[first]],
                           dtype="string"),
@@ -107,8 +107,7 @@ def payer_overrides(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.DataFram
                 continue
             matched = keys[on].merge(given, on=on, how="left")[column]
             found[column] = found[column].fillna(matched.astype("Float64"))
-    spread = found.iloc[codes].set_axis(requests.index)
-    return spread
+    return found.iloc[codes].set_axis(requests.index)
 
 
 def _end_of_day_if_date_only(stamps: pd.Series) -> pd.Series:

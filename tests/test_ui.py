@@ -1,0 +1,248 @@
+"""Dashboard logic driven as a user would, without a kernel: set .value, .click(), read widgets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import ipywidgets as widgets
+import openpyxl
+import pytest
+
+from conftest import SAMPLE_TRACKER
+from patoolkit import load_tracker
+from patoolkit.ui import (
+    ClientSetup,
+    IntakeForm,
+    TodayDashboard,
+    TrackerSession,
+    intake_app,
+    payer_rules_table,
+    today_app,
+)
+from patoolkit.ui.detail import status_after
+
+AS_OF = "2026-12-01 09:00"
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    path = tmp_path / "pa_tracker.xlsx"
+    shutil.copy2(SAMPLE_TRACKER, path)
+    return path
+
+
+@pytest.fixture
+def today(sample_copy: Path) -> TodayDashboard:
+    return TodayDashboard(TrackerSession(sample_copy, user="tester"), as_of=AS_OF)
+
+
+def count_of(dashboard: TodayDashboard, key: str) -> int:
+    return int(dashboard.count_buttons[key].description.rsplit(":", 1)[1])
+
+
+def shown_total(dashboard: TodayDashboard) -> int:
+    return len(dashboard.table.frame)
+
+
+def test_counts_match_the_worklist_and_filter_the_table(today: TodayDashboard) -> None:
+    everything = shown_total(today)
+    assert everything == len(today.actions) > 0
+    assert count_of(today, "overdue") == int((today.actions["days_left"] < 0).sum())
+    today.count_buttons["p2p"].click()
+    assert shown_total(today) == count_of(today, "p2p")
+    assert set(today.table.frame["action_key"]) == {"request_p2p"}
+    assert today.count_buttons["p2p"].button_style == "info"
+    today.count_buttons["p2p"].click()  # a second click clears it
+    assert shown_total(today) == everything
+
+
+def test_filters_narrow_and_clear(today: TodayDashboard) -> None:
+    owner = today.owner.options[1]
+    today.owner.value = owner
+    assert 0 < shown_total(today) < len(today.actions)
+    assert set(today.table.frame["owner"]) == {owner}
+    payer = today.payer.options[1]
+    today.payer.value = payer
+    assert set(today.table.frame["payer"]) <= {payer}
+    today.due_from.value = dt.date(2030, 1, 1)
+    assert shown_total(today) == 0
+    assert "Nothing to show" in today.table.body.children[-1].value
+    today.clear_filters()
+    assert shown_total(today) == len(today.actions)
+
+
+def test_table_pages_and_sorts(today: TodayDashboard) -> None:
+    assert "Showing 1–20 of" in today.table.status.value
+    assert today.table.previous.disabled
+    first_page = today.table.visible_request_ids
+    today.table.next.click()
+    assert today.table.visible_request_ids != first_page
+    today.table.sort.value = "payer"
+    payers = list(today.table.frame["payer"])
+    assert payers == sorted(payers)
+    today.table.descending.value = True
+    assert list(today.table.frame["payer"]) == sorted(payers, reverse=True)
+
+
+def test_overdue_rows_are_marked(today: TodayDashboard) -> None:
+    rows = today.table.body.children[1:]
+    frame = today.table.frame.iloc[:len(rows)]
+    for row, days_left in zip(rows, frame["days_left"], strict=True):
+        assert ("pa-overdue" in row._dom_classes) == (days_left < 0)
+
+
+def test_record_a_status_check_writes_the_cell_and_history(today: TodayDashboard,
+                                                            sample_copy: Path) -> None:
+    today.action.value = "Check status"
+    row = today.table.frame.iloc[0]
+    today.open_row(row)
+    assert today.tabs.selected_index == 1
+    detail = today.detail
+    assert row["request_id"] in detail.title.value
+    assert "Decision due" in detail.deadlines.value
+    detail.step_buttons[0].click()  # Record status check
+    save = detail.form.children[-1].children[0]
+    save.click()
+    assert "Save these changes" in detail.form.children[0].value
+    confirm = detail.form.children[-1].children[0]
+    confirm.click()
+    assert "Saved 1 change" in detail.feedback.value
+    tracker = load_tracker(sample_copy)
+    requests = tracker.requests.set_index("request_id")
+    assert requests.loc[row["request_id"], "last_status_check"].date() == dt.date.today()
+    history = tracker.frames["History"]
+    mine = history[history["request_id"] == row["request_id"]]
+    assert mine["field"].iloc[-1] == "last_status_check"
+    assert mine["by"].iloc[-1] == "tester"
+    assert "Last Status Check" in detail.history.value
+
+
+def test_a_conflicting_edit_is_explained_and_never_overwritten(today: TodayDashboard,
+                                                               sample_copy: Path) -> None:
+    row = today.table.frame.iloc[0]
+    today.open_row(row)
+    book = openpyxl.load_workbook(sample_copy)  # a colleague saves meanwhile
+    book["Requests"]["AO2"] = "Colleague"
+    book.save(sample_copy)
+    colleague = sample_copy.read_bytes()
+    detail = today.detail
+    detail.step_buttons[0].click()
+    detail.form.children[-1].children[0].click()  # Save
+    detail.form.children[-1].children[0].click()  # Confirm
+    assert "Someone else saved the tracker" in detail.feedback.value
+    assert "Traceback" not in detail.feedback.value
+    assert sample_copy.read_bytes() == colleague
+    assert detail.reload_button.layout.display == ""
+    detail.reload_button.click()
+    assert "Reloaded" in detail.feedback.value
+    assert today.session.fingerprint == load_tracker(sample_copy).fingerprint
+
+
+def test_a_bad_value_in_a_step_form_is_refused_with_the_reason(today: TodayDashboard,
+                                                               sample_copy: Path) -> None:
+    before = sample_copy.read_bytes()
+    today.open_row(today.table.frame.iloc[0])
+    detail = today.detail
+    detail.step_buttons[2].click()  # Record decision
+    fields = {widget._dom_classes[0]: widget for widget in detail.form.children
+              if isinstance(widget, widgets.Text | widgets.Dropdown)}
+    fields["pa-field-decision_date"].value = "2026-02-31"
+    detail.form.children[-1].children[0].click()
+    detail.form.children[-1].children[0].click()
+    assert "not a real calendar date" in detail.feedback.value
+    assert sample_copy.read_bytes() == before
+
+
+@pytest.mark.parametrize(("step", "values", "status"), [
+    ("info_request", {"info_requested_at": "2026-11-30"}, "Info Requested"),
+    ("info_request", {"info_requested_at": "2026-11-30", "info_responded_at": "2026-12-01"},
+     "Submitted"),
+    ("decision", {"decision": "Denied"}, "Denied"),
+    ("appeal", {"p2p_requested_date": "2026-12-01"}, "P2P Requested"),
+    ("appeal", {"appeal_submitted_date": "2026-12-01"}, "Appeal Submitted"),
+    ("appeal", {"appeal_outcome": "Overturned"}, "Overturned"),
+    ("status_check", {"last_status_check": "2026-12-01"}, None),
+])
+def test_each_step_moves_the_status(step: str, values: dict[str, str], status: str | None) -> None:
+    assert status_after(step, values) == status
+
+
+def test_intake_answers_as_it_is_filled_and_saves_a_draft(sample_copy: Path) -> None:
+    form = IntakeForm(TrackerSession(sample_copy, user="front desk"), today=dt.date(2026, 12, 1))
+    form.inputs["patient_id"].value = "P777777"
+    form.inputs["payer"].value = "Summit Health Plan"
+    form.inputs["plan_type"].value = "Commercial"
+    form.inputs["codes"].value = "70551"
+    form.inputs["service_category"].value = "Advanced Imaging"
+    assert "PA required: Yes" in form.checks.value
+    assert "PA Rules row" in form.checks.value
+    assert "decision is due" in form.checks.value
+    assert form.boxes, "the Criteria checklist appears"
+    assert any("documents missing" in blocker for blocker in form.blockers)
+    form.inputs["codes"].value = "7055"
+    assert "is not a CPT code" in form.checks.value
+    form.inputs["codes"].value = "70551"
+    for box in form.boxes.values():
+        box.value = True
+    assert not any("documents missing" in blocker for blocker in form.blockers)
+    form.inputs["scheduled_service_date"].value = dt.date(2026, 12, 3)
+    assert "at risk" in form.checks.value
+    form.save()
+    assert "Saved PA-2026-" in form.feedback.value
+    saved = load_tracker(sample_copy).requests.iloc[-1]
+    assert saved["patient_id"] == "P777777"
+    assert saved["pa_required"] == "Yes"
+    assert saved["docs_complete"] == "Yes"
+    assert saved["requirement_checked_date"].date() == dt.date(2026, 12, 1)
+
+
+def test_intake_needs_a_patient_and_a_payer(sample_copy: Path) -> None:
+    before = sample_copy.read_bytes()
+    form = IntakeForm(TrackerSession(sample_copy))
+    form.save()
+    assert "patient ID and the payer" in form.feedback.value
+    assert sample_copy.read_bytes() == before
+
+
+def test_intake_flags_a_provider_not_enrolled(sample_copy: Path) -> None:
+    tracker = load_tracker(sample_copy)
+    providers = tracker.frames["Providers"]
+    pending = providers[providers["enrollment_status"] == "Pending"].iloc[0]
+    form = IntakeForm(TrackerSession(sample_copy))
+    form.inputs["payer"].value = pending["payer"]
+    form.inputs["ordering_npi"].value = pending["npi"]
+    assert "Pending" in form.checks.value
+    assert any("Pending" in blocker for blocker in form.blockers)
+
+
+def test_client_setup_checks_and_shows_payer_rules(sample_copy: Path, tmp_path: Path) -> None:
+    setup = ClientSetup(str(sample_copy))
+    assert "300 requests" in setup.report.value
+    assert "CMS-0057-F" in setup.rules.value
+    setup.new_path.value = str(tmp_path / "client.xlsx")
+    setup.create.click()
+    assert "Created" in setup.create_feedback.value
+    assert load_tracker(tmp_path / "client.xlsx").ok
+    setup.create.click()  # never overwrites
+    assert "already exists" in setup.create_feedback.value
+
+
+def test_payer_rules_table_has_every_payer_with_its_basis(sample_copy: Path) -> None:
+    tracker = load_tracker(sample_copy)
+    table = payer_rules_table(tracker, dt.date(2026, 12, 1))
+    assert len(table) == len(tracker.frames["Payers"].dropna(subset=["payer"]))
+    medicare_advantage = table[table["plan_type"] == "Medicare Advantage"].iloc[0]
+    assert "7 calendar days" in medicare_advantage["Standard decision"]
+
+
+def test_an_unusable_tracker_gets_a_friendly_page(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_text("patient,payer\n")
+    for app in (today_app, intake_app):
+        page = app(str(broken))
+        assert "pa-unusable" in page._dom_classes
+        assert "could not be opened" in page.value
+        assert "CSV" in page.value
+        assert "Traceback" not in page.value
