@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TRACKER ?= sample_data/pa_tracker.xlsx
+TRACKER ?=
 
 .PHONY: setup dashboards test lint benchmark sample clean
 
@@ -14,12 +14,10 @@ $(BIN)/patoolkit: pyproject.toml
 
 setup: $(BIN)/patoolkit
 
-# Until the Voila dashboards land (issue 4) this prints the sample tracker's check
-# report and worklist, then opens JupyterLab on notebooks/ (127.0.0.1 only).
+# The dashboards (Voila, http://127.0.0.1:8866) on a scratch copy of the bundled sample
+# tracker; TRACKER=path/to/clinic.xlsx serves a real one.
 dashboards: setup
-	$(BIN)/patoolkit check $(TRACKER) || true
-	$(BIN)/patoolkit worklist $(TRACKER) | head -40
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser notebooks/
+	$(BIN)/patoolkit serve $(TRACKER)
 
 lint: setup
 	$(BIN)/ruff check patoolkit tests benchmarks conftest.py
