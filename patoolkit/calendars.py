@@ -1,8 +1,11 @@
 """Business days: Monday to Friday, less US federal holidays as observed and practice closures.
 
-Holidays come from the maintained `holidays` package (5 U.S.C. 6103 as
-observed: a Saturday holiday on the Friday before, a Sunday holiday on the
-Monday after, New Year's Day on December 31 when January 1 is a Saturday).
+Holidays come from pandas' maintained USFederalHolidayCalendar (5 U.S.C. 6103
+as observed: a Saturday holiday on the Friday before, a Sunday holiday on the
+Monday after, New Year's Day on December 31 when January 1 is a Saturday). It
+is already loaded with pandas and builds decades of holidays in milliseconds;
+tests/test_calendars.py checks that it agrees with the `holidays` package
+year by year.
 Practice closures come from the tracker's Closures sheet. Arithmetic is
 numpy's vectorised busday_offset / busday_count over whole columns.
 
@@ -18,7 +21,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import holidays
 import numpy as np
 import pandas as pd
 
@@ -26,8 +28,16 @@ FIRST_YEAR, LAST_YEAR = 1990, 2100  # holidays outside these years are not neede
 
 
 def federal_holidays(years: Iterable[int]) -> dict[dt.date, str]:
-    """US federal holidays and their observed days for the given years."""
-    return dict(holidays.US(years=sorted(set(years)), observed=True).items())
+    """US federal holidays on the weekday they are observed, for the given years."""
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    chosen = sorted(set(years))
+    if not chosen:
+        return {}
+    days = USFederalHolidayCalendar().holidays(f"{chosen[0]}-01-01", f"{chosen[-1]}-12-31",
+                                               return_name=True)
+    return {stamp.date(): str(name) for stamp, name in days.items()
+            if stamp.year in chosen or (stamp.month == 12 and stamp.year + 1 in chosen)}
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,14 @@ def test_for_dates_covers_the_years_it_is_given() -> None:
     # 2031-07-04 is a Friday
     result = calendar.add_business_days(pd.Series([pd.Timestamp("2031-07-03")]), 1)
     assert result.iloc[0] == pd.Timestamp("2031-07-07")
+
+
+def test_pandas_holidays_agree_with_the_holidays_package() -> None:
+    import holidays
+
+    from patoolkit.calendars import federal_holidays
+
+    years = range(1995, 2061)
+    theirs = {day for day in holidays.US(years=years, observed=True) if day.weekday() < 5}
+    ours = set(federal_holidays(years))
+    assert {d for d in ours if d.year in years} == {d for d in theirs if d.year in years}
