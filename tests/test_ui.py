@@ -233,7 +233,7 @@ def test_payer_rules_table_has_every_payer_with_its_basis(sample_copy: Path) -> 
     tracker = load_tracker(sample_copy)
     table = payer_rules_table(tracker, dt.date(2026, 12, 1))
     assert len(table) == len(tracker.frames["Payers"].dropna(subset=["payer"]))
-    medicare_advantage = table[table["plan_type"] == "Medicare Advantage"].iloc[0]
+    medicare_advantage = table[table["Plan type"] == "Medicare Advantage"].iloc[0]
     assert "7 calendar days" in medicare_advantage["Standard decision"]
 
 
@@ -246,3 +246,32 @@ def test_an_unusable_tracker_gets_a_friendly_page(tmp_path: Path) -> None:
         assert "could not be opened" in page.value
         assert "CSV" in page.value
         assert "Traceback" not in page.value
+
+
+def test_counts_follow_the_filters(today: TodayDashboard) -> None:
+    owner = today.owner.options[1]
+    today.owner.value = owner
+    mine = today.actions[today.actions["owner"] == owner]
+    assert count_of(today, "overdue") == int((mine["days_left"] < 0).sum())
+    assert count_of(today, "p2p") == int((mine["action_key"] == "request_p2p").sum())
+
+
+def test_intake_clears_after_saving_so_a_second_click_saves_nothing(sample_copy: Path) -> None:
+    form = IntakeForm(TrackerSession(sample_copy))
+    form.inputs["patient_id"].value = "PONCE"
+    form.inputs["payer"].value = "Summit Health Plan"
+    form.save()
+    form.save()
+    requests = load_tracker(sample_copy).requests
+    assert (requests["patient_id"] == "PONCE").sum() == 1
+    assert form.inputs["patient_id"].value == ""
+    assert "patient ID and the payer" in form.feedback.value
+
+
+def test_met_deadlines_are_not_shown_as_overdue(today: TodayDashboard) -> None:
+    requests = today.session.tracker.requests
+    decided = requests[requests["decision_date"].notna()].iloc[0]
+    today.detail.show(str(decided["request_id"]))
+    rows = today.detail.deadlines.value.split("<tr>")
+    decision_row = next(row for row in rows if row.startswith("<th>Decision due"))
+    assert "pa-overdue-text" not in decision_row

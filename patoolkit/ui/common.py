@@ -42,7 +42,8 @@ STYLE = """
 .pa-row { border-bottom: 1px solid #e4e4e4; align-items: center; }
 .pa-row.pa-overdue { background: #fde8ea; }
 .pa-row.pa-today { background: #fff6dd; }
-.pa-cells { display: flex; gap: 8px; font-size: 13px; }
+.pa-cells { display: flex; gap: 6px; font-size: 13px; }
+.pa-open { flex: 0 0 64px; min-width: 64px; }
 .pa-cells span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .pa-head { font-weight: 600; background: #f1f4f8; border-bottom: 2px solid #c9d3df; }
 .pa-message { padding: 6px 10px; border-radius: 4px; margin: 4px 0; }

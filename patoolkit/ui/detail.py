@@ -91,6 +91,25 @@ def status_after(step: str, values: dict[str, str]) -> str | None:
     return None
 
 
+# When a deadline has been met, it is history, not overdue.
+MET_BY = {
+    "decision_due": "decision_date",
+    "info_response_due": "info_responded_at",
+    "p2p_window_closes": "p2p_requested_date",
+    "appeal_target": "appeal_submitted_date",
+    "appeal_filing_deadline": "appeal_submitted_date",
+}
+
+
+def met(deadline: str, row: pd.Series) -> bool:
+    done = MET_BY.get(deadline)
+    if done is not None:
+        return not pd.isna(row[done])
+    if deadline == "external_review_deadline":
+        return fmt(row["appeal_level"]) == "External Review"
+    return False
+
+
 class RequestDetail:
     """The detail page of one request, with forms for the next steps."""
 
@@ -175,7 +194,8 @@ class RequestDetail:
                 continue
             else:
                 shown = fmt(value) or "none"
-            overdue = name not in FLAGS and not pd.isna(value) and value < now
+            overdue = (name not in FLAGS and not pd.isna(value) and value < now
+                       and not met(name, row))
             css = ' class="pa-overdue-text"' if overdue else ""
             lines.append(f"<tr><th>{html.escape(label(name))}</th><td{css}>"
                          f"{html.escape(shown)}</td><td>{html.escape(fmt(basis))}</td></tr>")

@@ -93,6 +93,16 @@ class IntakeForm:
         self.widget.add_class("pa-intake")
         self.update_checks()
 
+    def clear(self) -> None:
+        """Empty the form for the next request (the feedback stays)."""
+        for name, field in self.inputs.items():
+            if isinstance(field, widgets.DatePicker):
+                field.value = None
+            elif isinstance(field, widgets.Dropdown):
+                field.value = "Standard" if name == "urgency" else ""
+            else:
+                field.value = ""  # type: ignore[attr-defined]
+
     def values(self) -> dict[str, object]:
         values: dict[str, object] = {}
         for name, field in self.inputs.items():
@@ -147,6 +157,7 @@ class IntakeForm:
                        if not box.value and self.required_items.get(item)]
             if missing:
                 blockers.append("documents missing: " + "; ".join(missing))
+                lines.append(("warn", "Documents still needed: " + "; ".join(missing)))
 
             if values["plan_type"]:
                 when = pd.Timestamp.combine(self._today(), dt.time(23, 59, 59))
@@ -220,6 +231,8 @@ class IntakeForm:
             request_id = self.session.add(values)
             kind = "warn" if self.blockers else "ok"
             set_message(self.feedback, f"Saved {request_id} to {self.session.path.name}"
-                        + (" as a draft with its blockers in the notes." if self.blockers
-                           else "."), kind)
+                        + (" as a draft. Still to do: " + "; ".join(self.blockers)
+                           if self.blockers else ". The form is clear for the next request."),
+                        kind)
+            self.clear()  # a second click must not save the same order twice
         run()

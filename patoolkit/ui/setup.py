@@ -41,7 +41,7 @@ def payer_rules_table(tracker: Tracker, on: dt.date | None = None) -> pd.DataFra
             basis = found["basis_" + deadline]
             row[heading] = "none on record" if pd.isna(basis) else str(basis)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).rename(columns={"payer": "Payer", "plan_type": "Plan type"})
 
 
 class ClientSetup:
@@ -51,7 +51,8 @@ class ClientSetup:
                                      placeholder="/path/to/client_tracker.xlsx",
                                      layout=widgets.Layout(width="560px"))
         self.new_path.add_class("pa-new-path")
-        self.create = widgets.Button(description="Create blank tracker", icon="plus")
+        self.create = widgets.Button(description="Create blank tracker", icon="plus",
+                                     layout=widgets.Layout(width="210px"))
         self.create.add_class("pa-create")
         self.create_feedback = widgets.HTML()
         self.check_path = widgets.Text(value=str(current), description="Tracker",
@@ -98,6 +99,7 @@ class ClientSetup:
     def check_tracker(self) -> None:
         @safely(lambda: self.report)
         def run() -> None:
+            self.rules.value = ""  # never leave another tracker's rules on screen
             tracker = load_tracker(Path(self.check_path.value.strip()).expanduser())
             summary = (f"<p>{len(tracker.requests)} requests, {len(tracker.errors)} errors, "
                        f"{len(tracker.warnings)} warnings.</p>")

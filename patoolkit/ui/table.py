@@ -21,16 +21,18 @@ class RowTable:
     def __init__(self, columns: Sequence[tuple[str, str, int]], page_size: int = 20,
                  on_open: Callable[[pd.Series], None] | None = None,
                  row_classes: Callable[[pd.Series], list[str]] | None = None,
-                 sort_by: str | None = None):
+                 sort_by: str | None = None, sort_keys: dict[str, str] | None = None):
         self.columns = list(columns)  # (column, heading, width in px)
         self.page_size = page_size
         self.on_open = on_open
         self.row_classes = row_classes or (lambda row: [])
+        self.sort_keys = sort_keys or {}  # shown column -> column to sort it by
         self.frame = pd.DataFrame()
         self.page = 0
         self.sort = widgets.Dropdown(
             options=[(heading, column) for column, heading, _ in self.columns],
-            value=sort_by or self.columns[0][0], description="Sort by",
+            value=next((c for c, _, _ in self.columns if self.sort_keys.get(c, c) == sort_by),
+                       self.columns[0][0]), description="Sort by",
             layout=widgets.Layout(width="260px"))
         self.sort.add_class("pa-sort")
         self.descending = widgets.ToggleButton(value=False, description="Descending",
@@ -60,8 +62,9 @@ class RowTable:
         self._resort()
 
     def _resort(self) -> None:
-        if not self.frame.empty and self.sort.value in self.frame.columns:
-            self.frame = self.frame.sort_values(self.sort.value, ascending=not
+        key = self.sort_keys.get(self.sort.value, self.sort.value)
+        if not self.frame.empty and key in self.frame.columns:
+            self.frame = self.frame.sort_values(key, ascending=not
                                                 self.descending.value, kind="stable",
                                                 na_position="last").reset_index(drop=True)
         self.show_page(0)

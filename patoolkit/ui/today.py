@@ -15,10 +15,11 @@ from .detail import RequestDetail
 from .table import RowTable
 
 ALL = "(all)"
+# Widths fit 1366 px wide with the Open button (the Why column takes what is left).
 TABLE_COLUMNS = [
-    ("due", "Due", 140), ("days_left", "Days left", 70), ("action", "Action", 190),
-    ("request_id", "Request", 110), ("patient_id", "Patient", 80), ("payer", "Payer", 170),
-    ("owner", "Owner", 80), ("reason", "Why", 360),
+    ("due_shown", "Due", 112), ("days_left_shown", "Days left", 62), ("action", "Action", 176),
+    ("request_id", "Request", 104), ("patient_id", "Patient", 72), ("payer", "Payer", 160),
+    ("owner", "Owner", 64), ("reason", "Why", 330),
 ]
 
 
@@ -72,7 +73,8 @@ class TodayDashboard:
         self.clear.add_class("pa-clear")
         self.clear.on_click(lambda _: self.clear_filters())
         self.table = RowTable(TABLE_COLUMNS, page_size=20, on_open=self.open_row,
-                              row_classes=self._row_classes)
+                              row_classes=self._row_classes, sort_by="due",
+                              sort_keys={"due_shown": "due", "days_left_shown": "days_left"})
         self.detail = RequestDetail(session, on_saved=self.rebuild)
         self.tabs = widgets.Tab(children=[
             widgets.VBox([
@@ -125,6 +127,13 @@ class TodayDashboard:
         extra = requests.reindex(self.actions["row"])
         self.actions["plan_type"] = extra["plan_type"].to_numpy()
         self.actions["service_category"] = extra["service_category"].to_numpy()
+        # shown: a due date alone when the deadline is the end of a day; whole days left
+        end_of_day = self.actions["due"].dt.strftime("%H:%M:%S") == "23:59:59"
+        self.actions["due_shown"] = self.actions["due"].dt.strftime("%Y-%m-%d %H:%M").where(
+            ~end_of_day, self.actions["due"].dt.strftime("%Y-%m-%d"))
+        self.actions["days_left_shown"] = self.actions["days_left"].apply(
+            lambda days: "overdue" if -1 < days < 0 else f"{days:.0f}" if abs(days) >= 1
+            else "today")
         errors = len(tracker.errors)
         warning = (f' <span class="pa-overdue-text">{errors} problem(s) in the tracker: run '
                    "patoolkit check.</span>" if errors else "")
@@ -132,13 +141,10 @@ class TodayDashboard:
             f'<div class="pa-title">Today: prior authorization worklist</div>'
             f'<div class="pa-sub">{html.escape(self.session.path.name)} · {len(requests)} '
             f"requests · as of {self.now:%Y-%m-%d %H:%M}{warning}</div>")
-        rules = _count_rules(self.now)
         buttons = []
-        for key, (text, rule) in rules.items():
-            count = int(rule(self.actions).sum()) if len(self.actions) else 0
-            button = widgets.Button(description=f"{text}: {count}",
-                                    tooltip=f"Show only: {text}",
-                                    layout=widgets.Layout(width="190px", height="48px"))
+        for key, (text, _) in _count_rules(self.now).items():
+            button = widgets.Button(description=text, tooltip=f"Show only: {text}",
+                                    layout=widgets.Layout(width="178px", height="52px"))
             button.add_class("pa-count")
             button.add_class(f"pa-count-{key}")
             button.on_click(lambda _, key=key: self.toggle_count(key))
@@ -159,6 +165,12 @@ class TodayDashboard:
         for key, button in self.count_buttons.items():
             button.button_style = "info" if key == self.count_filter else ""
 
+    def _update_counts(self, actions: pd.DataFrame) -> None:
+        """Counts follow the dropdown and date filters (not the count chosen)."""
+        for key, (text, rule) in _count_rules(self.now).items():
+            count = int(rule(actions).fillna(False).sum()) if len(actions) else 0
+            self.count_buttons[key].description = f"{text}: {count}"
+
     def toggle_count(self, key: str) -> None:
         self.count_filter = None if self.count_filter == key else key
         self._style_counts()
@@ -173,7 +185,7 @@ class TodayDashboard:
         self._style_counts()
         self.refresh_table()
 
-    def filtered(self) -> pd.DataFrame:
+    def filtered(self, with_count: bool = True) -> pd.DataFrame:
         actions = self.actions
         if actions.empty:
             return actions
@@ -187,11 +199,13 @@ class TodayDashboard:
             keep &= actions["due"] >= pd.Timestamp(self.due_from.value)
         if self.due_to.value:
             keep &= actions["due"] < pd.Timestamp(self.due_to.value) + pd.Timedelta(days=1)
-        if self.count_filter:
+        if self.count_filter and with_count:
             keep &= _count_rules(self.now)[self.count_filter][1](actions).fillna(False)
         return actions[keep.fillna(False)]
 
     def refresh_table(self) -> None:
+        if self.count_buttons:
+            self._update_counts(self.filtered(with_count=False))
         self.table.set_rows(self.filtered())
 
     def open_row(self, row: pd.Series) -> None:

@@ -1,0 +1,378 @@
+"""The dashboards in a real browser: `patoolkit serve` (Voila) driven by Playwright and Chromium.
+
+Each test opens a page the way a practice manager would and checks what the
+page shows, and, for the two forms that write, what lands in the tracker on
+disk. The server runs on a copy of the synthetic sample in a temporary folder.
+Screenshots (1366 wide) go to tests/artifacts/, which git ignores.
+
+Needs Debian's `chromium` on PATH (Playwright's own browser download is not
+used); skipped without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from patoolkit import load_tracker
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not on PATH; the browser tests drive Debian's "
+    "chromium (apt-get install chromium), Playwright's browser download is not used")
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+expect = sync_api.expect
+psutil = pytest.importorskip("psutil", reason="psutil (an ipykernel dependency) is missing")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_TRACKER = ROOT / "sample_data" / "pa_tracker.xlsx"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+VIEWPORT = {"width": 1366, "height": 768}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_START_SECONDS = 60
+KERNEL_SECONDS = 90  # Voila shows the widgets only after the notebook's kernel has run it
+ERROR_WORDS = ("Traceback", "Error", "Exception")
+
+TODAY = "1%20Today.ipynb"
+NEW_REQUEST = "2%20New%20request.ipynb"
+CLIENT_SETUP = "3%20Client%20set-up.ipynb"
+STATUS = re.compile(r"Showing (\d+)–(\d+) of (\d+)")
+
+
+# --- the server -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    tracker: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def log_tail(log: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"patoolkit serve exited with {process.returncode} before answering:\n"
+                        f"{log_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"patoolkit serve did not answer {url} within {SERVER_START_SECONDS} s:\n"
+                f"{log_tail(log)}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop `patoolkit serve`, its Voila and every kernel Voila started; nothing is left running.
+
+    The server runs in its own process group (patoolkit + voila); SIGTERM to the group lets
+    Voila shut its kernels down (they run in sessions of their own, so they are tracked by
+    pid). Whatever is still alive after the grace period is killed, by pid.
+    """
+    try:
+        family = [psutil.Process(process.pid),
+                  *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    _, alive = psutil.wait_procs(family, timeout=15)
+    for survivor in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            survivor.kill()
+    psutil.wait_procs(alive, timeout=5)
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serving(tracker: Path, log: Path) -> Iterator[Server]:
+    """`patoolkit serve TRACKER --port N` until the block ends (also when a test fails)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "patoolkit.cli", "serve", str(tracker), "--port", str(port)],
+            stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=log.parent, start_new_session=True)
+        try:
+            wait_until_up(url, process, log)
+            yield Server(url, tracker, log)
+        finally:
+            stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module, on a scratch copy of the sample tracker."""
+    folder = tmp_path_factory.mktemp("browser")
+    tracker = folder / "pa_tracker.xlsx"
+    shutil.copy2(SAMPLE_TRACKER, tracker)
+    with serving(tracker, folder / "server.log") as running:
+        yield running
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def open_dashboard(page: Any, server: Server, notebook: str, ready: str) -> None:
+    page.goto(f"{server.url}voila/render/{notebook}", timeout=KERNEL_SECONDS * 1000)
+    page.wait_for_selector(ready, timeout=KERNEL_SECONDS * 1000)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """A full-page picture at 1366 px wide.
+
+    Voila's page scrolls inside #rendered_cells, not the document, so full_page alone would
+    stop at 768 px: the viewport grows (same width) to the content's height for the picture,
+    then goes back to 1366x768.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    height = page.evaluate(
+        "() => { const c = document.querySelector('#rendered_cells');"
+        " return c ? c.scrollHeight : document.documentElement.scrollHeight; }")
+    if height > VIEWPORT["height"]:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": min(height + 60, 12_000)})
+        page.wait_for_function(
+            "() => { const c = document.querySelector('#rendered_cells');"
+            " return !c || c.clientHeight >= c.scrollHeight - 1; }", timeout=5_000)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+def assert_no_error_text(page: Any) -> None:
+    text = page.inner_text("body")
+    found = [word for word in ERROR_WORDS if word in text]
+    assert not found, f"error text {found} on {page.url}:\n{text[:3000]}"
+
+
+def table_status(page: Any) -> tuple[str, int]:
+    text = page.inner_text(".pa-table-status")
+    match = STATUS.search(text)
+    assert match, f"unexpected table status {text!r}"
+    return text, int(match.group(3))
+
+
+def column_index(page: Any, heading: str) -> int:
+    headings = [text.strip() for text in page.locator(".pa-head .pa-cells span").all_inner_texts()]
+    assert heading in headings, headings
+    return headings.index(heading)
+
+
+def column_values(page: Any, heading: str) -> list[str]:
+    index = column_index(page, heading)
+    return page.locator(f".pa-row .pa-cells span:nth-child({index + 1})").all_inner_texts()
+
+
+def wait_for_rows(page: Any, count: int, heading: str | None = None,
+                  value: str | None = None) -> None:
+    """Until the table shows `count` rows (and, if given, `heading` equals `value` in all)."""
+    index = column_index(page, heading) if heading else -1
+    page.wait_for_function(
+        """([count, index, value]) => {
+             const rows = [...document.querySelectorAll('.pa-row')];
+             return rows.length === count && (index < 0 || rows.every(
+               row => row.querySelectorAll('.pa-cells span')[index].innerText.trim() === value));
+           }""", arg=[count, index, value])
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+def test_start_page_lists_the_three_dashboards(page: Any, server: Server) -> None:
+    page.goto(server.url)
+    listing = page.locator("body")
+    for name in ("1 Today.ipynb", "2 New request.ipynb", "3 Client set-up.ipynb"):
+        expect(listing).to_contain_text(name)
+    assert_no_error_text(page)
+    screenshot(page, "start_page.png")
+
+
+def test_today_shows_counts_and_the_worklist(page: Any, server: Server) -> None:
+    open_dashboard(page, server, TODAY, ".pa-today")
+    page.wait_for_selector(".pa-row", timeout=KERNEL_SECONDS * 1000)
+    expect(page.locator(".pa-count")).to_have_count(7)
+    for key in ("overdue", "today", "info", "late_decisions", "p2p", "expiring", "at_risk"):
+        expect(page.locator(f".pa-count-{key}")).to_have_text(re.compile(r".+: \d+$"))
+    expect(page.locator(".pa-table-status")).to_have_text(STATUS)
+    assert_no_error_text(page)
+    screenshot(page, "today.png")
+
+
+def test_filters_and_count_buttons_narrow_the_worklist(page: Any, server: Server) -> None:
+    open_dashboard(page, server, TODAY, ".pa-row")
+    everything, total = table_status(page)
+
+    owner_select = page.locator(".pa-filter-owner select")
+    owner_select.select_option(index=1)
+    owner = owner_select.input_value()
+    assert owner not in ("", "(all)")
+    expect(page.locator(".pa-table-status")).not_to_have_text(everything)
+    by_owner, owner_total = table_status(page)
+    assert 0 < owner_total < total, (by_owner, everything)
+    wait_for_rows(page, min(owner_total, 20), "Owner", owner)
+    assert set(column_values(page, "Owner")) == {owner}
+
+    page.click(".pa-count-p2p")
+    expect(page.locator(".pa-count-p2p")).to_have_class(re.compile(r"\bmod-info\b"))
+    expect(page.locator(".pa-table-status")).not_to_have_text(by_owner)
+    _, p2p_total = table_status(page)
+    assert p2p_total < owner_total
+    wait_for_rows(page, min(p2p_total, 20), "Owner", owner)
+    assert set(column_values(page, "Action")) <= {"Request peer-to-peer"}
+    assert_no_error_text(page)
+    screenshot(page, "today_filtered.png")
+
+
+def test_record_a_status_check_writes_the_tracker(page: Any, server: Server) -> None:
+    open_dashboard(page, server, TODAY, ".pa-row")
+    request_id = column_values(page, "Request")[0]
+    history = load_tracker(server.tracker).frames["History"]
+    checks_before = int(((history["request_id"].astype("string") == request_id)
+                         & (history["field"].astype("string") == "last_status_check")).sum())
+
+    page.locator(".pa-open").first.click()
+    detail = page.locator(".pa-detail")
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text(f"Request {request_id}")
+    started = dt.datetime.now().replace(second=0, microsecond=0)
+    page.click(".pa-step-status_check")
+    page.click(".pa-save")
+    page.click(".pa-confirm")
+    expect(page.locator(".pa-detail-feedback")).to_contain_text("Saved")
+    expect(page.locator(".pa-history")).to_contain_text("Last Status Check")
+    assert_no_error_text(page)
+    screenshot(page, "detail_status_check_saved.png")
+
+    tracker = load_tracker(server.tracker)
+    requests = tracker.frames["Requests"]
+    row = requests[requests["request_id"].astype("string") == request_id]
+    assert len(row) == 1
+    checked = pd.Timestamp(row["last_status_check"].iloc[0])
+    assert pd.notna(checked), f"{request_id}: last_status_check is still blank"
+    assert started <= checked <= dt.datetime.now(), checked  # set just now, i.e. today
+    history = tracker.frames["History"]
+    mine = history[(history["request_id"].astype("string") == request_id)
+                   & (history["field"].astype("string") == "last_status_check")]
+    assert len(mine) == checks_before + 1, mine
+    assert str(mine.sort_values("at")["new_value"].iloc[-1]).startswith(
+        f"{checked:%Y-%m-%d %H:%M}")
+
+
+def test_new_request_intake_saves_to_the_tracker(page: Any, server: Server) -> None:
+    open_dashboard(page, server, NEW_REQUEST, ".pa-intake")
+    page.fill(".pa-in-patient_id input", "PBROWSER1")
+    page.press(".pa-in-patient_id input", "Tab")
+    page.fill(".pa-in-payer input", "Summit Health Plan")
+    page.press(".pa-in-payer input", "Tab")
+    page.select_option(".pa-in-plan_type select", label="Commercial")
+    page.fill(".pa-in-codes input", "70551")
+    page.press(".pa-in-codes input", "Tab")
+    page.select_option(".pa-in-service_category select", label="Advanced Imaging")
+    expect(page.locator(".pa-intake-checks")).to_contain_text("PA required: Yes")
+
+    page.click(".pa-intake-save")
+    feedback = page.locator(".pa-intake-feedback")
+    expect(feedback).to_contain_text("Saved")
+    match = re.search(r"Saved (\S+) to", feedback.inner_text())
+    assert match, feedback.inner_text()
+    assert_no_error_text(page)
+    screenshot(page, "new_request_saved.png")
+
+    requests = load_tracker(server.tracker).frames["Requests"]
+    mine = requests[requests["patient_id"].astype("string") == "PBROWSER1"]
+    assert len(mine) == 1, mine
+    saved = mine.iloc[0]
+    assert saved["request_id"] == match.group(1)
+    assert saved["payer"] == "Summit Health Plan"
+    assert saved["plan_type"] == "Commercial"
+    assert "70551" in str(saved["codes"])
+    assert saved["service_category"] == "Advanced Imaging"
+
+
+def test_client_setup_shows_the_report_and_payer_rules(page: Any, server: Server) -> None:
+    open_dashboard(page, server, CLIENT_SETUP, ".pa-setup")
+    expect(page.locator(".pa-payer-rules")).to_contain_text("CMS-0057-F",
+                                                            timeout=KERNEL_SECONDS * 1000)
+    report = page.locator(".pa-report")
+    expect(report).to_be_visible()
+    expect(report).to_contain_text(re.compile(r"\d+ requests, \d+ errors, \d+ warnings"))
+    assert_no_error_text(page)
+    screenshot(page, "client_setup.png")
+
+
+def test_an_unreadable_tracker_gives_a_friendly_page(page: Any, tmp_path: Path) -> None:
+    tracker = tmp_path / "pa_tracker.xlsx"
+    shutil.copy2(SAMPLE_TRACKER, tracker)  # `patoolkit serve` refuses a missing path
+    with serving(tracker, tmp_path / "server.log") as broken:
+        tracker.write_bytes(b"not a workbook")
+        for notebook, picture in ((TODAY, "unusable_today.png"),
+                                  (NEW_REQUEST, "unusable_new_request.png")):
+            open_dashboard(page, broken, notebook, ".pa-unusable")
+            unusable = page.locator(".pa-unusable")
+            expect(unusable).to_contain_text("could not be opened")
+            expect(unusable).to_contain_text(tracker.name)
+            assert "Traceback" not in page.inner_text("body")
+            screenshot(page, picture)
+        # Client set-up has no unusable page: its check report says what is wrong instead.
+        open_dashboard(page, broken, CLIENT_SETUP, ".pa-setup")
+        expect(page.locator(".pa-report")).to_contain_text("not an .xlsx workbook")
+        assert "Traceback" not in page.inner_text("body")
+        screenshot(page, "unusable_client_setup.png")
