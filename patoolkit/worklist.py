@@ -202,8 +202,8 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         limit = filing[after_p2p_rows]
         appeal_due[after_p2p_rows] = after_p2p.where(limit.isna() | (after_p2p <= limit), limit)
     add("file_appeal", appealing, appeal_due,
-        lambda m: "answer the denial reason point by point with new documents: "
-        + denial_reason(m) + "; filing deadline " + _fmt(filing[m]).fillna("unknown"),
+        lambda m: "denied: " + denial_reason(m) + "; answer it point by point with new "
+        "documents; filing deadline " + _fmt(filing[m]).fillna("unknown"),
         lambda m: deadlines["basis_appeal_target"][m].fillna("") + "; "
         + deadlines["basis_appeal_filing_deadline"][m].fillna("no filing window on record"))
 

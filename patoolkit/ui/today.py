@@ -17,7 +17,7 @@ from .table import RowTable
 ALL = "(all)"
 # Widths fit 1366 px wide with the Open button (the Why column takes what is left).
 TABLE_COLUMNS = [
-    ("due_shown", "Due", 112), ("days_left_shown", "Days left", 62), ("action", "Action", 176),
+    ("due_shown", "Due", 112), ("days_left_shown", "Days", 62), ("action", "Action", 176),
     ("request_id", "Request", 104), ("patient_id", "Patient", 72), ("payer", "Payer", 160),
     ("owner", "Owner", 64), ("reason", "Why", 330),
 ]
