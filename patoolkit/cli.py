@@ -85,14 +85,17 @@ def _as_of(text: str | None) -> datetime.datetime | None:
     if text is None:
         return None
     try:
-        return pd.Timestamp(text).to_pydatetime()
+        stamp = pd.Timestamp(text)
     except ValueError:
-        raise PAToolkitError(f"--as-of '{text}' is not a date; use YYYY-MM-DD or "
-                             "'YYYY-MM-DD HH:MM'.") from None
+        stamp = pd.NaT
+    if pd.isna(stamp) or stamp.tzinfo is not None:
+        raise PAToolkitError(f"--as-of '{text}' is not a local date; use YYYY-MM-DD or "
+                             "'YYYY-MM-DD HH:MM' (no time zone).")
+    return stamp.to_pydatetime()
 
 
 def _load_usable(path: Path) -> Tracker:
-    """A tracker with no errors, or a clear refusal pointing at `patoolkit check`."""
+    """The tracker; when it has errors, say so (the command then exits 1, see _exit_for)."""
     from .tracker import load_tracker
 
     tracker = load_tracker(path)
@@ -110,12 +113,13 @@ def cmd_deadlines(args: argparse.Namespace) -> int:
 
     tracker = _load_usable(args.tracker)
     table = deadlines_for(tracker, _as_of(args.as_of))
+    status = EXIT_FINDINGS if tracker.errors else EXIT_OK
     if args.json:
         _print_json(deadlines_json(table))
     else:
         shown = table[["request_id", *DATE_DEADLINES, "at_risk", "low_units"]]
         print(to_text(shown.rename(columns=lambda name: name.replace("_", " "))))
-    return EXIT_OK
+    return status
 
 
 def cmd_worklist(args: argparse.Namespace) -> int:
@@ -145,7 +149,8 @@ def cmd_worklist(args: argparse.Namespace) -> int:
         print(to_text(shown, {"reason": 70, "payer": 24}))
         overdue = int((actions["days_left"] < 0).sum())
         print(f"\n{len(actions)} actions, {overdue} overdue.")
-    return EXIT_OK
+    # a tracker with errors still gets its worklist, but the exit code says it is partial
+    return EXIT_FINDINGS if tracker.errors else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

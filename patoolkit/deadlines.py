@@ -93,12 +93,11 @@ def payer_overrides(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.DataFram
     })
     keys["_payer"] = _key(keys["payer"])
     found = pd.DataFrame(index=keys.index, columns=list(OVERRIDES), dtype="Float64")
-    # Most specific first: same payer and plan type; then the payer's row with no plan type;
-    # then any row of the payer.
+    # Most specific first: same payer and plan type; then the payer's row with no plan type.
+    # A row for another plan type never applies (a Commercial window is not a Medicare one).
     candidates = [
         (table.dropna(subset=["_plan"]), ["_payer", "_plan"]),
         (table[table["_plan"].isna()], ["_payer"]),
-        (table, ["_payer"]),
     ]
     for rows, on in candidates:
         for column in OVERRIDES:

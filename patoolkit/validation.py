@@ -116,8 +116,15 @@ def _kinds(raw: pd.Series) -> np.ndarray:
                      raw.to_numpy(dtype=object)], dtype=np.int8)
 
 
+ISO_FULL = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+
+
 def _parse_text_dates(text: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    # ISO 8601 only when the day is given: '2026' or '2026-03' is not a date, it is a typo
+    full = text.str.match(ISO_FULL).fillna(False).astype(bool)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if full.any():
+        parsed[full] = pd.to_datetime(text[full], format="ISO8601", errors="coerce")
     for fmt in TEXT_DATE_FORMATS:
         missing = parsed.isna()
         if not missing.any():
@@ -136,7 +143,9 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
     numeric = pd.Series(kinds == NUMBER, index=raw.index)
     if numeric.any():
         days = raw[numeric].astype(float)
-        sane = days.between(1, 109574)  # 1900-01-01 .. 2199-12-31
+        # 1900-01-01 .. 2199-12-31; a number typed for a year (2026 is day 2026: 1905) is not
+        # a date, so outside a date of birth nothing before 1950 is taken from a number
+        sane = days.between(1 if column.name == "patient_dob" else 18264, 109574)
         out[numeric & sane.reindex(raw.index, fill_value=False)] = (
             EXCEL_EPOCH + pd.to_timedelta(days[sane], unit="D")
         ).dt.round("s")

@@ -66,8 +66,11 @@ from .workbook import DATE_FORMAT, DATETIME_FORMAT
 
 BACKUP_FOLDER = "backups"
 DEFAULT_BACKUPS_KEPT = 20
-# Parts openpyxl cannot carry through a load and save; writing would drop them.
-UNSUPPORTED_PARTS = ("xl/drawings/", "xl/charts/", "xl/media/", "xl/pivotTables/", "xl/slicers/")
+# Parts openpyxl cannot carry through a load and save; writing would drop them. (Cell notes
+# live in xl/drawings/vmlDrawing*.vml too, and openpyxl keeps those, so they are allowed.)
+UNSUPPORTED_PARTS = ("xl/drawings/drawing", "xl/charts/", "xl/media/", "xl/pivotTables/",
+                     "xl/slicers/")
+BACKUP_NAME = r"\.\d{8}-\d{6}-\d{6}"  # stem + .YYYYmmdd-HHMMSS-ffffff + suffix
 
 
 @dataclass
@@ -241,7 +244,7 @@ def _append_history(book: openpyxl.Workbook, request_id: str,
 def _save_atomically(path: Path, book: openpyxl.Workbook, original: bytes,
                      backups_keep: int) -> tuple[str, Path]:
     mode = stat.S_IMODE(path.stat().st_mode)
-    prefix = f".~patoolkit-{path.stem}-"
+    prefix = f".~patoolkit-{path.stem}.tmp-"  # the ".tmp-" keeps pa.xlsx off pa-west.xlsx's
     for stale in path.parent.glob(glob_escape(prefix) + "*.xlsx"):
         stale.unlink(missing_ok=True)  # left by a killed writer; we hold the writer lock
     handle, temporary_name = tempfile.mkstemp(prefix=prefix, suffix=".xlsx", dir=path.parent)
@@ -254,7 +257,11 @@ def _save_atomically(path: Path, book: openpyxl.Workbook, original: bytes,
         written = temporary.read_bytes()
         try:  # reopen what we wrote before it replaces anything
             reopened = CalamineWorkbook.from_filelike(io.BytesIO(written))
-            reopened.get_sheet_by_name(reopened.sheet_names[0]).to_python()
+            if reopened.sheet_names != book.sheetnames:
+                raise ValueError("sheets differ")
+            for title in book.sheetnames:  # the sheets patoolkit wrote to must parse
+                if sheet_for(title) in (REQUESTS, HISTORY):
+                    reopened.get_sheet_by_name(title).to_python()
         except Exception as error:
             raise TrackerWriteError(
                 f"{path}: the saved workbook did not reopen ({type(error).__name__}); "
@@ -283,13 +290,15 @@ def _fsync_folder(folder: Path) -> None:
 
 def _backup(path: Path, original: bytes, keep: int) -> Path:
     folder = path.parent / BACKUP_FOLDER
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)  # backups hold patient data: owner only
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     backup = folder / f"{path.stem}.{stamp}{path.suffix}"
     partial = backup.with_name("." + backup.name + ".partial")
     partial.write_bytes(original)
+    os.chmod(partial, stat.S_IMODE(path.stat().st_mode))  # no more readable than the tracker
     os.replace(partial, backup)
-    old = sorted(folder.glob(f"{glob_escape(path.stem)}.*{path.suffix}"))
+    own = re.compile(re.escape(path.stem) + BACKUP_NAME + re.escape(path.suffix))
+    old = sorted(candidate for candidate in folder.iterdir() if own.fullmatch(candidate.name))
     for stale in old[:-keep] if keep > 0 else []:
         stale.unlink(missing_ok=True)
     return backup
@@ -337,7 +346,33 @@ def _load_for_write(path: Path | str, expected_fingerprint: str | None) -> _Open
     requests = _find_sheet(book, REQUESTS)
     if requests is None:
         raise UnusableTrackerError(f"{path}: has no Requests sheet.")
+    _refuse_formulas_in_contract_columns(path, book)
+    # Formulas in the analyst's own columns keep their text, but openpyxl cannot keep their
+    # last results: ask Excel and LibreOffice to recalculate when the file is next opened.
+    book.calculation.fullCalcOnLoad = True
     return _Open(path, data, book, requests, lists)
+
+
+def _refuse_formulas_in_contract_columns(path: Path, book: openpyxl.Workbook) -> None:
+    """patoolkit reads formulas by their last result, which a save through openpyxl drops.
+
+    In the analyst's extra columns that is harmless (Excel recalculates); in a column
+    patoolkit reads it would blank the value until someone re-saved in Excel, so refuse.
+    """
+    for ws in book.worksheets:
+        spec = sheet_for(ws.title)
+        if spec is None:
+            continue
+        header_row, positions, _ = _header(ws, spec)
+        watched = {column: name for name, column in positions.items()}
+        for (row, column), cell in ws._cells.items():  # every stored cell, no empty ones
+            if row > header_row and column in watched and cell.data_type == "f":
+                raise TrackerWriteError(
+                    f"{path}: {ws.title} row {row}, column "
+                    f"'{ws.cell(row=header_row, column=column).value}' holds a formula; "
+                    "patoolkit cannot keep a formula's result when it saves. Replace the "
+                    "formulas in that column with values (Paste Special > Values) or move them "
+                    "to a column of your own. Nothing was changed.")
 
 
 def _columns_for(ws: Worksheet, changes: Mapping[str, Any]) -> tuple[int, dict[str, int], int]:

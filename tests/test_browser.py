@@ -256,6 +256,25 @@ def test_today_shows_counts_and_the_worklist(page: Any, server: Server) -> None:
     screenshot(page, "today.png")
 
 
+def test_today_renders_with_no_internet(page: Any, server: Server) -> None:
+    """Offline practices: every request leaving 127.0.0.1 is refused, the page still works."""
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    open_dashboard(page, server, TODAY, ".pa-today")
+    page.wait_for_selector(".pa-row", timeout=KERNEL_SECONDS * 1000)
+    expect(page.locator(".pa-count")).to_have_count(7)
+    assert_no_error_text(page)
+    assert outside == [], f"the page asked for outside resources: {outside[:5]}"
+
+
 def test_filters_and_count_buttons_narrow_the_worklist(page: Any, server: Server) -> None:
     open_dashboard(page, server, TODAY, ".pa-row")
     everything, total = table_status(page)

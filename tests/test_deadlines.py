@@ -259,3 +259,20 @@ def test_json_has_every_deadline_and_its_basis() -> None:
     assert first["info_response_due"] is None
     assert first["basis"]["info_response_due"] is None
     assert document[1]["decision_due"] is None
+
+
+def test_a_payers_row_for_one_plan_type_does_not_touch_another() -> None:
+    payers = typed_frame("Payers", [
+        {"payer": "Aetna Example", "plan_type": "Commercial", "standard_decision_days": 30,
+         "appeal_filing_days": 180},
+    ])
+    requests = typed_frame("Requests", [
+        {"request_id": "MA", "payer": "Aetna Example", "plan_type": "Medicare Advantage",
+         "submitted_at": "2026-11-02 10:00", "decision": "Denied", "decision_date": "2026-11-05"},
+        {"request_id": "C", "payer": "Aetna Example", "plan_type": "Commercial",
+         "submitted_at": "2026-11-02 10:00"},
+    ])
+    table = compute_deadlines(requests, payers, {}, CALENDAR, AS_OF)
+    assert table["decision_due"].iloc[0] == pd.Timestamp("2026-11-09 10:00")
+    assert table["appeal_filing_deadline"].iloc[0] == pd.Timestamp("2027-01-04 23:59:59")
+    assert table["decision_due"].iloc[1] == pd.Timestamp("2026-12-02 10:00")

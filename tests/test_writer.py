@@ -308,3 +308,40 @@ def test_a_save_killed_at_random_points_leaves_old_or_new(small_tracker: Path) -
                  if p.name.startswith(".~patoolkit-")]
     assert leftovers == []
     assert "Original" in outcomes  # some kills landed before the replace
+
+
+def test_a_formula_in_a_column_patoolkit_reads_blocks_the_write(small_tracker: Path) -> None:
+    book = openpyxl.load_workbook(small_tracker)
+    book["Requests"].cell(row=3, column=column_position(small_tracker, "units_used"),
+                          value="=1+1")
+    book.save(small_tracker)
+    before = sha(small_tracker)
+    with pytest.raises(TrackerWriteError, match="holds a formula"):
+        update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t")
+    assert sha(small_tracker) == before
+
+
+def test_cell_notes_do_not_block_a_write(small_tracker: Path) -> None:
+    from openpyxl.comments import Comment
+
+    book = openpyxl.load_workbook(small_tracker)
+    book["Requests"]["A2"].comment = Comment("call the payer back", "analyst")
+    book.save(small_tracker)
+    update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t")
+    assert openpyxl.load_workbook(small_tracker)["Requests"]["A2"].comment is not None
+
+
+def test_backups_are_private_and_pruning_spares_other_trackers(small_tracker: Path) -> None:
+    book = openpyxl.load_workbook(small_tracker)
+    book["Settings"].append(["backups_keep", 1])
+    book.save(small_tracker)
+    small_tracker.chmod(0o600)
+    other = small_tracker.with_name("tracker.v2.xlsx")
+    shutil.copy2(small_tracker, other)
+    update_request(other, "PA-2026-00001", {"owner": "V2"}, by="t")
+    result = update_request(small_tracker, "PA-2026-00001", {"owner": "A"}, by="t")
+    assert result.backup is not None
+    assert result.backup.exists()
+    assert result.backup.stat().st_mode & 0o777 == 0o600
+    assert (small_tracker.parent / "backups").stat().st_mode & 0o777 == 0o700
+    assert len(list((small_tracker.parent / "backups").glob("tracker.v2.*.xlsx"))) == 1
