@@ -75,7 +75,11 @@ class TodayDashboard:
         self.table = RowTable(TABLE_COLUMNS, page_size=20, on_open=self.open_row,
                               row_classes=self._row_classes, sort_by="due",
                               sort_keys={"due_shown": "due", "days_left_shown": "days_left"})
-        self.detail = RequestDetail(session, on_saved=self.rebuild)
+        # The detail page is built the first time a row is opened: fewer widgets to draw
+        # before the worklist shows.
+        self._detail: RequestDetail | None = None
+        self.detail_box = widgets.VBox([widgets.HTML(
+            "<p>Choose <b>Open</b> on a row of the worklist to see that request here.</p>")])
         self.tabs = widgets.Tab(children=[
             widgets.VBox([
                 self.counts,
@@ -85,7 +89,7 @@ class TodayDashboard:
                               self.clear], layout=widgets.Layout(flex_flow="row wrap")),
                 self.table.widget,
             ]),
-            self.detail.widget,
+            self.detail_box,
         ])
         self.tabs.set_title(0, "Worklist")
         self.tabs.set_title(1, "Request detail")
@@ -97,6 +101,13 @@ class TodayDashboard:
         self.widget.add_class("pa-today")
         session.listeners.append(self.rebuild)
         self.rebuild()
+
+    @property
+    def detail(self) -> RequestDetail:
+        if self._detail is None:
+            self._detail = RequestDetail(self.session, on_saved=self.rebuild)
+            self.detail_box.children = [self._detail.widget]
+        return self._detail
 
     @property
     def now(self) -> pd.Timestamp:
