@@ -74,7 +74,7 @@ def test_filters_narrow_and_clear(today: TodayDashboard) -> None:
 
 
 def test_table_pages_and_sorts(today: TodayDashboard) -> None:
-    assert "Showing 1–20 of" in today.table.status.value
+    assert "Showing 1–15 of" in today.table.status.value
     assert today.table.previous.disabled
     first_page = today.table.visible_request_ids
     today.table.next.click()

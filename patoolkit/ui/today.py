@@ -72,7 +72,7 @@ class TodayDashboard:
         self.clear = widgets.Button(description="Clear filters", icon="times")
         self.clear.add_class("pa-clear")
         self.clear.on_click(lambda _: self.clear_filters())
-        self.table = RowTable(TABLE_COLUMNS, page_size=20, on_open=self.open_row,
+        self.table = RowTable(TABLE_COLUMNS, page_size=15, on_open=self.open_row,
                               row_classes=self._row_classes, sort_by="due",
                               sort_keys={"due_shown": "due", "days_left_shown": "days_left"})
         # The detail page is built the first time a row is opened: fewer widgets to draw
