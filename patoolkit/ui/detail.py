@@ -120,7 +120,7 @@ class RequestDetail:
         self.request_id: str | None = None
         self.feedback = widgets.HTML()
         self.feedback.add_class("pa-detail-feedback")
-        self.reload_button = widgets.Button(description="Reload", icon="refresh",
+        self.reload_button = widgets.Button(description="Reload",
                                             layout=widgets.Layout(display="none"))
         self.reload_button.add_class("pa-reload")
         self.reload_button.on_click(self._reload)
@@ -224,7 +224,7 @@ class RequestDetail:
             inputs["notes"].description = "Add to notes"  # type: ignore[attr-defined]
         if key == "info_request" and not fmt(row["info_requested_at"]):
             inputs["info_requested_at"].value = _now_text()  # type: ignore[attr-defined]
-        save = widgets.Button(description="Save", button_style="primary", icon="check")
+        save = widgets.Button(description="Save", button_style="primary")
         save.add_class("pa-save")
         cancel = widgets.Button(description="Cancel")
         cancel.on_click(lambda _: self.close_form())
@@ -261,8 +261,7 @@ class RequestDetail:
             self.pending = (key, changes)
             lines = "".join(f"<li>{html.escape(label(name))}: '{html.escape(fmt(row[name]))}' → "
                             f"'{html.escape(fmt(value))}'</li>" for name, value in changes.items())
-            confirm = widgets.Button(description="Confirm and save", button_style="success",
-                                     icon="save")
+            confirm = widgets.Button(description="Confirm and save", button_style="success")
             confirm.add_class("pa-confirm")
             back = widgets.Button(description="Back")
             back.on_click(lambda _: self.open_step(key))

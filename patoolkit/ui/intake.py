@@ -71,8 +71,7 @@ class IntakeForm:
         self.checklist.add_class("pa-checklist")
         self.feedback = widgets.HTML()
         self.feedback.add_class("pa-intake-feedback")
-        self.save_button = widgets.Button(description="Save request", button_style="primary",
-                                          icon="save")
+        self.save_button = widgets.Button(description="Save request", button_style="primary")
         self.save_button.add_class("pa-intake-save")
         self.save_button.on_click(lambda _: self.save())
         self.boxes: dict[str, widgets.Checkbox] = {}

@@ -51,14 +51,14 @@ class ClientSetup:
                                      placeholder="/path/to/client_tracker.xlsx",
                                      layout=widgets.Layout(width="560px"))
         self.new_path.add_class("pa-new-path")
-        self.create = widgets.Button(description="Create blank tracker", icon="plus",
+        self.create = widgets.Button(description="Create blank tracker",
                                      layout=widgets.Layout(width="210px"))
         self.create.add_class("pa-create")
         self.create_feedback = widgets.HTML()
         self.check_path = widgets.Text(value=str(current), description="Tracker",
                                        layout=widgets.Layout(width="560px"))
         self.check_path.add_class("pa-check-path")
-        self.check = widgets.Button(description="Check tracker", icon="check")
+        self.check = widgets.Button(description="Check tracker")
         self.check.add_class("pa-check")
         self.report = widgets.HTML()
         self.report.add_class("pa-report")

@@ -36,11 +36,10 @@ class RowTable:
             layout=widgets.Layout(width="260px"))
         self.sort.add_class("pa-sort")
         self.descending = widgets.ToggleButton(value=False, description="Descending",
-                                               icon="sort-amount-desc",
                                                layout=widgets.Layout(width="130px"))
-        self.previous = widgets.Button(description="Previous", icon="chevron-left",
+        self.previous = widgets.Button(description="Previous",
                                        layout=widgets.Layout(width="110px"))
-        self.next = widgets.Button(description="Next", icon="chevron-right",
+        self.next = widgets.Button(description="Next",
                                    layout=widgets.Layout(width="110px"))
         self.previous.add_class("pa-prev")
         self.next.add_class("pa-next")

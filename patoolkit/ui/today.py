@@ -53,7 +53,7 @@ class TodayDashboard:
                                  layout=widgets.Layout(width="260px"))
         self.user.add_class("pa-user")
         self.user.observe(self._set_user, "value")
-        self.reload_button = widgets.Button(description="Reload", icon="refresh")
+        self.reload_button = widgets.Button(description="Reload")
         self.reload_button.add_class("pa-reload-all")
         self.reload_button.on_click(lambda _: self.session.reload())
         self.count_buttons: dict[str, widgets.Button] = {}
@@ -69,7 +69,7 @@ class TodayDashboard:
         self.due_to = widgets.DatePicker(description="Due to", layout=widgets.Layout(width="240px"))
         for picker in (self.due_from, self.due_to):
             picker.observe(lambda _: self.refresh_table(), "value")
-        self.clear = widgets.Button(description="Clear filters", icon="times")
+        self.clear = widgets.Button(description="Clear filters")
         self.clear.add_class("pa-clear")
         self.clear.on_click(lambda _: self.clear_filters())
         self.table = RowTable(TABLE_COLUMNS, page_size=15, on_open=self.open_row,
