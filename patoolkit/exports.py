@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
 
-from .errors import PAToolkitError
+from .files import create_new_file
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -68,17 +66,10 @@ def to_text(frame: pd.DataFrame, widths: dict[str, int] | None = None) -> str:
 def write_xlsx(frame: pd.DataFrame, path: Path | str, title: str, sheet: str = "Worklist",
                highlight: Sequence[bool] | None = None, overwrite: bool = False) -> Path:
     """A formatted one-sheet workbook; rows where highlight is True are shaded red."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise PAToolkitError(f"{path}: already exists; choose another name (nothing was written).")
-    if not path.parent.exists():
-        raise PAToolkitError(f"{path.parent}: no such folder; create it first.")
-    handle, temporary = tempfile.mkstemp(prefix=".patoolkit-", suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    try:
-        book = xlsxwriter.Workbook(temporary, {"strings_to_formulas": False,
-                                               "strings_to_urls": False,
-                                               "remove_timezone": True})
+    def write(temporary: Path) -> None:
+        book = xlsxwriter.Workbook(str(temporary), {"strings_to_formulas": False,
+                                                    "strings_to_urls": False,
+                                                    "remove_timezone": True})
         ws = book.add_worksheet(sheet[:31])
         bold = book.add_format({"bold": True, "font_size": 14})
         header = book.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF",
@@ -127,9 +118,5 @@ def write_xlsx(frame: pd.DataFrame, path: Path | str, title: str, sheet: str = "
         ws.repeat_rows(2)
         ws.set_header(f"&L{title}&RPage &P of &N")
         book.close()
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        if Path(temporary).exists():
-            Path(temporary).unlink()
-    return path
+
+    return create_new_file(path, write, what="spreadsheet", overwrite=overwrite)

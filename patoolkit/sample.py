@@ -18,8 +18,6 @@ Python loops run over payers, service categories and a handful of rows, so
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import pandas as pd
 import xlsxwriter
 
 from .codes import npi_check_digit
-from .errors import PAToolkitError
+from .files import create_new_file
 from .schema import LISTS, SETTINGS_DEFAULTS, SHEETS_BY_NAME
 from .workbook import FIXED_CREATED, write_tracker_workbook
 
@@ -1072,27 +1070,9 @@ def claims_scenarios(frames: dict[str, pd.DataFrame], seed: int = 7,
 def write_claims(path: Path | str, frames: dict[str, pd.DataFrame], seed: int = 7,
                  as_of: dt.date | None = None) -> Path:
     """Write claims_frame(...) as an .xlsx with one sheet, Claims; never replaces a file."""
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise PAToolkitError(f"{path}: a claims export must be an .xlsx file; use a name "
-                             "ending .xlsx.")
-    if path.exists():
-        raise PAToolkitError(f"{path}: already exists; choose another name (nothing was written).")
-    if not path.parent.exists():
-        raise PAToolkitError(f"{path.parent}: no such folder; create it first.")
     claims = claims_frame(frames, seed, as_of)
-    handle, temporary = tempfile.mkstemp(prefix=".patoolkit-", suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    try:
-        _write_claims_book(Path(temporary), claims)
-        try:
-            os.link(temporary, path)  # fails if someone created the file meanwhile
-        except FileExistsError:
-            raise PAToolkitError(
-                f"{path}: already exists; choose another name (nothing was written).") from None
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
+    return create_new_file(path, lambda temporary: _write_claims_book(temporary, claims),
+                           what="claims export")
 
 
 def _write_claims_book(path: Path, claims: pd.DataFrame) -> None:

@@ -13,8 +13,6 @@ writer.py, which edits only the cells asked for.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from .errors import PAToolkitError
+from .files import create_new_file
 from .schema import (
     INSTRUCTIONS_SHEET,
     LIST_TITLES,
@@ -260,17 +258,8 @@ def write_tracker_workbook(path: Path | str, frames: Mapping[str, pd.DataFrame],
     The file appears whole or not at all: it is written to a temporary file in
     the same folder and then linked into place.
     """
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise PAToolkitError(f"{path}: a tracker must be an .xlsx file; use a name ending .xlsx.")
-    if path.exists() and not overwrite:
-        raise PAToolkitError(f"{path}: already exists; choose another name (nothing was written).")
-    if not path.parent.exists():
-        raise PAToolkitError(f"{path.parent}: no such folder; create it first.")
-    handle, temporary = tempfile.mkstemp(prefix=".patoolkit-", suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    try:
-        writer = _Writer(Path(temporary), synthetic)
+    def write(temporary: Path) -> None:
+        writer = _Writer(temporary, synthetic)
         writer.instructions(synthetic)
         for spec in SHEETS:
             frame = frames.get(spec.name)
@@ -279,25 +268,8 @@ def write_tracker_workbook(path: Path | str, frames: Mapping[str, pd.DataFrame],
             writer.data_sheet(spec, frame)
         writer.lists(LISTS)
         writer.close()
-        os.chmod(temporary, 0o666 & ~_umask())
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            try:
-                os.link(temporary, path)  # fails if someone created the file meanwhile
-            except FileExistsError:
-                raise PAToolkitError(
-                    f"{path}: already exists; choose another name (nothing was written).") from None
-    finally:
-        if Path(temporary).exists():
-            Path(temporary).unlink()
-    return path
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return create_new_file(path, write, what="tracker", overwrite=overwrite)
 
 
 def new_tracker(path: Path | str) -> Path:

@@ -150,3 +150,22 @@ def test_worklist_for_filters_by_owner(small_tracker) -> None:
     everyone = worklist_for(tracker, as_of="2026-11-28")
     assert len(everyone) > 0
     assert worklist_for(tracker, as_of="2026-11-28", owner="nobody").empty
+
+
+def test_xlsx_export_is_formatted_and_never_overwrites(small_tracker, tmp_path) -> None:
+    import openpyxl
+
+    from patoolkit.cli import main
+
+    out = tmp_path / "worklist.xlsx"
+    assert main(["worklist", str(small_tracker), "--as-of", "2026-11-28", "--format", "xlsx",
+                 "--out", str(out)]) == 0
+    sheet = openpyxl.load_workbook(out)["Worklist"]
+    assert sheet["A1"].value.startswith("PA worklist 2026-11-28")
+    assert sheet["A3"].value == "Due"
+    assert sheet.freeze_panes == "A4"
+    assert sheet.print_title_rows == "$3:$3"
+    assert sheet.conditional_formatting  # overdue rows shaded
+    before = out.read_bytes()
+    assert main(["worklist", str(small_tracker), "--format", "xlsx", "--out", str(out)]) == 2
+    assert out.read_bytes() == before

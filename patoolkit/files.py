@@ -1,0 +1,51 @@
+"""Making a new file the safe way: whole or not at all, never over someone's file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import PAToolkitError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def create_new_file(path: Path | str, write: Callable[[Path], None], what: str = "file",
+                    suffix: str = ".xlsx", overwrite: bool = False) -> Path:
+    """Call write(temporary) in the target's folder, then put the result at path.
+
+    The file appears whole or not at all. Unless overwrite is set, an existing
+    file is never replaced, even one created while we were writing (the final
+    step is a hard link, which fails if the name is taken).
+    """
+    path = Path(path)
+    if suffix and path.suffix.lower() != suffix:
+        raise PAToolkitError(f"{path}: a {what} must be a {suffix} file; use a name ending "
+                             f"{suffix}.")
+    exists = f"{path}: already exists; choose another name (nothing was written)."
+    if path.exists() and not overwrite:
+        raise PAToolkitError(exists)
+    if not path.parent.is_dir():
+        raise PAToolkitError(f"{path.parent}: no such folder; create it first.")
+    handle, name = tempfile.mkstemp(prefix=".patoolkit-", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                raise PAToolkitError(exists) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
