@@ -275,3 +275,14 @@ def test_met_deadlines_are_not_shown_as_overdue(today: TodayDashboard) -> None:
     rows = today.detail.deadlines.value.split("<tr>")
     decision_row = next(row for row in rows if row.startswith("<th>Decision due"))
     assert "pa-overdue-text" not in decision_row
+
+
+def test_a_tracker_with_problems_shows_the_check_report(sample_copy: Path) -> None:
+    book = openpyxl.load_workbook(sample_copy)
+    book["Requests"]["A3"] = book["Requests"]["A2"].value  # a duplicate request_id
+    book.save(sample_copy)
+    dashboard = TodayDashboard(TrackerSession(sample_copy), as_of=AS_OF)
+    assert dashboard.problems.layout.display == ""
+    assert "duplicate request_id" in dashboard.problems.children[0].value
+    assert "1 error(s)" in dashboard.problems.get_title(0)
+    assert "1 problem(s) in the tracker" in dashboard.header.value

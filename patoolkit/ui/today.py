@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..worklist import worklist_for
-from .common import STYLE, TrackerSession, set_message
+from .common import STYLE, TrackerSession, problems_table, set_message
 from .detail import RequestDetail
 from .table import RowTable
 
@@ -49,6 +49,8 @@ class TodayDashboard:
         self.feedback = widgets.HTML()
         self.feedback.add_class("pa-feedback")
         self.header = widgets.HTML()
+        self.problems = widgets.Accordion(children=[widgets.HTML()])
+        self.problems.add_class("pa-problems-panel")
         self.user = widgets.Text(value=session.user, description="Your name",
                                  layout=widgets.Layout(width="260px"))
         self.user.add_class("pa-user")
@@ -96,7 +98,8 @@ class TodayDashboard:
         self.tabs.add_class("pa-tabs")
         self.widget = widgets.VBox([
             widgets.HTML(STYLE), self.header,
-            widgets.HBox([self.user, self.reload_button]), self.feedback, self.tabs,
+            widgets.HBox([self.user, self.reload_button]), self.feedback, self.problems,
+            self.tabs,
         ])
         self.widget.add_class("pa-today")
         session.listeners.append(self.rebuild)
@@ -146,6 +149,12 @@ class TodayDashboard:
             lambda days: "overdue" if -1 < days < 0 else f"{days:.0f}" if abs(days) >= 1
             else "today")
         errors = len(tracker.errors)
+        # The check report, folded, when the tracker has problems: rows with errors may be
+        # missing from the worklist, and the manager should know which and why.
+        self.problems.layout.display = "" if tracker.problems else "none"
+        self.problems.children[0].value = problems_table(tracker)
+        self.problems.set_title(0, f"Tracker check: {errors} error(s), "
+                                f"{len(tracker.warnings)} warning(s); open to see each")
         warning = (f' <span class="pa-overdue-text">{errors} problem(s) in the tracker: run '
                    "patoolkit check.</span>" if errors else "")
         self.header.value = (
