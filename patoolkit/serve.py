@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -44,8 +43,8 @@ def voila_command(port: int, host: str = "127.0.0.1", token: str | None = None,
         f"--MappingKernelManager.cull_idle_timeout={idle_minutes * 60}",
         "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=True",
-        # serve no files from notebooks/ but the notebooks themselves
-        "--VoilaConfiguration.file_allowlist=[]",
+        # serve no files from notebooks/ but the notebooks themselves (^$ matches no name)
+        "--VoilaConfiguration.file_allowlist=^$",
     ]
     command.append(f"--token={token}" if token else "--token=")
     return command
@@ -66,8 +65,8 @@ def serve(tracker: Path | None, port: int = 8866, token: str | None = None,
     suffix = f"?token={token}" if token else ""
     print(f"Dashboards for {tracker.name}: http://{shown_host}:{port}/{suffix}  (Ctrl+C stops)",
           flush=True)
-    try:
-        return subprocess.run(voila_command(port, host, token, idle_minutes), env=environment,
-                              check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+    command = voila_command(port, host, token, idle_minutes)
+    # Become Voila: Ctrl+C and a service manager's SIGTERM then reach it directly, and no
+    # orphaned server is left behind when this process is stopped.
+    os.execve(command[0], command, environment)
+    return 0  # pragma: no cover (execve does not return)
