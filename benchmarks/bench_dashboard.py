@@ -58,7 +58,7 @@ def measure(rows: int | None, repeat: int) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="patoolkit-bench-"))
     notebooks = work / "notebooks"
     notebooks.mkdir()
-    shutil.copy2(ROOT / "notebooks" / "1 Today.ipynb", notebooks / "today.ipynb")
+    shutil.copy2(ROOT / "notebooks" / "1_Today.ipynb", notebooks / "today.ipynb")
     empty = nbformat.v4.new_notebook()
     empty.cells = [nbformat.v4.new_code_cell("print('ready')")]
     nbformat.write(empty, notebooks / "empty.ipynb")

@@ -52,9 +52,9 @@ SERVER_START_SECONDS = 60
 KERNEL_SECONDS = 90  # Voila shows the widgets only after the notebook's kernel has run it
 ERROR_WORDS = ("Traceback", "Error", "Exception")
 
-TODAY = "1%20Today.ipynb"
-NEW_REQUEST = "2%20New%20request.ipynb"
-CLIENT_SETUP = "3%20Client%20set-up.ipynb"
+TODAY = "1_Today.ipynb"
+NEW_REQUEST = "2_New_request.ipynb"
+CLIENT_SETUP = "3_Client_setup.ipynb"
 STATUS = re.compile(r"Showing (\d+)–(\d+) of (\d+)")
 PAGE_ROWS = 15  # rows a page of the Today table shows
 
@@ -240,7 +240,7 @@ def wait_for_rows(page: Any, count: int, heading: str | None = None,
 def test_start_page_lists_the_three_dashboards(page: Any, server: Server) -> None:
     page.goto(server.url)
     listing = page.locator("body")
-    for name in ("1 Today.ipynb", "2 New request.ipynb", "3 Client set-up.ipynb"):
+    for name in ("1_Today.ipynb", "2_New_request.ipynb", "3_Client_setup.ipynb"):
         expect(listing).to_contain_text(name)
     assert_no_error_text(page)
     screenshot(page, "start_page.png")
