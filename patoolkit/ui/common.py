@@ -120,6 +120,16 @@ class TrackerSession:
         self.user = user
         self.tracker: Tracker = load_tracker(self.path)
         self.listeners: list[Callable[[], None]] = []
+        self._deadlines: tuple[tuple[str, pd.Timestamp], pd.DataFrame] | None = None
+
+    def deadlines(self, now: pd.Timestamp) -> pd.DataFrame:
+        """Every request's deadlines, computed once per tracker version and minute."""
+        from ..deadlines import deadlines_for
+
+        key = (self.fingerprint, pd.Timestamp(now).floor("min"))
+        if self._deadlines is None or self._deadlines[0] != key:
+            self._deadlines = (key, deadlines_for(self.tracker, key[1]))
+        return self._deadlines[1]
 
     @property
     def fingerprint(self) -> str:

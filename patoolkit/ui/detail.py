@@ -15,7 +15,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import pandas as pd
 
-from ..deadlines import DEADLINES, FLAGS, deadlines_for
+from ..deadlines import DEADLINES, FLAGS
 from ..schema import LISTS, REQUESTS
 from .common import TrackerSession, fmt, label, safely, set_message
 
@@ -179,10 +179,9 @@ class RequestDetail:
             sections.append(f'<div><h5>{section}</h5><table class="pa-grid">{cells}</table></div>')
         self.fields.value = ('<div style="display:flex;flex-wrap:wrap;gap:16px">'
                              + "".join(sections) + "</div>")
-        table = deadlines_for(self.session.tracker)
-        mine = table.loc[row.name]
-        lines = []
         now = pd.Timestamp.now()
+        mine = self.session.deadlines(now).loc[row.name]
+        lines = []
         for name in DEADLINES:
             value = mine[name]
             basis = mine["basis_" + name]

@@ -136,7 +136,8 @@ class TodayDashboard:
     def rebuild(self) -> None:
         """Recompute the worklist from the tracker as loaded (after a reload or a write)."""
         tracker = self.session.tracker
-        self.actions = worklist_for(tracker, self.now)
+        now = self.now
+        self.actions = worklist_for(tracker, now, deadlines=self.session.deadlines(now))
         requests = tracker.requests
         extra = requests.reindex(self.actions["row"])
         self.actions["plan_type"] = extra["plan_type"].to_numpy()
