@@ -144,7 +144,10 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     # Which rule applies is decided by the submission date, or by as-of for unsent requests.
     on = submitted.dt.normalize().fillna((now or pd.Timestamp.now()).normalize())
     timeframe = pd.Series(pd.NaT, index=index, dtype="timedelta64[ns]")
-    basis = pd.Series(pd.NA, index=index, dtype="string")
+    # Sentences by number: the few distinct ones are made once, rows only carry their number.
+    sentences: list[str] = []
+    sentence_of = np.full(len(index), -1, dtype=np.int64)
+    plan_values = plan_code.to_numpy(dtype=object)
     for rule in DECISION_TIMEFRAMES:
         applies = (plan_code.isin(rule.plan_types) & (urgency == rule.urgency)
                    & timeframe.isna())
@@ -155,8 +158,14 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
         if not applies.any():
             continue
         timeframe[applies] = pd.Timedelta(**{rule.unit: rule.amount})
-        wording = {plan_type: plan_type + rule.wording for plan_type in rule.plan_types}
-        basis[applies] = plan_code[applies].map(wording).astype("string")
+        applies_now = applies.to_numpy(dtype=bool)
+        for plan_type in rule.plan_types:
+            rows = applies_now & (plan_values == plan_type)
+            if rows.any():
+                sentence_of[rows] = len(sentences)
+                sentences.append(plan_type + rule.wording)
+    basis = pd.Series(pd.Categorical.from_codes(sentence_of, categories=sentences or ["-"]),
+                      index=index).astype("string")
     payer = requests["payer"].astype("string").fillna("the payer")
     standard_days = overrides["standard_decision_days"]
     use = (urgency == "Standard") & standard_days.notna()

@@ -242,8 +242,9 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         return _empty_worklist()
     actions = pd.concat(parts)
     actions["row"] = actions.index
+    positions = requests.index.get_indexer(actions.index)
     for column in ("request_id", "patient_id", "payer", "owner", "scheduled_service_date"):
-        actions[column] = requests[column].reindex(actions.index).to_numpy()
+        actions[column] = requests[column].to_numpy()[positions]
     actions["due"] = pd.to_datetime(actions["due"])
     actions["days_left"] = ((actions["due"] - now) / pd.Timedelta(days=1)).round(1)
     actions["action"] = actions["action_key"].map({k: a.label for k, a in ACTIONS.items()})
@@ -261,7 +262,7 @@ def _empty_worklist() -> pd.DataFrame:
 
 
 def order_worklist(actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
-    """Overdue first, then due today, then by due; ties by service date, request, action."""
+    """Overdue first, then due today, then by due; ties by service date, tracker row, action."""
     due = actions["due"]
     bucket = np.select([due < now, due.dt.normalize() == now.normalize()], [0, 1], default=2)
     latest = np.iinfo("int64").max  # blank dates sort last
@@ -270,10 +271,10 @@ def order_worklist(actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     service = actions["scheduled_service_date"]
     service_key = np.where(service.isna().to_numpy(), latest,
                            service.to_numpy(dtype="datetime64[ns]").astype("int64"))
-    request_key = pd.factorize(actions["request_id"].astype("string").fillna(""), sort=True)[0]
+    row_key = actions["row"].to_numpy(dtype="int64")  # one request per row: ties are total
     action_key = actions["action_key"].map(ACTION_ORDER).to_numpy()
     # np.lexsort sorts by the last key first and is stable: the order is total and repeatable
-    order = np.lexsort((action_key, request_key, service_key, due_key, bucket))
+    order = np.lexsort((action_key, row_key, service_key, due_key, bucket))
     return actions.iloc[order].reset_index(drop=True)
 
 
