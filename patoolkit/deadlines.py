@@ -167,18 +167,15 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     basis = pd.Series(pd.Categorical.from_codes(sentence_of, categories=sentences or ["-"]),
                       index=index).astype("string")
     payer = requests["payer"].astype("string").fillna("the payer")
-    standard_days = overrides["standard_decision_days"]
-    use = (urgency == "Standard") & standard_days.notna()
-    if use.any():
-        timeframe[use] = pd.to_timedelta(standard_days[use].astype(float), unit="D")
-        basis[use] = ("Payers sheet: " + payer[use] + " allows " + _text(standard_days[use])
-                      + " calendar days for a standard decision")
-    expedited_hours = overrides["expedited_decision_hours"]
-    use = (urgency == "Expedited") & expedited_hours.notna()
-    if use.any():
-        timeframe[use] = pd.to_timedelta(expedited_hours[use].astype(float), unit="h")
-        basis[use] = ("Payers sheet: " + payer[use] + " allows " + _text(expedited_hours[use])
-                      + " hours for an expedited decision")
+    for level, column, unit, words in (
+            ("Standard", "standard_decision_days", "D", "calendar days for a standard decision"),
+            ("Expedited", "expedited_decision_hours", "h", "hours for an expedited decision")):
+        given = overrides[column]
+        use = (urgency == level) & given.notna()
+        if use.any():
+            timeframe[use] = pd.to_timedelta(given[use].astype(float), unit=unit)
+            basis[use] = ("Payers sheet: " + payer[use] + " allows " + _text(given[use])
+                          + " " + words)
 
     due = _end_of_day_if_date_only(submitted) + timeframe
     extension = requests["extension_days"]

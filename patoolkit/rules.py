@@ -78,7 +78,7 @@ def requirements_for(requests: pd.DataFrame, rules: pd.DataFrame,
     today = pd.Timestamp(as_of or dt.date.today())
     out = pd.DataFrame(index=requests.index)
     out["pa_answer"] = pd.Series("Unknown", index=requests.index, dtype="string")
-    out["pa_reason"] = pd.Series("no codes on the request: PA requirement unknown",
+    out["pa_reason"] = pd.Series("No codes on the request yet, so the PA requirement is unknown",
                                  index=requests.index, dtype="string")
     out["pa_rule_rows"] = pd.Series("", index=requests.index, dtype="string")
     for name in ("condition", "benefit_manager"):

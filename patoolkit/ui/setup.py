@@ -28,20 +28,25 @@ def payer_rules_table(tracker: Tracker, on: dt.date | None = None) -> pd.DataFra
     """For every payer plan on the Payers sheet: each timeframe in effect and its basis."""
     payers = tracker.frames["Payers"].dropna(subset=["payer"])
     day = pd.Timestamp(on or dt.date.today())
+    # One example request per payer and column, all computed in a single call.
+    examples = [{"request_id": f"{n}-{k}", "payer": payer, "plan_type": plan,
+                 "submitted_at": day, "decision_date": day, "appeal_decision_date": day, **event}
+                for n, (payer, plan) in enumerate(zip(payers["payer"], payers["plan_type"],
+                                                      strict=True))
+                for k, (_, _, event) in enumerate(PAYER_COLUMNS)]
+    if not examples:
+        return pd.DataFrame(columns=["Payer", "Plan type", *(h for h, _, _ in PAYER_COLUMNS)])
+    found = compute_deadlines(typed_frame("Requests", examples, tracker.lists),
+                              tracker.frames["Payers"], tracker.settings, as_of=day)
+    width = len(PAYER_COLUMNS)
     rows = []
-    for _, payer in payers.iterrows():
-        row = {"payer": payer["payer"], "plan_type": fmt(payer["plan_type"])}
-        for heading, deadline, event in PAYER_COLUMNS:
-            request = typed_frame("Requests", [{
-                "request_id": "x", "payer": payer["payer"], "plan_type": payer["plan_type"],
-                "submitted_at": day, "decision_date": day, "appeal_decision_date": day,
-                **event}], tracker.lists)
-            found = compute_deadlines(request, tracker.frames["Payers"], tracker.settings,
-                                      as_of=day).iloc[0]
-            basis = found["basis_" + deadline]
+    for n, (payer, plan) in enumerate(zip(payers["payer"], payers["plan_type"], strict=True)):
+        row = {"Payer": payer, "Plan type": fmt(plan)}
+        for k, (heading, deadline, _) in enumerate(PAYER_COLUMNS):
+            basis = found["basis_" + deadline].iloc[n * width + k]
             row[heading] = "none on record" if pd.isna(basis) else str(basis)
         rows.append(row)
-    return pd.DataFrame(rows).rename(columns={"payer": "Payer", "plan_type": "Plan type"})
+    return pd.DataFrame(rows)
 
 
 class ClientSetup:
