@@ -20,7 +20,7 @@ dashboards: setup
 	$(BIN)/patoolkit serve $(TRACKER)
 
 lint: setup
-	$(BIN)/ruff check patoolkit tests benchmarks conftest.py
+	$(BIN)/ruff check patoolkit tests benchmarks scripts conftest.py
 	$(BIN)/mypy
 
 test: lint

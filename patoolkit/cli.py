@@ -153,6 +153,102 @@ def cmd_worklist(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if tracker.errors else EXIT_OK
 
 
+def _date(text: str | None, flag: str) -> datetime.date | None:
+    stamp = _as_of(text)
+    if stamp is not None and stamp.time() != datetime.time():
+        raise PAToolkitError(f"{flag} '{text}' must be a date (YYYY-MM-DD).")
+    return stamp.date() if stamp is not None else None
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_letter(args: argparse.Namespace) -> int:
+    import getpass
+
+    import pandas as pd
+
+    from .letters import LetterMaker, filter_requests, letter_kind, parse_set
+
+    kind = letter_kind(args.kind)
+    tracker = _load_usable(args.tracker)
+    now = pd.Timestamp(_as_of(args.as_of) or pd.Timestamp.now().floor("s"))
+    maker = LetterMaker(tracker, now=now, templates=args.templates)
+    supplied = parse_set(args.set or [], maker.fields(kind))
+    filters = {"statuses": args.status or (), "decisions": args.decision or (),
+               "payer": args.payer, "owner": args.owner,
+               "decided_from": _date(args.decided_from, "--decided-from"),
+               "decided_to": _date(args.decided_to, "--decided-to")}
+    request_ids = list(args.request_id)
+    if any(value for value in filters.values()):
+        matching = filter_requests(tracker, **filters)  # type: ignore[arg-type]
+        request_ids = [rid for rid in matching if not request_ids or rid in request_ids]
+        if not request_ids:
+            print("No request matches those filters; no letter made.")
+            return EXIT_FINDINGS
+    elif not request_ids:
+        raise PAToolkitError("name a REQUEST_ID, or filters for a batch (e.g. --decision "
+                             "Denied --decided-from 2026-11-23).")
+    by = args.by or getpass.getuser() or "patoolkit"
+    result = maker.make(request_ids, kind, supplied, out=args.out, pdf=args.pdf, by=by,
+                        record=not args.no_history, progress=_progress)
+    if len(request_ids) == 1 and result.errors:
+        raise result.errors[0]
+    for made in result.made:
+        print(f"Made {made.path}" + (f" and {made.pdf.name}" if made.pdf else ""))
+    if args.pdf and result.made and not any(made.pdf for made in result.made):
+        print("No PDF made: LibreOffice (soffice) is not installed; the .docx letters are "
+              "made.", file=sys.stderr)
+    if len(request_ids) > 1:
+        print(result.summary())
+    if result.history_recorded:
+        print(f"Recorded {len(result.made)} letter(s) in the History sheet of {tracker.path}.")
+    return EXIT_FINDINGS if result.skipped or tracker.errors else EXIT_OK
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    from .letters import BUNDLED_TEMPLATES, KINDS, template_fields, template_folders
+
+    tracker = None
+    if args.tracker is not None:
+        tracker = _load_usable(args.tracker)
+    folders = template_folders(tracker, args.templates)
+    documents = []
+    for kind in KINDS.values():
+        fields = template_fields(kind, folders)
+        documents.append({
+            "kind": kind.key, "title": kind.title, "purpose": kind.purpose,
+            "template": str(fields.path),
+            "client_template": fields.path.parent != BUNDLED_TEMPLATES,
+            "from_tracker": fields.tracker_fields,
+            "to_supply": [{"name": f.name, "label": f.label, "help": f.help,
+                           "one_per_line": f.is_list, "optional": f.optional}
+                          for f in fields.supplied]})
+    if args.json:
+        _print_json(documents)
+        return EXIT_OK
+    for document in documents:
+        where = "client template" if document["client_template"] else "bundled template"
+        print(f"{document['kind']}: {document['title']} ({where} {document['template']})")
+        print(f"  {document['purpose']}")
+        print("  from the tracker: " + ", ".join(document["from_tracker"]))  # type: ignore[arg-type]
+        print("  to supply (--set name=value):")
+        for item in document["to_supply"]:  # type: ignore[attr-defined]
+            notes = [note for note, on in (("one per line", item["one_per_line"]),
+                                           ("optional", item["optional"])) if on]
+            print(f"    {item['name']}: {item['label']}" + (f" ({', '.join(notes)})"
+                                                           if notes else ""))
+        print()
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
@@ -216,6 +312,53 @@ def build_parser() -> argparse.ArgumentParser:
     worklist.add_argument("--format", choices=["table", "csv", "json", "xlsx"], default="table")
     worklist.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
     worklist.set_defaults(handler=cmd_worklist)
+
+    letter = commands.add_parser(
+        "letter", help="an appeal or request letter as .docx (one request, or a batch)",
+        description="Fill a Word letter template from the tracker. Every missing field is "
+                    "listed with where to fill it, and a request that does not fit the kind "
+                    "is refused with the reason; nothing is written then. Letters go to "
+                    "letters_out/ beside the tracker (or --out, or the Settings key "
+                    "letters_folder), never over an existing file, and each is recorded in "
+                    "the History sheet. Without REQUEST_ID, the filters choose a batch.")
+    letter.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    letter.add_argument("request_id", nargs="*", metavar="REQUEST_ID",
+                        help="the request(s); none with filters for a batch")
+    letter.add_argument("--kind", required=True,
+                        help="p2p, appeal, expedited-appeal, external-review, info-response, "
+                             "medical-necessity (`patoolkit templates` lists them)")
+    letter.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                        help="a field a person supplies; repeat for each. Lists take one item "
+                             "per line or ';'. Criteria evidence: --set 'evidence[Item]=...'")
+    letter.add_argument("--out", type=Path, metavar="DIR", help="folder for the letters")
+    letter.add_argument("--templates", type=Path, metavar="DIR",
+                        help="a client's template folder (overrides the bundled one per file)")
+    letter.add_argument("--pdf", action="store_true",
+                        help="also make a PDF with LibreOffice, when it is installed")
+    letter.add_argument("--as-of", metavar="DATE", help="date the letter (today)")
+    letter.add_argument("--by", help="who made it, for the History sheet (your user name)")
+    letter.add_argument("--no-history", action="store_true",
+                        help="do not record the letter in the History sheet")
+    batch = letter.add_argument_group("batch filters (every one given must match)")
+    batch.add_argument("--status", action="append", help="status (repeatable)")
+    batch.add_argument("--decision", action="append", help="decision, e.g. Denied (repeatable)")
+    batch.add_argument("--payer", help="payer name")
+    batch.add_argument("--owner", help="owner")
+    batch.add_argument("--decided-from", metavar="DATE", help="decision date on or after")
+    batch.add_argument("--decided-to", metavar="DATE", help="decision date on or before")
+    letter.set_defaults(handler=cmd_letter)
+
+    templates = commands.add_parser(
+        "templates", help="the letter kinds and the fields each needs",
+        description="List every letter kind, the template it uses (a client's folder wins "
+                    "over the bundled one file by file) and the fields it reads from the "
+                    "tracker or needs a person to supply.")
+    templates.add_argument("--tracker", type=Path,
+                           help="a tracker whose Settings name a client template folder")
+    templates.add_argument("--templates", type=Path, metavar="DIR",
+                           help="a client's template folder")
+    templates.add_argument("--json", action="store_true", help="print JSON")
+    templates.set_defaults(handler=cmd_templates)
 
     serve = commands.add_parser(
         "serve", help="the dashboards in the browser (Voila), on 127.0.0.1",

@@ -338,6 +338,12 @@ SETTINGS_DEFAULTS: tuple[Setting, ...] = (
     Setting("renewal_lead_days", 14, "int", "Days before expiry to start a renewal."),
     Setting("low_units_threshold", 5, "int", "Units left at which to start a renewal."),
     Setting("backups_keep", 20, "int", "How many backup copies of the tracker to keep."),
+    Setting("letter_templates_folder", "", "text",
+            "Folder of this client's own letter templates (.docx), relative to the tracker; "
+            "a file there replaces the bundled template of the same name."),
+    Setting("letters_folder", "", "text",
+            "Folder for generated letters, relative to the tracker (letters_out). Keep it out "
+            "of shared drives and git: letters hold patient data."),
 )
 
 

@@ -25,6 +25,7 @@ from .deadlines import (
     FINISHED,
     INACTIVE,
     compute_deadlines,
+    deadlines_for,
 )
 from .rules import enrollment_for, requirements_for
 
@@ -318,3 +319,74 @@ def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = N
         wanted = owner.strip().casefold()
         actions = actions[actions["owner"].astype("string").str.strip().str.casefold() == wanted]
     return actions.reset_index(drop=True)
+
+
+WINDOWS = {  # deadline column -> what closes
+    "p2p_window_closes": "Peer-to-peer window",
+    "appeal_filing_deadline": "Appeal filing",
+    "external_review_deadline": "External review",
+}
+
+
+def denials_board(requests: pd.DataFrame, deadlines: pd.DataFrame, now: pd.Timestamp
+                  ) -> pd.DataFrame:
+    """Every open denial with its P2P, appeal and external review windows, closing soonest first.
+
+    A window is open while its step has not been taken: P2P until one is requested or
+    held (or an appeal filed), the appeal until it is filed, external review once the
+    appeal is upheld. next_deadline is the soonest open window still ahead, else the
+    latest one already passed (days_left < 0: overdue). Requests waiting on an appeal
+    decision have no window of their own and come last.
+    """
+    deadlines = deadlines.set_axis(requests.index)
+    outcome = requests["p2p_outcome"].astype("string"), requests["appeal_outcome"].astype("string")
+    denied = (requests["decision"].isin(list(DENIALS)).fillna(False)
+              & ~(outcome[0] == "Overturned").fillna(False)
+              & ~(outcome[1] == "Overturned").fillna(False)
+              & ~requests["status"].isin([*INACTIVE, "Overturned"]).fillna(False))
+    rows, windows = requests[denied], deadlines[denied]
+    appeal_filed = rows["appeal_submitted_date"].notna()
+    upheld = (rows["appeal_outcome"].astype("string") == "Upheld").fillna(False)
+    p2p_taken = rows["p2p_requested_date"].notna() | rows["p2p_date"].notna()
+    open_windows = pd.DataFrame({
+        "p2p_window_closes": windows["p2p_window_closes"].where(~p2p_taken & ~appeal_filed),
+        "appeal_filing_deadline": windows["appeal_filing_deadline"].where(~appeal_filed),
+        "external_review_deadline": windows["external_review_deadline"].where(upheld),
+    })
+    ahead = open_windows.where(open_windows >= now)
+    passed = open_windows.where(open_windows < now)
+    far = pd.Timestamp.max
+    soonest = ahead.fillna(far).idxmin(axis=1).where(ahead.notna().any(axis=1))
+    latest_passed = passed.fillna(pd.Timestamp.min).idxmax(axis=1).where(
+        passed.notna().any(axis=1))
+    which = soonest.fillna(latest_passed)
+    next_deadline = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns]")
+    for column in WINDOWS:
+        mask = (which == column).fillna(False)
+        next_deadline = next_deadline.mask(mask, open_windows[column])
+    stage = pd.Series("Denied: nothing filed yet", index=rows.index, dtype="object")
+    stage = stage.mask(rows["p2p_requested_date"].notna(), "P2P requested")
+    stage = stage.mask(rows["p2p_date"].notna(),
+                       "P2P held: " + rows["p2p_outcome"].astype("string").fillna("no outcome"))
+    stage = stage.mask(appeal_filed & ~upheld, "Appeal submitted, awaiting decision")
+    stage = stage.mask(upheld, "Appeal upheld")
+    board = pd.DataFrame({
+        "row": rows.index, "request_id": rows["request_id"], "patient_id": rows["patient_id"],
+        "payer": rows["payer"], "plan_type": rows["plan_type"], "owner": rows["owner"],
+        "decision": rows["decision"], "decision_date": rows["decision_date"],
+        "denial_reason": rows["denial_reason"], "stage": stage,
+        "next_window": which.map(WINDOWS), "next_deadline": next_deadline,
+        "days_left": (next_deadline - now) / pd.Timedelta(days=1),
+        **{column: windows[column] for column in WINDOWS},
+    }).reset_index(drop=True)
+    return board.sort_values(["next_deadline", "row"], na_position="last",
+                             kind="stable").reset_index(drop=True)
+
+
+def denials_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None,
+                deadlines: pd.DataFrame | None = None) -> pd.DataFrame:
+    """denials_board for a loaded Tracker (deadlines computed when not given)."""
+    now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
+    if deadlines is None:
+        deadlines = deadlines_for(tracker, now)
+    return denials_board(tracker.requests, deadlines, now)

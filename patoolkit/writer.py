@@ -31,7 +31,7 @@ import re
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -473,3 +473,26 @@ def add_request(path: Path | str, values: Mapping[str, Any], by: str,
         _append_history(book, request_id, [(name, None, new) for name, _, new in applied], by)
         fingerprint, backup = _save_atomically(path, book, data, _backups_keep(book))
         return WriteResult(path, fingerprint, request_id, applied, backup)
+
+
+def record_history(path: Path | str, entries: Sequence[tuple[str, str, object, object]], by: str,
+                   expected_fingerprint: str | None = None) -> WriteResult:
+    """Append History rows (request_id, field, old, new) that change no request cell.
+
+    Letters are recorded this way: field 'letter:KIND', new value the file name.
+    One save for any number of entries, with the same lock, backup and conflict
+    check as every other write.
+    """
+    with _writer_lock(Path(path)):
+        opened = _load_for_write(path, expected_fingerprint)
+        by_request: dict[str, list[tuple[str, object, object]]] = {}
+        for request_id, field_name, old, new in entries:
+            by_request.setdefault(str(request_id), []).append((field_name, old, new))
+        for request_id, changes in by_request.items():
+            _append_history(opened.book, request_id, changes, by)
+        result = WriteResult(opened.path, hashlib.sha256(opened.data).hexdigest(), "",
+                             [(field_name, old, new) for _, field_name, old, new in entries])
+        if entries:
+            result.fingerprint, result.backup = _save_atomically(
+                opened.path, opened.book, opened.data, _backups_keep(opened.book))
+        return result

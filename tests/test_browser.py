@@ -55,6 +55,7 @@ ERROR_WORDS = ("Traceback", "Error", "Exception")
 TODAY = "1_Today.ipynb"
 NEW_REQUEST = "2_New_request.ipynb"
 CLIENT_SETUP = "3_Client_setup.ipynb"
+DENIALS = "4_Denials.ipynb"
 STATUS = re.compile(r"Showing (\d+)–(\d+) of (\d+)")
 PAGE_ROWS = 15  # rows a page of the Today table shows
 
@@ -237,10 +238,10 @@ def wait_for_rows(page: Any, count: int, heading: str | None = None,
 
 # --- the tests --------------------------------------------------------------------------------
 
-def test_start_page_lists_the_three_dashboards(page: Any, server: Server) -> None:
+def test_start_page_lists_the_dashboards(page: Any, server: Server) -> None:
     page.goto(server.url)
     listing = page.locator("body")
-    for name in ("1_Today.ipynb", "2_New_request.ipynb", "3_Client_setup.ipynb"):
+    for name in (TODAY, NEW_REQUEST, CLIENT_SETUP, DENIALS):
         expect(listing).to_contain_text(name)
     assert_no_error_text(page)
     screenshot(page, "start_page.png")
@@ -379,6 +380,49 @@ def test_client_setup_shows_the_report_and_payer_rules(page: Any, server: Server
     expect(report).to_contain_text(re.compile(r"\d+ requests, \d+ errors, \d+ warnings"))
     assert_no_error_text(page)
     screenshot(page, "client_setup.png")
+
+
+def test_denials_make_a_letter_and_download_it(page: Any, server: Server,
+                                               tmp_path: Path) -> None:
+    from docx import Document
+
+    open_dashboard(page, server, DENIALS, ".pa-denials .pa-row")
+    expect(page.locator(".pa-denials .pa-sub")).to_contain_text("open denials")
+    first_closing = column_values(page, "Closes")[0]
+    request_id = column_values(page, "Request")[0]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", first_closing), first_closing
+    screenshot(page, "denials.png")
+
+    page.locator(".pa-open").first.click()
+    letter = page.locator(".pa-letter")
+    expect(letter).to_contain_text(f"Letter for request {request_id}")
+    page.click(".pa-letter-make")  # nothing filled yet: every empty field is named
+    expect(page.locator(".pa-letter-feedback")).to_contain_text("field(s) are empty")
+    for box in page.locator(".pa-letter-fields textarea").all():
+        box.fill("First browser point\nSecond browser point")
+    for box in page.locator(".pa-letter-fields input[type=text]").all():
+        box.fill("Filled in the browser")
+    page.click(".pa-letter-preview")
+    expect(page.locator(".pa-preview")).to_contain_text("Second browser point")
+    page.click(".pa-letter-make")
+    expect(page.locator(".pa-letter-feedback")).to_contain_text("recorded it in the History")
+    with page.expect_download() as download_info:
+        page.click(".pa-download")
+    download = download_info.value
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert saved.name.startswith(f"{request_id}_")
+    assert saved.suffix == ".docx"
+    text = "\n".join(p.text for p in Document(str(saved)).paragraphs)
+    assert "Second browser point" in text
+    assert request_id in text
+    assert_no_error_text(page)
+    screenshot(page, "denials_letter.png")
+
+    history = load_tracker(server.tracker).frames["History"]
+    mine = history[(history["request_id"].astype("string") == request_id)
+                   & history["field"].astype("string").str.startswith("letter:")]
+    assert saved.name in set(mine["new_value"].astype(str))
 
 
 def test_an_unreadable_tracker_gives_a_friendly_page(page: Any, tmp_path: Path) -> None:

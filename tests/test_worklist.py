@@ -169,3 +169,59 @@ def test_xlsx_export_is_formatted_and_never_overwrites(small_tracker, tmp_path) 
     before = out.read_bytes()
     assert main(["worklist", str(small_tracker), "--format", "xlsx", "--out", str(out)]) == 2
     assert out.read_bytes() == before
+
+
+# --- the denials board -----------------------------------------------------------------------
+
+def board(*requests: dict[str, object], now: pd.Timestamp = NOW) -> pd.DataFrame:
+    from patoolkit.deadlines import compute_deadlines
+    from patoolkit.worklist import denials_board
+
+    rows = typed_frame("Requests", [{"request_id": f"R{n}", **BASE, **values}
+                                    for n, values in enumerate(requests, start=1)])
+    return denials_board(rows, compute_deadlines(rows, PAYERS, {}, CALENDAR, now), now)
+
+
+DENIED = {"decision": "Denied", "status": "Denied", "submitted_at": "2026-11-01"}
+
+
+@pytest.mark.parametrize(("fields", "window", "deadline", "stage", "why"), [
+    ({"decision_date": "2026-11-25"}, "Peer-to-peer window", "2026-12-09",
+     "Denied: nothing filed yet", "P2P window (14 days) closes before the 180-day appeal"),
+    ({"decision_date": "2026-11-02"}, "Appeal filing", "2027-05-01",
+     "Denied: nothing filed yet", "P2P window passed: the appeal window is next"),
+    ({"decision_date": "2026-11-25", "p2p_requested_date": "2026-11-26"}, "Appeal filing",
+     "2027-05-24", "P2P requested", "P2P requested: the window is used, the appeal remains"),
+    ({"decision_date": "2026-11-25", "appeal_submitted_date": "2026-11-26"}, None, None,
+     "Appeal submitted, awaiting decision", "waiting on the payer: no window"),
+    ({"decision_date": "2026-09-01", "appeal_submitted_date": "2026-09-02",
+      "appeal_decision_date": "2026-10-01", "appeal_outcome": "Upheld"}, "External review",
+     "2027-02-01", "Appeal upheld", "upheld: four months for external review"),
+    ({"decision_date": "2026-04-01"}, "Appeal filing", "2026-09-28",
+     "Denied: nothing filed yet", "every window passed: the latest is shown, overdue"),
+])
+def test_denials_board_shows_the_window_closing_next(fields: dict[str, object],
+                                                     window: str | None, deadline: str | None,
+                                                     stage: str, why: str) -> None:
+    table = board({**DENIED, **fields})
+    assert len(table) == 1, why
+    row = table.iloc[0]
+    assert row["stage"] == stage, why
+    if window is None:
+        assert pd.isna(row["next_window"]), why
+        assert pd.isna(row["next_deadline"]), why
+    else:
+        assert row["next_window"] == window, why
+        assert f"{row['next_deadline']:%Y-%m-%d}" == deadline, why
+        assert (row["days_left"] < 0) == (pd.Timestamp(deadline) < NOW), why
+
+
+def test_denials_board_leaves_out_approvals_and_overturned_and_sorts_soonest_first() -> None:
+    table = board({**DENIED, "decision_date": "2026-11-02"},
+                  {**DENIED, "decision_date": "2026-11-25"},
+                  {"decision": "Approved", "status": "Approved", "decision_date": "2026-11-25"},
+                  {**DENIED, "decision_date": "2026-11-20", "p2p_date": "2026-11-21",
+                   "p2p_outcome": "Overturned"},
+                  {**DENIED, "decision_date": "2026-11-20", "status": "Withdrawn"},
+                  {**DENIED, "decision": "Partially Approved", "decision_date": "2026-11-27"})
+    assert table["request_id"].tolist() == ["R2", "R6", "R1"]

@@ -1,0 +1,870 @@
+"""Appeal and request letters filled from the tracker with Word templates (docxtpl).
+
+A letter kind is a row of KINDS: its template file, its title, and the rule
+that says whether a request fits it. The templates are .docx files a
+consultant edits in Word; a client's own folder overrides the bundled one file
+by file. Template fields come from the tracker in namespaces (practice,
+payer, patient, provider, request, deadlines, letter, criteria); bare names are
+what a person supplies (clinical_rationale, enclosures, ...), named in
+fields.toml beside the templates.
+
+Rendering is sandboxed (a template cannot reach Python internals), escapes
+every value (autoescape: "Smith & Sons <LLC>" prints as typed) and is strict:
+a missing value never becomes a blank in a letter. Instead one rendering pass
+collects every field that is missing and MissingFieldsError names each with
+where to fill it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from jinja2 import StrictUndefined, Undefined, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .deadlines import DENIALS, deadlines_for
+from .errors import PAToolkitError, RequestNotFoundError
+from .files import create_new_file
+from .rules import documentation_checklist
+from .schema import REQUESTS, SHEETS
+
+if TYPE_CHECKING:
+    from .tracker import Tracker
+
+BUNDLED_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "letters"
+FIELDS_FILE = "fields.toml"
+TEMPLATES_SETTING = "letter_templates_folder"
+LETTERS_SETTING = "letters_folder"
+DEFAULT_LETTERS_FOLDER = "letters_out"
+NAMESPACES = ("practice", "payer", "patient", "provider", "request", "deadlines", "letter",
+              "criteria")
+OVERTURNED = "Overturned"
+
+
+class LetterError(PAToolkitError):
+    """A letter could not be made; nothing was written."""
+
+    exit_code = 1
+
+
+class LetterNotApplicableError(LetterError):
+    """The request does not fit the letter kind (a P2P request for an approved request)."""
+
+
+class MissingFieldsError(LetterError):
+    """Fields the template needs are empty; .missing lists each with where to fill it."""
+
+    def __init__(self, request_id: str, kind: str, missing: Sequence[MissingField]):
+        self.request_id, self.kind, self.missing = request_id, kind, list(missing)
+        lines = "\n".join(f"  - {item.name}: {item.where}" for item in self.missing)
+        super().__init__(f"request {request_id}: the {kind} letter needs {len(self.missing)} "
+                         f"field(s) that are empty; nothing was written.\n{lines}")
+
+
+class TemplateProblemError(LetterError):
+    """A template is missing, not a .docx, or has a Jinja syntax error."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class MissingField:
+    name: str  # as the template spells it: payer.appeals_address, enclosures
+    where: str  # what to do: which sheet and column, or which --set
+
+
+# --- letter kinds: which template, and when a request fits -----------------------------
+
+Row = Mapping[str, Any]
+Check = Callable[[Row, Row, pd.Timestamp], "str | None"]
+
+
+def _day(value: object) -> str:
+    return f"{pd.Timestamp(value):%Y-%m-%d}"  # type: ignore[arg-type]
+
+
+def _blank(value: object) -> bool:
+    if isinstance(value, list | tuple | dict):
+        return not value
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value))) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _overturned(request: Row) -> bool:
+    return OVERTURNED in (request.get("p2p_outcome"), request.get("appeal_outcome"))
+
+
+def _not_denied(request: Row) -> str | None:
+    decision = request.get("decision")
+    if _blank(decision):
+        return "it has no decision yet; a letter of medical necessity goes with the request"
+    if decision not in DENIALS:
+        return f"it was {decision}, not denied; there is nothing to contest"
+    if _overturned(request):
+        return "its denial was already overturned"
+    return None
+
+
+def _passed(deadline: object, now: pd.Timestamp) -> bool:
+    return not _blank(deadline) and pd.Timestamp(deadline) < now  # type: ignore[arg-type]
+
+
+def check_p2p(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
+    if reason := _not_denied(request):
+        return reason
+    if not _blank(request.get("p2p_date")):
+        outcome = request.get("p2p_outcome")
+        return (f"a peer-to-peer review was already held on {_day(request['p2p_date'])}"
+                + ("" if _blank(outcome) else f" ({outcome})")
+                + "; file a written appeal (--kind appeal)")
+    if _passed(deadlines.get("p2p_window_closes"), now):
+        return (f"the peer-to-peer window closed on {_day(deadlines['p2p_window_closes'])}; "
+                "file a written appeal instead (--kind appeal)")
+    return None
+
+
+def check_appeal(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
+    if reason := _not_denied(request):
+        return reason
+    if request.get("appeal_outcome") == "Upheld":
+        return ("its first-level appeal was already upheld; request external review "
+                "(--kind external-review)")
+    if not _blank(request.get("appeal_submitted_date")) and _blank(
+            request.get("appeal_outcome")):
+        return (f"an appeal was already submitted on {_day(request['appeal_submitted_date'])} "
+                "and awaits a decision")
+    if _passed(deadlines.get("appeal_filing_deadline"), now):
+        return (f"the appeal filing deadline passed on "
+                f"{_day(deadlines['appeal_filing_deadline'])}")
+    return None
+
+
+def check_external_review(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
+    if request.get("appeal_outcome") != "Upheld":
+        return "external review follows an internal appeal that was upheld; this one was not"
+    if _blank(deadlines.get("external_review_deadline")):
+        return ("external review under 45 CFR 147.136 is for Commercial and Marketplace QHP "
+                f"plans, and this is {request.get('plan_type') or 'a plan of unknown type'}: "
+                "Medicare Advantage plans forward upheld reconsiderations to the independent "
+                "review entity themselves; for Medicaid, request a State fair hearing")
+    if _passed(deadlines.get("external_review_deadline"), now):
+        return (f"the four-month external review window closed on "
+                f"{_day(deadlines['external_review_deadline'])}")
+    return None
+
+
+def check_info_response(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
+    if _blank(request.get("info_requested_at")):
+        return "the payer has not asked for more information (Info Requested At is empty)"
+    if not _blank(request.get("decision")):
+        return f"it was already decided ({request['decision']})"
+    if not _blank(request.get("info_responded_at")):
+        return f"the information request was already answered on " \
+               f"{_day(request['info_responded_at'])}"
+    return None
+
+
+def check_medical_necessity(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
+    decision = request.get("decision")
+    if _blank(decision):
+        return None
+    if decision in DENIALS:
+        return f"it was already decided ({decision}); contest it with --kind p2p or --kind appeal"
+    return f"it was already decided ({decision}); no letter of medical necessity is needed"
+
+
+@dataclass(frozen=True)
+class LetterKind:
+    key: str  # what --kind takes
+    title: str
+    template: str  # file name in the template folder
+    purpose: str
+    check: Check
+
+
+KINDS: dict[str, LetterKind] = {kind.key: kind for kind in (
+    LetterKind("p2p", "Peer-to-peer review request", "p2p_request.docx",
+               "asks the payer's medical director for a peer-to-peer review, the day of the "
+               "denial, inside the window", check_p2p),
+    LetterKind("appeal", "First-level appeal", "appeal_first_level.docx",
+               "answers the payer's stated denial reason point by point with new documents",
+               check_appeal),
+    LetterKind("expedited-appeal", "Expedited appeal", "appeal_expedited.docx",
+               "an urgent appeal asking for the 72-hour decision", check_appeal),
+    LetterKind("external-review", "External review request", "external_review.docx",
+               "asks an independent review organization to review an upheld denial, within "
+               "four months", check_external_review),
+    LetterKind("info-response", "Response to a request for information", "info_response.docx",
+               "cover letter listing what is enclosed in answer to a payer's request",
+               check_info_response),
+    LetterKind("medical-necessity", "Letter of medical necessity", "medical_necessity.docx",
+               "goes with the initial request: diagnosis, indication, treatment tried, "
+               "results, mapped to the payer's Criteria items", check_medical_necessity),
+)}
+
+
+def letter_kind(key: str) -> LetterKind:
+    try:
+        return KINDS[key]
+    except KeyError:
+        raise LetterError(f"'{key}' is not a letter kind; use one of: "
+                          + ", ".join(KINDS)) from None
+
+
+def applicable(kind: LetterKind, request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
+    """None when the request fits the kind, else the reason it does not."""
+    return kind.check(request, deadlines, now)
+
+
+# --- templates: where they are, what fields they need -----------------------------------
+
+def template_folders(tracker: Tracker | None = None, override: Path | str | None = None
+                     ) -> list[Path]:
+    """Folders searched for a template, first match wins: --templates, Settings, bundled."""
+    folders: list[Path] = []
+    if override:
+        folders.append(Path(override))
+    setting = tracker.settings.get(TEMPLATES_SETTING) if tracker is not None else None
+    if tracker is not None and not _blank(setting):
+        folder = Path(str(setting)).expanduser()
+        folders.append(folder if folder.is_absolute() else tracker.path.parent / folder)
+    for folder in folders:
+        if not folder.is_dir():
+            raise TemplateProblemError(f"{folder}: the letter template folder does not exist; "
+                                       "fix --templates or the Settings key "
+                                       f"'{TEMPLATES_SETTING}'.")
+    return [*folders, BUNDLED_TEMPLATES]
+
+
+def template_path(kind: LetterKind, folders: Sequence[Path]) -> Path:
+    for folder in folders:
+        if (folder / kind.template).is_file():
+            return folder / kind.template
+    raise TemplateProblemError(f"no template {kind.template} in " + ", ".join(map(str, folders)))
+
+
+def _field_help(folders: Sequence[Path]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for folder in reversed(folders):  # bundled first, client entries win
+        path = folder / FIELDS_FILE
+        if path.is_file():
+            try:
+                merged.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+                raise TemplateProblemError(f"{path}: not valid TOML ({error}).") from None
+    return merged
+
+
+def _environment(undefined: type[Undefined] = StrictUndefined) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(undefined=undefined, autoescape=True)
+
+
+@lru_cache(maxsize=64)
+def _template_xml(path: Path, mtime: float) -> str:
+    from docxtpl import DocxTemplate
+
+    document = DocxTemplate(str(path))
+    document.init_docx()
+    parts = [document.patch_xml(document.get_xml())]
+    for uri in (document.HEADER_URI, document.FOOTER_URI):
+        for _key, part in document.get_headers_footers(uri):
+            parts.append(document.patch_xml(document.get_part_xml(part)))
+    return "\n".join(parts)
+
+
+@dataclass
+class SuppliedField:
+    name: str
+    label: str
+    help: str
+    is_list: bool  # one item per line
+    optional: bool  # only used under `{% if name is defined %}`
+
+
+@dataclass
+class TemplateFields:
+    kind: LetterKind
+    path: Path
+    tracker_fields: list[str]  # namespace.attribute
+    supplied: list[SuppliedField]
+
+
+def template_fields(kind: LetterKind, folders: Sequence[Path]) -> TemplateFields:
+    """The fields a kind's template uses, read from the template itself."""
+    path = template_path(kind, folders)
+    try:
+        xml = _template_xml(path, path.stat().st_mtime)
+        tree = _environment().parse(xml)
+    except PAToolkitError:
+        raise
+    except Exception as error:
+        raise TemplateProblemError(f"{path}: cannot read this template "
+                                   f"({type(error).__name__}: {error}).") from None
+    tracker_fields: set[str] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        owner: Any = getattr(node, "node", None)
+        if isinstance(owner, nodes.Name) and owner.name in NAMESPACES:
+            attribute = node.attr if isinstance(node, nodes.Getattr) else getattr(
+                getattr(node, "arg", None), "value", "?")
+            tracker_fields.add(f"{owner.name}.{attribute}")
+    loop_targets = {n.target.name for n in tree.find_all(nodes.For)
+                    if isinstance(n.target, nodes.Name)}
+    names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+    iterated = {n.iter.name for n in tree.find_all(nodes.For) if isinstance(n.iter, nodes.Name)}
+    guarded = {n.node.name for n in tree.find_all(nodes.Test)
+               if n.name == "defined" and isinstance(n.node, nodes.Name)}
+    printed = {n.name for output in tree.find_all(nodes.Output)
+               for n in output.find_all(nodes.Name)}
+    helps = _field_help(folders)
+    supplied = []
+    for name in sorted(names - set(NAMESPACES) - loop_targets - {"loop"}):
+        info = helps.get(name, {})
+        supplied.append(SuppliedField(
+            name, str(info.get("label", name.replace("_", " ").capitalize())),
+            str(info.get("help", "")), name in iterated,
+            name in guarded and name not in (printed - guarded) and name not in iterated))
+    if any(f.startswith("criteria.") for f in tracker_fields) or "criteria" in {
+            n.iter.name for n in tree.find_all(nodes.For) if isinstance(n.iter, nodes.Name)}:
+        info = helps.get("evidence", {})
+        supplied.append(SuppliedField("evidence", str(info.get("label", "Evidence")),
+                                      str(info.get("help", "")), False, False))
+    return TemplateFields(kind, path, sorted(tracker_fields), supplied)
+
+
+# --- the context: tracker values in namespaces that know where each comes from ----------
+
+class Fields(dict[str, Any]):
+    """A namespace of template values; blank values are left out so they read as missing.
+
+    where(name) tells a person where to fill a missing value.
+    """
+
+    def __init__(self, values: Mapping[str, Any], where: Callable[[str], str]):
+        super().__init__({key: value for key, value in values.items() if not _blank(value)})
+        self.where = where
+
+
+def _format(value: object) -> object:
+    """Dates as a letter writes them: 'November 28, 2026' (with the time when it has one)."""
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date) and not _blank(value):
+        stamp = pd.Timestamp(value)
+        text = f"{stamp:%B} {stamp.day}, {stamp.year}"
+        end_of_day = (stamp.hour, stamp.minute) == (23, 59)  # a payer's date-only deadline
+        if (stamp.hour or stamp.minute) and not end_of_day:
+            text += f", {stamp:%I:%M %p}".replace(" 0", " ")
+        return text
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _lines(value: object) -> list[str]:
+    """A multi-line cell or --set value as its non-empty lines (newlines or ';')."""
+    if _blank(value):
+        return []
+    if isinstance(value, list | tuple):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return [line.strip() for line in re.split(r"[\n;]+", str(value)) if line.strip()]
+
+
+def _address_lines(value: object) -> list[str]:
+    """An address cell as letter lines: newlines or ';' split it; else 'Street, City, ST ZIP'
+    keeps 'City, ST ZIP' together on the last line."""
+    lines = _lines(value)
+    if len(lines) == 1:
+        parts = [part.strip() for part in lines[0].split(",") if part.strip()]
+        if len(parts) >= 3 and re.fullmatch(r"[A-Z]{2}\s+\d{5}(-\d{4})?", parts[-1]):
+            return [*parts[:-2], f"{parts[-2]}, {parts[-1]}"]
+    return lines
+
+
+def _payer_row(payers: pd.DataFrame, payer: object, plan_type: object) -> tuple[int | None, Row]:
+    if payers.empty or _blank(payer):
+        return None, {}
+    same_payer = payers["payer"].astype("string").str.strip().str.casefold() == str(
+        payer).strip().casefold()
+    plans = payers["plan_type"].astype("string")
+    for mask in (same_payer & (plans == str(plan_type)), same_payer & plans.isna()):
+        rows = payers[mask.fillna(False)]
+        if len(rows):
+            return int(rows.index[0]), rows.iloc[0].to_dict()
+    return None, {}
+
+
+def _column_title(tracker: Tracker, sheet: str, name: str) -> str:
+    header = tracker.headers.get(sheet)
+    if header is not None and name in header.labels:
+        return header.labels[name]
+    spec = next(s for s in SHEETS if s.name == sheet)
+    return spec.column(name).title
+
+
+def _evidence_where(item: object) -> Callable[[str], str]:
+    return lambda name: (f"supply it: --set 'evidence[{item}]=...' (or the letter form in the "
+                         "dashboard)")
+
+
+def build_context(tracker: Tracker, request_id: str, deadlines: Row, now: pd.Timestamp,
+                  kind: LetterKind, supplied: Mapping[str, object] | None = None
+                  ) -> dict[str, Any]:
+    """Everything a template may use for one request, each namespace knowing its source."""
+    requests = tracker.requests
+    wanted = str(request_id).strip().upper()
+    matches = requests.index[requests["request_id"].astype("string").str.strip().str.upper()
+                             == wanted]
+    if not len(matches):
+        raise RequestNotFoundError(f"{tracker.path}: no request with ID '{request_id}' on the "
+                                   "Requests sheet.")
+    row_number = int(matches[0])
+    request = requests.loc[row_number].to_dict()
+    settings = tracker.settings
+    supplied = dict(supplied or {})
+
+    def in_requests(name: str) -> str:
+        return (f"fill Requests row {row_number}, column "
+                f"'{_column_title(tracker, 'Requests', name)}'")
+
+    def in_settings(name: str) -> str:
+        return f"fill the Settings sheet, key 'practice_{name}'"
+
+    payer_row_number, payer = _payer_row(tracker.frames["Payers"], request.get("payer"),
+                                         request.get("plan_type"))
+
+    def in_payers(name: str) -> str:
+        title = _column_title(tracker, "Payers", name)
+        if payer_row_number is None:
+            return (f"add a row for payer '{request.get('payer')}' "
+                    f"({request.get('plan_type') or 'any plan type'}) on the Payers sheet "
+                    f"with column '{title}'")
+        return f"fill Payers row {payer_row_number}, column '{title}'"
+
+    def in_deadlines(name: str) -> str:
+        return (f"this deadline does not apply to request {request_id} as the tracker stands "
+                f"(see `patoolkit deadlines`); check its decision and dates on Requests row "
+                f"{row_number}")
+
+    def to_supply(name: str) -> str:
+        return f"supply it: --set {name}=... (or the letter form in the dashboard)"
+
+    context: dict[str, Any] = {
+        "practice": Fields({key: settings.get(f"practice_{key}")
+                            for key in ("name", "address", "phone", "fax")}, in_settings),
+        "payer": Fields({"name": request.get("payer"), "plan_type": request.get("plan_type"),
+                         "appeals_address": _address_lines(payer.get("appeals_address")),
+                         "fax": payer.get("fax"), "phone": payer.get("phone"),
+                         "portal": payer.get("portal")},
+                        lambda name: in_requests("payer") if name == "name" else in_payers(name)),
+        "patient": Fields({"name": request.get("patient_name"), "id": request.get("patient_id"),
+                           "dob": _format(request.get("patient_dob")),
+                           "member_id": request.get("member_id")},
+                          lambda name: in_requests({"name": "patient_name", "id": "patient_id",
+                                                    "dob": "patient_dob"}.get(name, name))),
+        "provider": Fields({"name": request.get("ordering_provider"),
+                            "npi": request.get("ordering_npi")},
+                           lambda name: in_requests({"name": "ordering_provider",
+                                                     "npi": "ordering_npi"}[name])),
+        "request": Fields({name: _format(request.get(name)) for name in REQUESTS.column_names},
+                          in_requests),
+        "deadlines": Fields({**{name: _format(value) for name, value in deadlines.items()
+                                if not name.startswith("basis_")},
+                             "decision_basis": deadlines.get("basis_decision_due")},
+                            in_deadlines),
+        "letter": Fields({"date": _format(now.normalize()), "title": kind.title,
+                          "kind": kind.key}, lambda name: "set by patoolkit"),
+    }
+    given: Any = supplied.pop("evidence", None) or {}
+    evidence = {str(key).strip().casefold(): value for key, value in given.items()}
+    checklist = documentation_checklist(tracker.frames["Criteria"],
+                                        request.get("service_category"), request.get("payer"))
+    context["criteria"] = [
+        Fields({"item": item, "required": "Yes" if required else "No",
+                "evidence": evidence.get(str(item).strip().casefold())},
+               _evidence_where(item))
+        for item, required in zip(checklist["item"], checklist["required"], strict=True)]
+    context.update(supplied)
+    context["_to_supply"] = to_supply
+    context["_request_row"] = row_number
+    return context
+
+
+def parse_set(values: Iterable[str], fields: TemplateFields | None = None) -> dict[str, object]:
+    """--set name=value pairs; list fields split on newlines or ';'; evidence[Item]=..."""
+    supplied: dict[str, object] = {}
+    lists = {f.name for f in fields.supplied if f.is_list} if fields else set()
+    evidence: dict[str, str] = {}
+    for pair in values:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise LetterError(f"--set '{pair}': write it as name=value.")
+        if match := re.fullmatch(r"evidence\[(.+)\]", name):
+            evidence[match.group(1).strip()] = value.strip()
+        elif not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in NAMESPACES:
+            raise LetterError(f"--set '{name}': not a field you can supply; "
+                              "`patoolkit templates` lists them.")
+        else:
+            supplied[name] = _lines(value) if name in lists else value.strip()
+    if evidence:
+        supplied["evidence"] = evidence
+    return supplied
+
+
+def clean_supplied(values: Mapping[str, object], fields: TemplateFields) -> dict[str, object]:
+    """Form or --set values as the template wants them; blanks dropped (they read as missing)."""
+    out: dict[str, object] = {}
+    lists = {f.name for f in fields.supplied if f.is_list}
+    for name, value in values.items():
+        if name == "evidence" and isinstance(value, Mapping):
+            out[name] = {k: v for k, v in value.items() if not _blank(v)}
+        elif name in lists:
+            if items := _lines(value):
+                out[name] = items
+        elif not _blank(value):
+            out[name] = str(value).strip()
+    return out
+
+
+# --- rendering --------------------------------------------------------------------------
+
+class _Collecting(StrictUndefined):
+    """StrictUndefined that notes each use of a missing value instead of stopping at the first.
+
+    The letter made in that pass is thrown away when anything was noted.
+    """
+
+    found: list[tuple[object, str | None]]
+
+    def _note(self) -> None:
+        self.found.append((self._undefined_obj, self._undefined_name))
+
+    def __str__(self) -> str:  # type: ignore[override]
+        self._note()
+        return ""
+
+    def __iter__(self):  # type: ignore[no-untyped-def, override]
+        self._note()
+        return iter(())
+
+    def __bool__(self) -> bool:  # type: ignore[override]
+        self._note()
+        return False
+
+    def __len__(self) -> int:  # type: ignore[override]
+        self._note()
+        return 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:2] == "__":
+            raise AttributeError(name)
+        self._note()
+        return self
+
+    __hash__ = Undefined.__hash__  # type: ignore[assignment]
+
+
+def _collector() -> tuple[type[_Collecting], list[tuple[object, str | None]]]:
+    found: list[tuple[object, str | None]] = []
+    return type("_CollectingUndefined", (_Collecting,), {"found": found}), found
+
+
+def _missing_fields(found: Iterable[tuple[object, str | None]], context: Mapping[str, Any]
+                    ) -> list[MissingField]:
+    missing: dict[str, MissingField] = {}
+    to_supply: Callable[[str], str] = context["_to_supply"]
+    for owner, name in found:
+        if isinstance(owner, Fields):
+            namespace = next((key for key in NAMESPACES if context.get(key) is owner), None)
+            if namespace is None and any(owner is item for item in context.get("criteria", [])):
+                label = f"evidence[{owner.get('item')}]"
+            else:
+                label = f"{namespace or '?'}.{name}"
+            missing.setdefault(label, MissingField(label, owner.where(str(name))))
+        elif name is not None:
+            missing.setdefault(name, MissingField(name, to_supply(name)))
+    return list(missing.values())
+
+
+def render_letter(template: Path | bytes, context: Mapping[str, Any], request_id: str = "",
+                  kind: str = "") -> bytes:
+    """The letter as .docx bytes, or MissingFieldsError naming every empty field."""
+    from docxtpl import DocxTemplate
+
+    source = template if isinstance(template, bytes) else Path(template).read_bytes()
+    undefined, found = _collector()
+    document = DocxTemplate(io.BytesIO(source))
+    values = {key: value for key, value in context.items() if not key.startswith("_")}
+    try:
+        document.render(values, _environment(undefined), autoescape=True)
+    except PAToolkitError:
+        raise
+    except Exception as error:
+        where = f" ({template})" if isinstance(template, Path) else ""
+        raise TemplateProblemError(f"the {kind or 'letter'} template{where} cannot be filled: "
+                                   f"{type(error).__name__}: {error}") from None
+    if found:
+        raise MissingFieldsError(request_id, kind, _missing_fields(found, context))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def letter_text(docx: bytes | Path) -> str:
+    """The words of a .docx in reading order: header, body (tables row by row), footer."""
+    from docx import Document
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    document = Document(io.BytesIO(docx) if isinstance(docx, bytes) else str(docx))
+    lines: list[str] = []
+
+    def walk(container: Any) -> None:
+        for block in container.iter_inner_content():
+            if isinstance(block, Paragraph):
+                lines.append(block.text)
+            elif isinstance(block, Table):
+                for row in block.rows:
+                    lines.append(" | ".join(cell.text for cell in row.cells))
+
+    section = document.sections[0]
+    walk(section.header)
+    lines.append("")
+    walk(document)
+    lines.append("")
+    walk(section.footer)
+    return "\n".join(line.rstrip() for line in lines).strip() + "\n"
+
+
+# --- output files -----------------------------------------------------------------------
+
+def safe_stem(request_id: str, kind: str, on: dt.date) -> str:
+    """A file name that stays in its folder whatever the request ID holds (../../x)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", str(request_id)).strip("_-")[:60] or "request"
+    return f"{cleaned}_{kind}_{on:%Y-%m-%d}"
+
+
+def letters_folder(tracker: Tracker, override: Path | str | None = None) -> Path:
+    """--out, else the Settings key letters_folder, else letters_out/ beside the tracker."""
+    if override:
+        folder = Path(override)
+    else:
+        setting = tracker.settings.get(LETTERS_SETTING)
+        folder = Path(str(setting)).expanduser() if not _blank(setting) else Path(
+            DEFAULT_LETTERS_FOLDER)
+        if not folder.is_absolute():
+            folder = tracker.path.parent / folder
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def write_new(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
+    """Write data under stem (stem-2, stem-3, ... when taken); never replaces a file."""
+    for number in range(1, 1000):
+        path = folder / (f"{stem}{suffix}" if number == 1 else f"{stem}-{number}{suffix}")
+        if path.exists():
+            continue
+        try:
+            return create_new_file(path, lambda target: _write_bytes(target, data),
+                                   "letter", suffix)
+        except PAToolkitError:
+            if path.exists():  # taken between our look and our write: try the next
+                continue
+            raise
+    raise LetterError(f"{folder}: 999 letters named {stem} already; clear the folder out.")
+
+
+def office_command() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(paths: Sequence[Path], timeout: float = 300) -> list[Path]:
+    """PDF copies made by LibreOffice headless, beside each .docx; [] if it is not installed."""
+    command = office_command()
+    if command is None or not paths:
+        return []
+    by_folder: dict[Path, list[Path]] = {}
+    for path in paths:
+        by_folder.setdefault(path.parent, []).append(path)
+    made = []
+    with tempfile.TemporaryDirectory(prefix="patoolkit-office-") as profile:
+        for folder, group in by_folder.items():
+            result = subprocess.run(
+                [command, f"-env:UserInstallation=file://{profile}", "--headless",
+                 "--convert-to", "pdf", "--outdir", str(folder), *map(str, group)],
+                capture_output=True, timeout=timeout, check=False)
+            for path in group:
+                pdf = path.with_suffix(".pdf")
+                if pdf.exists():
+                    made.append(pdf)
+            if result.returncode != 0 and not made:
+                raise LetterError("LibreOffice could not make the PDF (exit "
+                                  f"{result.returncode}); the .docx letters are made.")
+    return made
+
+
+# --- making letters ---------------------------------------------------------------------
+
+@dataclass
+class Made:
+    request_id: str
+    kind: str
+    path: Path
+    pdf: Path | None = None
+
+
+@dataclass
+class BatchResult:
+    made: list[Made] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # request_id, why
+    errors: list[PAToolkitError] = field(default_factory=list)  # the full reasons
+    history_recorded: bool = False
+
+    def summary(self) -> str:
+        text = f"{len(self.made)} letter(s) made, {len(self.skipped)} skipped."
+        for request_id, why in self.skipped:
+            text += f"\n  skipped {request_id}: {why}"
+        return text
+
+
+@dataclass
+class LetterMaker:
+    """Makes letters of any kind for one loaded tracker (templates read once per kind)."""
+
+    tracker: Tracker
+    now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().floor("s"))
+    templates: Path | str | None = None
+    deadlines: pd.DataFrame | None = None
+    _sources: dict[str, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.folders = template_folders(self.tracker, self.templates)
+        if self.deadlines is None:
+            self.deadlines = deadlines_for(self.tracker, self.now)
+
+    def fields(self, kind: LetterKind | str) -> TemplateFields:
+        return template_fields(letter_kind(kind) if isinstance(kind, str) else kind,
+                               self.folders)
+
+    def _deadlines_row(self, request_id: str) -> Row:
+        assert self.deadlines is not None
+        ids = self.deadlines["request_id"].astype("string").str.strip().str.upper()
+        rows = self.deadlines[ids == str(request_id).strip().upper()]
+        return rows.iloc[0].to_dict() if len(rows) else {}
+
+    def request_row(self, request_id: str) -> Row:
+        requests = self.tracker.requests
+        rows = requests[requests["request_id"].astype("string").str.strip().str.upper()
+                        == str(request_id).strip().upper()]
+        if not len(rows):
+            raise RequestNotFoundError(f"{self.tracker.path}: no request with ID "
+                                       f"'{request_id}' on the Requests sheet.")
+        return rows.iloc[0].to_dict()
+
+    def criteria_items(self, request_id: str) -> list[str]:
+        """The payer's Criteria items for the request's service category, in sheet order."""
+        row = self.request_row(request_id)
+        checklist = documentation_checklist(self.tracker.frames["Criteria"],
+                                            row.get("service_category"), row.get("payer"))
+        return [str(item) for item in checklist["item"]]
+
+    def why_not(self, request_id: str, kind: LetterKind | str) -> str | None:
+        kind = letter_kind(kind) if isinstance(kind, str) else kind
+        return applicable(kind, self.request_row(request_id), self._deadlines_row(request_id),
+                          self.now)
+
+    def render(self, request_id: str, kind: LetterKind | str,
+               supplied: Mapping[str, object] | None = None) -> bytes:
+        """The filled .docx bytes; refuses a request that does not fit the kind."""
+        kind = letter_kind(kind) if isinstance(kind, str) else kind
+        request_id = str(self.request_row(request_id)["request_id"])
+        if reason := self.why_not(request_id, kind):
+            raise LetterNotApplicableError(
+                f"request {request_id}: no {kind.title.lower()} ({kind.key}): {reason}.")
+        if kind.key not in self._sources:
+            self._sources[kind.key] = template_path(kind, self.folders).read_bytes()
+        context = build_context(self.tracker, request_id, self._deadlines_row(request_id),
+                                self.now, kind, supplied)
+        return render_letter(self._sources[kind.key], context, request_id, kind.key)
+
+    def make(self, request_ids: Sequence[str], kind: LetterKind | str,
+             supplied: Mapping[str, object] | None = None,
+             out: Path | str | None = None, pdf: bool = False, by: str = "patoolkit",
+             record: bool = True, progress: Callable[[int, int], None] | None = None
+             ) -> BatchResult:
+        """Letters for each request; the ones that cannot be made are skipped with the reason.
+
+        Every letter made is recorded in the History sheet in one safe write.
+        """
+        kind = letter_kind(kind) if isinstance(kind, str) else kind
+        result = BatchResult()
+        folder = letters_folder(self.tracker, out) if request_ids else Path()
+        for number, request_id in enumerate(request_ids, start=1):
+            try:
+                data = self.render(request_id, kind, supplied)
+            except (LetterNotApplicableError, MissingFieldsError, RequestNotFoundError) as error:
+                result.skipped.append((str(request_id), _short(error)))
+                result.errors.append(error)
+            else:
+                stem = safe_stem(request_id, kind.key, self.now.date())
+                result.made.append(Made(str(request_id), kind.key,
+                                        write_new(folder, stem, ".docx", data)))
+            if progress is not None:
+                progress(number, len(request_ids))
+        if pdf and result.made:
+            pdfs = {p.with_suffix(""): p for p in to_pdf([m.path for m in result.made])}
+            for made in result.made:
+                made.pdf = pdfs.get(made.path.with_suffix(""))
+        if record and result.made:
+            from .writer import record_history
+
+            record_history(self.tracker.path,
+                           [(m.request_id, f"letter:{m.kind}", None, m.path.name)
+                            for m in result.made], by, self.tracker.fingerprint)
+            result.history_recorded = True
+        return result
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    return text.split(": ", 1)[1] if text.startswith("request ") else text
+
+
+def filter_requests(tracker: Tracker, *, statuses: Sequence[str] = (),
+                    decisions: Sequence[str] = (), payer: str | None = None,
+                    owner: str | None = None, decided_from: dt.date | None = None,
+                    decided_to: dt.date | None = None) -> list[str]:
+    """Request IDs matching every filter given (e.g. all denials decided this week)."""
+    requests = tracker.requests
+    keep = pd.Series(True, index=requests.index)
+    if statuses:
+        keep &= requests["status"].isin(list(statuses)).fillna(False)
+    if decisions:
+        keep &= requests["decision"].isin(list(decisions)).fillna(False)
+    if payer:
+        keep &= (requests["payer"].astype("string").str.casefold() == payer.casefold()) \
+            .fillna(False)
+    if owner:
+        keep &= (requests["owner"].astype("string").str.casefold() == owner.casefold()) \
+            .fillna(False)
+    decided = requests["decision_date"].dt.normalize()
+    if decided_from:
+        keep &= (decided >= pd.Timestamp(decided_from)).fillna(False)
+    if decided_to:
+        keep &= (decided <= pd.Timestamp(decided_to)).fillna(False)
+    return requests.loc[keep, "request_id"].dropna().astype(str).tolist()
+

@@ -1,0 +1,408 @@
+"""The "Denials and appeals" dashboard: windows counting down, letters, P2P and appeal steps.
+
+Every open denial with its peer-to-peer, appeal and external review windows,
+closing soonest first (overdue in red). Open one to make a letter: choose the
+kind, fill the named fields, preview the text, make the .docx (recorded in the
+History sheet) and download it. A batch makes one kind for every request shown.
+The request's own page records the P2P and appeal steps through the safe writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import re
+from collections.abc import Mapping
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..letters import (
+    KINDS,
+    LetterMaker,
+    MissingFieldsError,
+    TemplateFields,
+    clean_supplied,
+    letter_text,
+)
+from ..worklist import denials_for
+from .common import STYLE, TrackerSession, explain, fmt, problems_table, set_message
+from .detail import RequestDetail
+from .table import RowTable
+
+ALL = "(all)"
+TABLE_COLUMNS = [
+    ("next_shown", "Closes", 100), ("days_shown", "Days", 60), ("next_window", "Window", 150),
+    ("request_id", "Request", 110), ("payer", "Payer", 170), ("owner", "Owner", 64),
+    ("stage", "Stage", 190), ("denial_reason", "Denial reason", 300),
+]
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def download_link(data: bytes, file_name: str, text: str) -> str:
+    """An <a download> carrying the file itself: Voila serves no files, the browser saves it."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return (f'<a class="pa-download" download="{html.escape(file_name)}" '
+            f'href="data:{DOCX_TYPE};base64,{encoded}">{html.escape(text)}</a>')
+
+
+class LetterForm:
+    """Kind, named fields, preview, make and download, for one request or a batch."""
+
+    def __init__(self, dashboard: DenialsDashboard):
+        self.dashboard = dashboard
+        self.request_id: str | None = None
+        self.title = widgets.HTML()
+        self.kind = widgets.Dropdown(description="Letter", layout=widgets.Layout(width="420px"),
+                                     style={"description_width": "60px"})
+        self.kind.add_class("pa-letter-kind")
+        self.kind.observe(lambda _: self.build_fields(), "value")
+        self.unavailable = widgets.HTML()
+        self.unavailable.add_class("pa-letter-unavailable")
+        self.fields = widgets.VBox()
+        self.fields.add_class("pa-letter-fields")
+        self.inputs: dict[str, widgets.Widget] = {}
+        self.evidence: dict[str, widgets.Text] = {}
+        self.preview_button = widgets.Button(description="Preview", icon="")
+        self.preview_button.add_class("pa-letter-preview")
+        self.make_button = widgets.Button(description="Make letter", button_style="primary")
+        self.make_button.add_class("pa-letter-make")
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-letter-feedback")
+        self.download = widgets.HTML()
+        self.download.add_class("pa-letter-download")
+        self.preview = widgets.HTML()
+        self.preview.add_class("pa-letter-preview-text")
+        self.preview_button.on_click(self._preview)
+        self.make_button.on_click(self._make)
+        self.widget = widgets.VBox([
+            self.title, self.kind, self.unavailable, self.fields,
+            widgets.HBox([self.preview_button, self.make_button]), self.feedback,
+            self.download, self.preview])
+        self.widget.add_class("pa-letter")
+
+    @property
+    def maker(self) -> LetterMaker:
+        return self.dashboard.maker()
+
+    def show(self, request_id: str) -> None:
+        self.request_id = request_id
+        maker = self.maker
+        row = maker.request_row(request_id)
+        self.title.value = (f'<div class="pa-title">Letter for request '
+                            f'{html.escape(request_id)}</div><div class="pa-sub">'
+                            f'{html.escape(fmt(row.get("payer")))} · '
+                            f'{html.escape(fmt(row.get("decision")) or "no decision")} · '
+                            f'denial reason: {html.escape(fmt(row.get("denial_reason")) or "-")}'
+                            "</div>")
+        fitting, reasons = [], []
+        for kind in KINDS.values():
+            why = maker.why_not(request_id, kind)
+            if why is None:
+                fitting.append((kind.title, kind.key))
+            else:
+                reasons.append(f"<li><b>{html.escape(kind.title)}</b>: {html.escape(why)}</li>")
+        self.unavailable.value = ("<details><summary>Letters that do not fit this request "
+                                  f"({len(reasons)})</summary><ul>{''.join(reasons)}</ul>"
+                                  "</details>") if reasons else ""
+        keep = self.kind.value if self.kind.value in [key for _, key in fitting] else None
+        self.kind.options = fitting
+        self.kind.value = keep or (fitting[0][1] if fitting else None)
+        self.make_button.disabled = self.preview_button.disabled = not fitting
+        set_message(self.feedback, "" if fitting else
+                    "No letter kind fits this request as the tracker stands.", "warn")
+        self.download.value = self.preview.value = ""
+        self.build_fields()
+
+    def build_fields(self) -> None:
+        """One input per field a person supplies, labelled and explained (from fields.toml)."""
+        self.preview.value = ""
+        if not self.kind.value or self.request_id is None:
+            self.fields.children = []
+            return
+        fields = self.template_fields()
+        rows: list[widgets.Widget] = []
+        old = {name: widget.value for name, widget in self.inputs.items()}  # type: ignore[attr-defined]
+        self.inputs, self.evidence = {}, {}
+        for field in fields.supplied:
+            help_text = html.escape(field.help) + (" One per line." if field.is_list else "")
+            if field.name == "evidence":
+                items = self.maker.criteria_items(self.request_id)
+                rows.append(widgets.HTML(f"<b>{html.escape(field.label)}</b><br><small>"
+                                         f"{html.escape(field.help)}</small>"))
+                for item in items:
+                    box = widgets.Text(description=item, placeholder="where the record shows it",
+                                       layout=widgets.Layout(width="760px"),
+                                       style={"description_width": "240px"})
+                    box.add_class("pa-evidence")
+                    self.evidence[item] = box
+                    rows.append(box)
+                continue
+            widget_type = widgets.Textarea if field.is_list else widgets.Text
+            widget = widget_type(value=str(old.get(field.name, "")), placeholder=(
+                "optional" if field.optional else ""),
+                layout=widgets.Layout(width="760px", height="90px" if field.is_list else None))
+            widget.add_class(f"pa-field-{field.name}")
+            self.inputs[field.name] = widget
+            rows.append(widgets.HTML(f"<b>{html.escape(field.label)}</b>"
+                                     + ("" if not field.optional else " (optional)")
+                                     + f"<br><small>{help_text}</small>"))
+            rows.append(widget)
+        self.fields.children = rows
+
+    def template_fields(self) -> TemplateFields:
+        return self.maker.fields(str(self.kind.value))
+
+    def supplied(self) -> dict[str, object]:
+        values: dict[str, object] = {name: widget.value for name, widget in self.inputs.items()}  # type: ignore[attr-defined]
+        if self.evidence:
+            values["evidence"] = {item: box.value for item, box in self.evidence.items()}
+        return clean_supplied(values, self.template_fields())
+
+    def _explain_missing(self, error: MissingFieldsError) -> None:
+        """Fields of the form by their label ('fill it in above'); tracker fields by place."""
+        labels = {field.name: field.label for field in self.template_fields().supplied}
+        items = ""
+        for missing in error.missing:
+            evidence = re.fullmatch(r"evidence\[(.+)\]", missing.name)
+            if missing.name in labels:
+                items += f"<li><b>{html.escape(labels[missing.name])}</b>: fill it in above</li>"
+            elif evidence:
+                items += (f"<li><b>Evidence for '{html.escape(evidence.group(1))}'</b>: fill "
+                          "it in above</li>")
+            else:
+                items += (f"<li><b>{html.escape(missing.name)}</b>: "
+                          f"{html.escape(missing.where)}</li>")
+        self.feedback.value = (f'<div class="pa-message pa-warn">{len(error.missing)} field(s) '
+                               f"are empty; fill them, then try again:<ul>{items}</ul></div>")
+
+    def _preview(self, _: object = None) -> None:
+        self.preview_letter()
+
+    def preview_letter(self) -> str | None:
+        """Show the letter's text as it would be made; None when it cannot be made yet."""
+        set_message(self.feedback, "")
+        try:
+            data = self.maker.render(str(self.request_id), str(self.kind.value), self.supplied())
+        except MissingFieldsError as error:
+            self._explain_missing(error)
+            self.preview.value = ""
+            return None
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            return None
+        text = letter_text(data)
+        self.preview.value = (f'<pre class="pa-preview">{html.escape(text)}</pre>')
+        return text
+
+    def _make(self, _: object = None) -> None:
+        self.make_letter()
+
+    def make_letter(self) -> bytes | None:
+        """Make the .docx, record it in History, offer it for download."""
+        set_message(self.feedback, "")
+        self.download.value = ""
+        dashboard = self.dashboard
+        try:
+            result = self.maker.make([str(self.request_id)], str(self.kind.value),
+                                     self.supplied(), by=dashboard.session.user)
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            return None
+        if result.errors:
+            first = result.errors[0]
+            if isinstance(first, MissingFieldsError):
+                self._explain_missing(first)
+            else:
+                set_message(self.feedback, str(first), "error")
+            return None
+        made = result.made[0]
+        data = made.path.read_bytes()
+        dashboard.session.reload()  # History changed on disk
+        set_message(self.feedback, f"Made {made.path.name} in {made.path.parent} and recorded "
+                    "it in the History sheet.")
+        self.download.value = download_link(data, made.path.name, f"Download {made.path.name}")
+        return data
+
+
+class DenialsDashboard:
+    """Open denials, closing soonest first, with letters and the request's steps."""
+
+    def __init__(self, session: TrackerSession, as_of: dt.datetime | str | None = None):
+        self.session = session
+        self.fixed_now = pd.Timestamp(as_of) if as_of is not None else None
+        self._maker: tuple[str, LetterMaker] | None = None
+        self.board = pd.DataFrame()
+        self.header = widgets.HTML()
+        self.feedback = widgets.HTML()
+        self.problems = widgets.HTML()
+        self.owner = self._dropdown("Owner", "pa-filter-owner")
+        self.payer = self._dropdown("Payer", "pa-filter-payer")
+        self.window = self._dropdown("Window", "pa-filter-window")
+        self.table = RowTable(TABLE_COLUMNS, page_size=15, on_open=self.open_row,
+                              row_classes=self._row_classes, sort_by="next_deadline",
+                              sort_keys={"next_shown": "next_deadline",
+                                         "days_shown": "days_left"})
+        self.letter = LetterForm(self)
+        self._detail: RequestDetail | None = None
+        self.detail_box = widgets.VBox([widgets.HTML(
+            "<p>Choose <b>Open</b> on a denial to see its request here.</p>")])
+        self.batch_kind = widgets.Dropdown(
+            options=[(kind.title, kind.key) for kind in KINDS.values()], value="appeal",
+            description="Kind", layout=widgets.Layout(width="360px"))
+        self.batch_kind.add_class("pa-batch-kind")
+        self.batch_button = widgets.Button(description="Make for every denial shown",
+                                           layout=widgets.Layout(width="260px"))
+        self.batch_button.add_class("pa-batch-make")
+        self.batch_button.on_click(lambda _: self.make_batch())
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress",
+                                            layout=widgets.Layout(width="420px"))
+        self.progress.add_class("pa-batch-progress")
+        self.batch_report = widgets.HTML()
+        self.batch_report.add_class("pa-batch-report")
+        self.letter_box = widgets.VBox([widgets.HTML(
+            "<p>Choose <b>Open</b> on a denial to make a letter for it.</p>")])
+        self.tabs = widgets.Tab(children=[
+            widgets.VBox([widgets.HBox([self.owner, self.payer, self.window],
+                                       layout=widgets.Layout(flex_flow="row wrap")),
+                          self.table.widget,
+                          widgets.HTML("<h4>Batch</h4><p>One letter kind for every denial "
+                                       "the filters show, with the fields filled on the "
+                                       "Letter tab. Requests that do not fit are skipped "
+                                       "with the reason.</p>"),
+                          widgets.HBox([self.batch_kind, self.batch_button]), self.progress,
+                          self.batch_report]),
+            self.letter_box, self.detail_box])
+        for index, title in enumerate(("Denials", "Letter", "Request and P2P/appeal steps")):
+            self.tabs.set_title(index, title)
+        self.tabs.add_class("pa-tabs")
+        self.widget = widgets.VBox([widgets.HTML(STYLE + PREVIEW_STYLE), self.header,
+                                    self.feedback, self.problems, self.tabs])
+        self.widget.add_class("pa-denials")
+        session.listeners.append(self.rebuild)
+        self.rebuild()
+
+    @property
+    def now(self) -> pd.Timestamp:
+        return self.fixed_now if self.fixed_now is not None else pd.Timestamp.now().floor("s")
+
+    def maker(self) -> LetterMaker:
+        """One LetterMaker per tracker version (it holds the tracker's fingerprint)."""
+        key = self.session.fingerprint
+        if self._maker is None or self._maker[0] != key:
+            self._maker = (key, LetterMaker(self.session.tracker, now=self.now,
+                                            deadlines=self.session.deadlines(self.now)))
+        return self._maker[1]
+
+    @property
+    def detail(self) -> RequestDetail:
+        if self._detail is None:
+            self._detail = RequestDetail(self.session)
+            self.detail_box.children = [self._detail.widget]
+        return self._detail
+
+    def _dropdown(self, description: str, css: str) -> widgets.Dropdown:
+        dropdown = widgets.Dropdown(options=[ALL], value=ALL, description=description,
+                                    layout=widgets.Layout(width="300px"))
+        dropdown.add_class(css)
+        dropdown.observe(lambda _: self.refresh_table(), "value")
+        return dropdown
+
+    def _row_classes(self, row: pd.Series) -> list[str]:
+        days = row["days_left"]
+        if pd.notna(days) and days < 0:
+            return ["pa-overdue"]
+        if pd.notna(days) and days < 2:
+            return ["pa-today"]
+        return []
+
+    def rebuild(self) -> None:
+        tracker = self.session.tracker
+        now = self.now
+        board = denials_for(tracker, now, deadlines=self.session.deadlines(now))
+        end_of_day = board["next_deadline"].dt.strftime("%H:%M:%S") == "23:59:59"
+        board["next_shown"] = board["next_deadline"].dt.strftime("%Y-%m-%d %H:%M").where(
+            ~end_of_day, board["next_deadline"].dt.strftime("%Y-%m-%d")).fillna("")
+        board["days_shown"] = board["days_left"].apply(
+            lambda days: "" if pd.isna(days) else "overdue" if -1 < days < 0
+            else f"{days:.0f}" if abs(days) >= 1 else "today")
+        board["next_window"] = board["next_window"].fillna("awaiting the payer")
+        self.board = board
+        overdue = int((board["days_left"] < 0).sum())
+        soon = int(((board["days_left"] >= 0) & (board["days_left"] < 7)).sum())
+        self.header.value = (
+            '<div class="pa-title">Denials and appeals</div>'
+            f'<div class="pa-sub">{html.escape(self.session.path.name)} · {len(board)} open '
+            f"denials · {soon} window(s) closing within 7 days · "
+            f'<span class="pa-overdue-text">{overdue} overdue</span> · as of '
+            f"{now:%Y-%m-%d %H:%M}</div>")
+        self.problems.value = (f"<details><summary>Tracker check: {len(tracker.errors)} "
+                               "error(s); rows with errors may be missing</summary>"
+                               f"{problems_table(tracker)}</details>" if tracker.errors else "")
+        for dropdown, column in ((self.owner, "owner"), (self.payer, "payer"),
+                                 (self.window, "next_window")):
+            values = sorted({str(v) for v in board[column] if pd.notna(v)})
+            keep = dropdown.value if dropdown.value in values else ALL
+            dropdown.options = [ALL, *values]
+            dropdown.value = keep
+        self.refresh_table()
+
+    def filtered(self) -> pd.DataFrame:
+        board = self.board
+        keep = pd.Series(True, index=board.index)
+        for dropdown, column in ((self.owner, "owner"), (self.payer, "payer"),
+                                 (self.window, "next_window")):
+            if dropdown.value != ALL:
+                keep &= (board[column].astype("string") == dropdown.value).fillna(False)
+        return board[keep]
+
+    def refresh_table(self) -> None:
+        self.table.set_rows(self.filtered())
+
+    def open_row(self, row: pd.Series | Mapping[str, object]) -> None:
+        request_id = str(row["request_id"])
+        set_message(self.feedback, "")
+        self.letter_box.children = [self.letter.widget]
+        self.letter.show(request_id)
+        self.detail.show(request_id)
+        self.tabs.selected_index = 1
+
+    def make_batch(self) -> None:
+        request_ids = [str(value) for value in self.filtered()["request_id"]]
+        kind = str(self.batch_kind.value)
+        self.progress.max = max(len(request_ids), 1)
+        self.progress.value = 0
+        if not request_ids:
+            self.batch_report.value = "<p>No denial is shown: nothing to make.</p>"
+            return
+        try:
+            supplied = (self.letter.supplied() if self.letter.kind.value == kind else {})
+            result = self.maker().make(
+                request_ids, kind, supplied, by=self.session.user,
+                progress=lambda done, total: setattr(self.progress, "value", done))
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            return
+        if result.made:
+            self.session.reload()
+        links = "".join(f"<li>{download_link(m.path.read_bytes(), m.path.name, m.path.name)}"
+                        "</li>" for m in result.made)
+        skipped = "".join(f"<li>{html.escape(request_id)}: {html.escape(why)}</li>"
+                          for request_id, why in result.skipped)
+        folder = html.escape(str(result.made[0].path.parent)) if result.made else ""
+        self.batch_report.value = (
+            f"<p><b>{len(result.made)} letter(s) made</b>"
+            + (f" in {folder}, recorded in the History sheet" if result.made else "")
+            + f"; <b>{len(result.skipped)} skipped</b>.</p>"
+            + (f"<ul>{links}</ul>" if links else "")
+            + (f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""))
+
+
+PREVIEW_STYLE = """
+<style>
+.pa-preview { white-space: pre-wrap; font-family: Arial, sans-serif; font-size: 13px;
+  border: 1px solid #dde3ea; padding: 12px; max-width: 780px; background: #fff; }
+.pa-download { font-weight: 600; }
+</style>
+"""

@@ -1,0 +1,364 @@
+"""Letters: golden text of every kind, escaping, sandbox, missing fields, refusals,
+safe file names, no overwrite, client templates, History, batch, CLI, LibreOffice."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from docx import Document
+from letter_cases import AS_OF, GOLDEN, SUPPLIED, build_letter_tracker, request_id
+from workbooks import sha256
+
+from patoolkit.cli import main
+from patoolkit.letters import (
+    KINDS,
+    BatchResult,
+    LetterError,
+    LetterMaker,
+    LetterNotApplicableError,
+    MissingFieldsError,
+    TemplateProblemError,
+    filter_requests,
+    letter_text,
+    parse_set,
+    safe_stem,
+    to_pdf,
+)
+from patoolkit.tracker import load_tracker
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.fixture
+def letters_tracker(tmp_path: Path) -> Path:
+    return build_letter_tracker(tmp_path / "letters.xlsx")
+
+
+def maker_for(path: Path, now: pd.Timestamp = AS_OF, **options: object) -> LetterMaker:
+    return LetterMaker(load_tracker(path), now=now, **options)  # type: ignore[arg-type]
+
+
+def history(path: Path) -> list[dict[str, object]]:
+    return load_tracker(path).frames["History"].to_dict("records")
+
+
+def test_golden_files_cover_every_kind() -> None:
+    assert {path.stem for path in GOLDEN.glob("*.txt")} == set(KINDS) == set(SUPPLIED)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_letter_text_matches_golden(letters_tracker: Path, kind: str) -> None:
+    """A changed letter fails here; regenerate on purpose with tests/regen_letter_goldens.py."""
+    data = LetterMaker(load_tracker(letters_tracker), now=AS_OF).render(
+        request_id(kind), kind, SUPPLIED[kind])
+    expected = (GOLDEN / f"{kind}.txt").read_text(encoding="utf-8")
+    assert letter_text(data) == expected
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_letter_names_the_payer_patient_and_request(letters_tracker: Path,
+                                                          kind: str) -> None:
+    text = letter_text(maker_for(letters_tracker).render(request_id(kind), kind, SUPPLIED[kind]))
+    row = build_row(kind)
+    for value in (row["Member ID"], row["Request ID"], row["Codes"], row["Ordering Provider"],
+                  "Maplewood Family Medicine (synthetic)", "614-555-0100"):
+        assert str(value) in text
+    assert "{{" not in text
+    assert "{%" not in text
+    for value in SUPPLIED[kind].values():  # every supplied field lands in the letter
+        items = value.values() if isinstance(value, dict) else (
+            value if isinstance(value, list) else [value])
+        for item in items:
+            assert str(item) in text
+
+
+def build_row(kind: str) -> dict[str, object]:
+    from letter_cases import REQUESTS
+
+    return REQUESTS[kind]
+
+
+def test_appeal_quotes_the_denial_reason_and_deadline(letters_tracker: Path) -> None:
+    text = letter_text(maker_for(letters_tracker).render("LT-APPEAL", "appeal",
+                                                         SUPPLIED["appeal"]))
+    assert "\u201cSix weeks of conservative treatment not documented\u201d" in text
+    # Commercial: 180 days from the decision of Nov 25, 2026 (29 CFR 2560.503-1(h)(3)(i))
+    assert "which ends on May 24, 2027" in text
+
+
+def test_values_print_as_typed_and_the_docx_stays_valid(tmp_path: Path) -> None:
+    path = build_letter_tracker(tmp_path / "t.xlsx", p2p={
+        "Ordering Provider": "Dr. Smith & Sons <LLC>", "Denial Reason": 'Not "medically" <b>'})
+    supplied = {**SUPPLIED["p2p"], "availability": "Mon & Tue </w:t> {{ 7*7 }} {% raw %}"}
+    data = maker_for(path).render("LT-P2P", "p2p", supplied)
+    text = letter_text(data)
+    assert "Dr. Smith & Sons <LLC>" in text
+    assert 'Not "medically" <b>' in text
+    assert "Mon & Tue </w:t> {{ 7*7 }} {% raw %}" in text  # a value is never a template
+    assert "49" not in text
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert "&amp; Sons &lt;LLC&gt;" in archive.read("word/document.xml").decode()
+
+
+def client_template(folder: Path, kind: str, extra_text: str) -> Path:
+    """A copy of the bundled template of a kind with one more paragraph."""
+    from patoolkit.letters import BUNDLED_TEMPLATES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    document = Document(str(BUNDLED_TEMPLATES / KINDS[kind].template))
+    document.add_paragraph(extra_text)
+    target = folder / KINDS[kind].template
+    document.save(str(target))
+    return target
+
+
+def test_a_template_cannot_reach_python_internals(letters_tracker: Path, tmp_path: Path) -> None:
+    client = tmp_path / "client"
+    client_template(client, "p2p", "{{ letter.__class__.__mro__[1].__subclasses__() }}")
+    maker = maker_for(letters_tracker, templates=client)
+    with pytest.raises(TemplateProblemError, match=r"unsafe|not safely|SecurityError"):
+        maker.render("LT-P2P", "p2p", SUPPLIED["p2p"])
+    client_template(client, "p2p", "{{ request.update({'codes': 'x'}) }}")  # no mutation
+    with pytest.raises(TemplateProblemError):
+        maker_for(letters_tracker, templates=client).render("LT-P2P", "p2p", SUPPLIED["p2p"])
+
+
+def test_missing_fields_are_all_named_with_where_to_fill_them(tmp_path: Path) -> None:
+    path = build_letter_tracker(tmp_path / "t.xlsx", appeal={
+        "Denial Reason": None, "Member ID": None, "Ordering Provider": None})
+    book = openpyxl.load_workbook(path)
+    book["Settings"]["B4"] = None  # practice_phone
+    book["Payers"]["F2"] = None  # Summit's appeals address
+    book.save(path)
+    maker = maker_for(path)
+    supplied = {key: value for key, value in SUPPLIED["appeal"].items() if key != "enclosures"}
+    with pytest.raises(MissingFieldsError) as caught:
+        maker.render("LT-APPEAL", "appeal", supplied)
+    where = {item.name: item.where for item in caught.value.missing}
+    assert set(where) == {"request.denial_reason", "patient.member_id", "provider.name",
+                          "practice.phone", "payer.appeals_address", "enclosures"}
+    assert where["request.denial_reason"] == "fill Requests row 3, column 'Denial Reason'"
+    assert where["provider.name"] == "fill Requests row 3, column 'Ordering Provider'"
+    assert where["practice.phone"] == "fill the Settings sheet, key 'practice_phone'"
+    assert where["payer.appeals_address"] == "fill Payers row 2, column 'Appeals Address'"
+    assert "--set enclosures=" in where["enclosures"]
+    assert "nothing was written" in str(caught.value)
+
+
+def test_missing_payer_row_says_to_add_one(tmp_path: Path) -> None:
+    path = build_letter_tracker(tmp_path / "t.xlsx", p2p={"Payer": "Unlisted Health"})
+    with pytest.raises(MissingFieldsError) as caught:
+        maker_for(path).render("LT-P2P", "p2p", SUPPLIED["p2p"])
+    where = {item.name: item.where for item in caught.value.missing}
+    assert where["payer.appeals_address"].startswith(
+        "add a row for payer 'Unlisted Health' (Commercial) on the Payers sheet")
+
+
+def test_missing_criteria_evidence_names_each_item(letters_tracker: Path) -> None:
+    supplied = {**SUPPLIED["medical-necessity"], "evidence": {"Diagnosis": "Clinic note"}}
+    with pytest.raises(MissingFieldsError) as caught:
+        maker_for(letters_tracker).render("LT-LMN", "medical-necessity", supplied)
+    assert [item.name for item in caught.value.missing] == [
+        "evidence[Prior imaging results]", "evidence[Conservative treatment tried]"]
+
+
+@pytest.mark.parametrize(("kind", "changes", "now", "reason"), [
+    ("p2p", {"Decision": "Approved", "Status": "Approved", "Denial Reason": None}, AS_OF,
+     "it was Approved, not denied"),
+    ("p2p", {}, pd.Timestamp("2026-12-10"), "peer-to-peer window closed on 2026-12-09"),
+    ("p2p", {"P2P Date": pd.Timestamp("2026-11-26").date(), "P2P Outcome": "Upheld"}, AS_OF,
+     "already held on 2026-11-26 (Upheld)"),
+    ("appeal", {"Appeal Outcome": "Overturned"}, AS_OF, "already overturned"),
+    ("appeal", {}, pd.Timestamp("2027-06-01"), "appeal filing deadline passed on 2027-05-24"),
+    ("appeal", {"Appeal Submitted Date": pd.Timestamp("2026-11-26").date()}, AS_OF,
+     "already submitted on 2026-11-26"),
+    ("expedited-appeal", {"Decision": None, "Decision Date": None, "Status": "Submitted"},
+     AS_OF, "no decision yet"),
+    ("external-review", {"Appeal Outcome": "Overturned"}, AS_OF, "this one was not"),
+    ("external-review", {}, pd.Timestamp("2027-02-15"), "window closed on 2027-02-01"),
+    ("external-review", {"Plan Type": "Medicare Advantage",
+                         "Payer": "Lakeshore Medicare Advantage"}, AS_OF,
+     "Medicare Advantage plans forward"),
+    ("info-response", {"Info Requested At": None}, AS_OF, "has not asked for more information"),
+    ("medical-necessity", {"Decision": "Denied", "Decision Date": AS_OF.date()}, AS_OF,
+     "contest it with --kind p2p"),
+])
+def test_a_request_that_does_not_fit_the_kind_is_refused(
+        tmp_path: Path, kind: str, changes: dict[str, object], now: pd.Timestamp,
+        reason: str) -> None:
+    path = build_letter_tracker(tmp_path / "t.xlsx", **{kind: changes})
+    with pytest.raises(LetterNotApplicableError, match=reason.replace("(", r"\(")
+                       .replace(")", r"\)")):
+        maker_for(path, now=now).render(request_id(kind), kind, SUPPLIED[kind])
+
+
+def test_a_hostile_request_id_cannot_escape_the_output_folder(tmp_path: Path) -> None:
+    path = build_letter_tracker(tmp_path / "t.xlsx", p2p={"Request ID": "../../etc/x"})
+    out = tmp_path / "out"
+    result = maker_for(path).make(["../../etc/x"], "p2p", SUPPLIED["p2p"], out=out)
+    assert [made.path.parent for made in result.made] == [out]
+    assert result.made[0].path.name == "etc_x_p2p_2026-11-28.docx"
+    assert safe_stem("/abs/..\\x", "p2p", AS_OF.date()) == "abs_x_p2p_2026-11-28"
+    assert not any(tmp_path.parent.glob("etc*"))
+
+
+def test_letters_never_overwrite_and_are_recorded_in_history(letters_tracker: Path) -> None:
+    maker = maker_for(letters_tracker)
+    first = maker.make(["LT-P2P"], "p2p", SUPPLIED["p2p"], by="sam")
+    before = sha256(first.made[0].path)
+    second = maker_for(letters_tracker).make(["LT-P2P"], "p2p", SUPPLIED["p2p"], by="sam")
+    names = [first.made[0].path.name, second.made[0].path.name]
+    assert names == ["LT-P2P_p2p_2026-11-28.docx", "LT-P2P_p2p_2026-11-28-2.docx"]
+    assert sha256(first.made[0].path) == before
+    assert first.made[0].path.parent == letters_tracker.parent / "letters_out"
+    rows = history(letters_tracker)
+    assert [(r["request_id"], r["field"], r["new_value"], r["by"]) for r in rows] == [
+        ("LT-P2P", "letter:p2p", names[0], "sam"), ("LT-P2P", "letter:p2p", names[1], "sam")]
+
+
+def test_a_stale_maker_does_not_overwrite_someone_elses_save(letters_tracker: Path) -> None:
+    from patoolkit.errors import TrackerConflictError
+    from patoolkit.writer import update_request
+
+    maker = maker_for(letters_tracker)
+    update_request(letters_tracker, "LT-LMN", {"notes": "edited meanwhile"}, by="ana")
+    with pytest.raises(TrackerConflictError):
+        maker.make(["LT-P2P"], "p2p", SUPPLIED["p2p"])
+    assert load_tracker(letters_tracker).requests.loc[7, "notes"] == "edited meanwhile"
+
+
+def test_client_templates_override_the_bundled_ones_file_by_file(letters_tracker: Path,
+                                                                  tmp_path: Path) -> None:
+    client = letters_tracker.parent / "client_letters"
+    client_template(client, "p2p", "Client closing line for {{ patient.member_id }}.")
+    (client / "fields.toml").write_text('[availability]\nlabel = "Call window"\n')
+    # named in Settings, relative to the tracker
+    book = openpyxl.load_workbook(letters_tracker)
+    book["Settings"].append(["letter_templates_folder", "client_letters"])
+    book.save(letters_tracker)
+    maker = maker_for(letters_tracker)
+    p2p = letter_text(maker.render("LT-P2P", "p2p", SUPPLIED["p2p"]))
+    appeal = letter_text(maker.render("LT-APPEAL", "appeal", SUPPLIED["appeal"]))
+    assert "Client closing line for SHP000111." in p2p
+    assert appeal == (GOLDEN / "appeal.txt").read_text(encoding="utf-8")
+    labels = {f.name: f.label for f in maker.fields("p2p").supplied}
+    assert labels["availability"] == "Call window"
+    assert maker.fields("p2p").path == client / "p2p_request.docx"
+    assert maker.fields("appeal").path.parent.name == "letters"
+
+
+def test_a_missing_template_folder_is_a_clear_error(letters_tracker: Path,
+                                                    tmp_path: Path) -> None:
+    with pytest.raises(TemplateProblemError, match="does not exist"):
+        maker_for(letters_tracker, templates=tmp_path / "nope")
+
+
+def test_batch_makes_what_it_can_and_says_why_it_skipped_the_rest(letters_tracker: Path) -> None:
+    tracker = load_tracker(letters_tracker)
+    denied = filter_requests(tracker, decisions=["Denied"], decided_from=AS_OF.date().replace(
+        day=20))
+    assert denied == ["LT-P2P", "LT-APPEAL", "LT-URGENT"]
+    steps: list[tuple[int, int]] = []
+    result = LetterMaker(tracker, now=AS_OF).make(
+        [*denied, "LT-LMN", "NOPE"], "appeal", SUPPLIED["appeal"],
+        progress=lambda done, total: steps.append((done, total)))
+    assert isinstance(result, BatchResult)
+    assert [made.request_id for made in result.made] == ["LT-P2P", "LT-APPEAL", "LT-URGENT"]
+    assert [request for request, _ in result.skipped] == ["LT-LMN", "NOPE"]
+    assert "no decision yet" in result.skipped[0][1]
+    assert steps == [(n, 5) for n in range(1, 6)]
+    assert "3 letter(s) made, 2 skipped" in result.summary()
+    assert len(history(letters_tracker)) == 3
+
+
+def test_parse_set_splits_lists_and_reads_evidence() -> None:
+    maker_fields = None
+    supplied = parse_set(["availability=noon", "evidence[Prior imaging results]=X-ray"],
+                         maker_fields)
+    assert supplied == {"availability": "noon",
+                        "evidence": {"Prior imaging results": "X-ray"}}
+    with pytest.raises(LetterError, match="name=value"):
+        parse_set(["oops"])
+    with pytest.raises(LetterError, match="not a field"):
+        parse_set(["request=x"])
+
+
+def test_cli_letter_makes_one_and_reports_missing_fields(letters_tracker: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    out = letters_tracker.parent / "out"
+    base = ["letter", str(letters_tracker), "LT-P2P", "--kind", "p2p", "--as-of", "2026-11-28",
+            "--out", str(out), "--by", "sam"]
+    assert main(base) == 1
+    error = capsys.readouterr().err
+    assert "availability: supply it: --set availability=" in error
+    assert not out.exists() or not any(out.iterdir())
+    assert main([*base, "--set", "availability=noon", "--set",
+                 "discussion_points=PT failed; new foot drop"]) == 0
+    made = out / "LT-P2P_p2p_2026-11-28.docx"
+    assert made.is_file()
+    text = letter_text(made)
+    assert "\u2022 PT failed\n\u2022 new foot drop" in text
+    assert "Recorded 1 letter(s)" in capsys.readouterr().out
+
+
+def test_cli_refuses_the_wrong_kind_and_unknown_kinds(letters_tracker: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["letter", str(letters_tracker), "LT-LMN", "--kind", "p2p"]) == 1
+    assert "no decision yet" in capsys.readouterr().err
+    assert main(["letter", str(letters_tracker), "LT-LMN", "--kind", "thanks"]) == 1
+    assert "not a letter kind" in capsys.readouterr().err
+    assert main(["letter", str(letters_tracker), "--kind", "appeal"]) == 2
+    assert "name a REQUEST_ID" in capsys.readouterr().err
+
+
+def test_cli_batch_summary(letters_tracker: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sets = [item for key, value in SUPPLIED["appeal"].items()
+            for item in ("--set", f"{key}={';'.join(value) if isinstance(value, list) else value}")]
+    code = main(["letter", str(letters_tracker), "--kind", "appeal", "--decision", "Denied",
+                 "--as-of", "2026-11-28", *sets])
+    printed = capsys.readouterr().out
+    assert code == 1  # LT-EXTERNAL's appeal was already upheld: skipped
+    assert "3 letter(s) made, 1 skipped" in printed
+    assert "skipped LT-EXTERNAL: no first-level appeal (appeal): its first-level appeal was " \
+           "already upheld" in printed
+
+
+def test_cli_templates_lists_kinds_and_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates", "--json"]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    assert [d["kind"] for d in documents] == list(KINDS)
+    by_kind = {d["kind"]: d for d in documents}
+    assert {f["name"] for f in by_kind["appeal"]["to_supply"]} == {
+        "denial_response", "clinical_rationale", "enclosures"}
+    assert "request.denial_reason" in by_kind["appeal"]["from_tracker"]
+    assert "deadlines.p2p_window_closes" in by_kind["p2p"]["from_tracker"]
+    optional = {f["name"]: f["optional"] for f in by_kind["info-response"]["to_supply"]}
+    assert optional == {"cover_note": True, "enclosures": False}
+    assert main(["templates"]) == 0
+    assert "medical-necessity: Letter of medical necessity" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_opens_every_rendered_kind(letters_tracker: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pdf"
+    maker = maker_for(letters_tracker)
+    made = [maker.make([request_id(kind)], kind, SUPPLIED[kind], out=out,
+                       record=False).made[0] for kind in KINDS]
+    pdfs = to_pdf([letter.path for letter in made])  # one LibreOffice start for all
+    assert [pdf.stem for pdf in pdfs] == [letter.path.stem for letter in made]
+    for letter, pdf in zip(made, pdfs, strict=True):
+        assert pdf.stat().st_size > 5000
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                  text=True, check=True).stdout
+            assert "Maplewood Family Medicine (synthetic)" in text
+            assert letter.request_id in text

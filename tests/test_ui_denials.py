@@ -1,0 +1,142 @@
+"""The denials and appeals dashboard, driven as a person would (values set, buttons clicked)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+from letter_cases import AS_OF, SUPPLIED, build_letter_tracker
+
+from patoolkit import load_tracker
+from patoolkit.letters import letter_text
+from patoolkit.ui import DenialsDashboard, TrackerSession, denials_app
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path) -> DenialsDashboard:
+    path = build_letter_tracker(tmp_path / "letters.xlsx")
+    return DenialsDashboard(TrackerSession(path, user="ana"), as_of=str(AS_OF))
+
+
+def open_request(dashboard: DenialsDashboard, request_id: str) -> None:
+    board = dashboard.board
+    dashboard.open_row(board[board["request_id"] == request_id].iloc[0])
+
+
+def fill(dashboard: DenialsDashboard, values: dict[str, object]) -> None:
+    form = dashboard.letter
+    for name, value in values.items():
+        if name == "evidence":
+            for item, text in value.items():  # type: ignore[attr-defined]
+                form.evidence[item].value = text
+        else:
+            form.inputs[name].value = "\n".join(value) if isinstance(value, list) else str(value)
+
+
+def test_board_lists_open_denials_soonest_first_with_overdue_marked(
+        dashboard: DenialsDashboard) -> None:
+    shown = dashboard.table.frame
+    # LT-P2P and LT-APPEAL: P2P window (14 days from Nov 25) is next; LT-URGENT (Medicare
+    # Advantage, no P2P window set: 14 days) too; LT-EXTERNAL: external review, Feb 1
+    assert shown["request_id"].tolist() == ["LT-P2P", "LT-APPEAL", "LT-URGENT", "LT-EXTERNAL"]
+    assert shown["next_window"].tolist() == ["Peer-to-peer window"] * 3 + ["External review"]
+    assert shown["next_shown"].tolist()[-1] == "2027-02-01"
+    assert "4 open denials" in dashboard.header.value
+    # a passed P2P window is not overdue while the appeal window is still open
+    later = DenialsDashboard(dashboard.session, as_of="2026-12-20 09:00")
+    assert later.board.iloc[0]["next_window"] == "Appeal filing"
+    assert later._row_classes(later.board.iloc[0]) == []
+    # every window passed: overdue, in red
+    late = DenialsDashboard(dashboard.session, as_of="2027-06-01 09:00")
+    assert all(late._row_classes(row) == ["pa-overdue"] for _, row in late.board.iterrows())
+    assert "4 overdue" in late.header.value
+
+
+def test_filters_narrow_the_board(dashboard: DenialsDashboard) -> None:
+    dashboard.window.value = "External review"
+    assert dashboard.table.frame["request_id"].tolist() == ["LT-EXTERNAL"]
+    dashboard.window.value = "(all)"
+    dashboard.payer.value = "Lakeshore Medicare Advantage"
+    assert dashboard.table.frame["request_id"].tolist() == ["LT-URGENT"]
+
+
+def test_open_offers_only_the_kinds_that_fit_and_says_why_not(
+        dashboard: DenialsDashboard) -> None:
+    open_request(dashboard, "LT-EXTERNAL")
+    form = dashboard.letter
+    assert [key for _, key in form.kind.options] == ["external-review"]
+    assert "external review" in form.title.value.lower() or "LT-EXTERNAL" in form.title.value
+    assert "already upheld" in form.unavailable.value
+    assert dashboard.tabs.selected_index == 1
+
+
+def test_preview_names_empty_fields_then_shows_the_letter(dashboard: DenialsDashboard) -> None:
+    open_request(dashboard, "LT-APPEAL")
+    form = dashboard.letter
+    form.kind.value = "appeal"
+    assert form.preview_letter() is None
+    assert "3 field(s) are empty" in form.feedback.value
+    assert "Answer to the denial reason" in form.feedback.value  # the form's own label
+    fill(dashboard, SUPPLIED["appeal"])
+    text = form.preview_letter()
+    assert text is not None
+    assert "Medication history" in text
+    assert "Medication history" in form.preview.value
+    assert not list((dashboard.session.path.parent).glob("letters_out/*"))  # preview writes no file
+
+
+def test_make_writes_records_and_offers_the_download(dashboard: DenialsDashboard) -> None:
+    open_request(dashboard, "LT-URGENT")
+    form = dashboard.letter
+    form.kind.value = "expedited-appeal"
+    fill(dashboard, SUPPLIED["expedited-appeal"])
+    data = form.make_letter()
+    assert data is not None
+    made = (dashboard.session.path.parent / "letters_out"
+            / "LT-URGENT_expedited-appeal_2026-11-28.docx")
+    assert made.read_bytes() == data
+    link = re.search(r'href="data:[^;]+;base64,([^"]+)"', form.download.value)
+    assert link is not None
+    assert base64.b64decode(link.group(1)) == data
+    assert "DAS28 5.6" in letter_text(data)
+    history = load_tracker(dashboard.session.path).frames["History"]
+    assert history[["request_id", "field", "new_value", "by"]].values.tolist() == [
+        ["LT-URGENT", "letter:expedited-appeal", made.name, "ana"]]
+    assert "recorded it in the History sheet" in form.feedback.value
+
+
+def test_medical_necessity_asks_evidence_for_each_criteria_item(tmp_path: Path) -> None:
+    path = build_letter_tracker(tmp_path / "t.xlsx")
+    dashboard = DenialsDashboard(TrackerSession(path), as_of=str(AS_OF))
+    dashboard.open_row({"request_id": "LT-LMN"})
+    assert list(dashboard.letter.evidence) == ["Diagnosis", "Prior imaging results",
+                                               "Conservative treatment tried"]
+    fill(dashboard, SUPPLIED["medical-necessity"])
+    text = dashboard.letter.preview_letter()
+    assert text is not None
+    assert "Prior imaging results | X-ray report, Oct 2" in text
+
+
+def test_batch_makes_letters_with_progress_and_a_report(dashboard: DenialsDashboard) -> None:
+    dashboard.open_row({"request_id": "LT-APPEAL"})
+    dashboard.letter.kind.value = "appeal"
+    fill(dashboard, SUPPLIED["appeal"])
+    dashboard.batch_kind.value = "appeal"
+    dashboard.make_batch()
+    assert dashboard.progress.value == dashboard.progress.max == 4
+    report = dashboard.batch_report.value
+    assert "3 letter(s) made" in report
+    assert "1 skipped" in report
+    assert "LT-EXTERNAL: no first-level appeal" in report
+    assert report.count('class="pa-download"') == 3
+    assert len(load_tracker(dashboard.session.path).frames["History"]) == 3
+
+
+def test_denials_app_on_an_unusable_tracker_is_a_friendly_page(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_text("not a workbook")
+    page = denials_app(str(broken))
+    assert "Traceback" not in page.value
+    assert "broken.xlsx" in page.value
