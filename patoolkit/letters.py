@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -271,6 +272,32 @@ def _environment(undefined: type[Undefined] = StrictUndefined) -> ImmutableSandb
     return ImmutableSandboxedEnvironment(undefined=undefined, autoescape=True)
 
 
+class _CachingEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, compiling each distinct template part once.
+
+    docxtpl calls from_string for every part of every letter (body, header,
+    footer, each document property); the parts of one template are the same
+    text every time, and compiling them was most of a letter's cost.
+    """
+
+    CACHE_SIZE = 256
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._compiled: dict[str, Any] = {}
+
+    def from_string(self, source: Any, globals: Any = None,
+                    template_class: Any = None) -> Any:
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        template = self._compiled.get(source)
+        if template is None:
+            if len(self._compiled) >= self.CACHE_SIZE:
+                self._compiled.clear()
+            template = self._compiled[source] = super().from_string(source)
+        return template
+
+
 @lru_cache(maxsize=64)
 def _template_xml(path: Path, mtime: float) -> str:
     from docxtpl import DocxTemplate
@@ -416,19 +443,49 @@ def _evidence_where(item: object) -> Callable[[str], str]:
                          "dashboard)")
 
 
+class RequestIndex:
+    """Requests by ID (case and spaces forgiven), each row read into a dict once."""
+
+    def __init__(self, tracker: Tracker):
+        self.tracker = tracker
+        requests = tracker.requests
+        keys = requests["request_id"].astype("string").str.strip().str.upper()
+        self.rows: dict[str, int] = {}
+        for row, key in zip(requests.index, keys, strict=True):
+            if not pd.isna(key):
+                self.rows.setdefault(str(key), int(row))  # the first of a duplicated ID
+        self._records: dict[int, dict[str, Any]] = {}
+        self._payers: dict[tuple[str, str], tuple[int | None, Row]] = {}
+
+    def payer(self, payer: object, plan_type: object) -> tuple[int | None, Row]:
+        """The Payers row for a payer and plan type (cached): (Excel row or None, values)."""
+        key = (str(payer), str(plan_type))
+        if key not in self._payers:
+            self._payers[key] = _payer_row(self.tracker.frames["Payers"], payer, plan_type)
+        return self._payers[key]
+
+    def find(self, request_id: str) -> tuple[int, dict[str, Any]]:
+        """(Excel row, the request's values) or RequestNotFoundError."""
+        row = self.rows.get(str(request_id).strip().upper())
+        if row is None:
+            raise RequestNotFoundError(f"{self.tracker.path}: no request with ID "
+                                       f"'{request_id}' on the Requests sheet.")
+        if row not in self._records:
+            self._records[row] = self.tracker.requests.loc[row].to_dict()
+        return row, self._records[row]
+
+
 def build_context(tracker: Tracker, request_id: str, deadlines: Row, now: pd.Timestamp,
-                  kind: LetterKind, supplied: Mapping[str, object] | None = None
-                  ) -> dict[str, Any]:
-    """Everything a template may use for one request, each namespace knowing its source."""
-    requests = tracker.requests
-    wanted = str(request_id).strip().upper()
-    matches = requests.index[requests["request_id"].astype("string").str.strip().str.upper()
-                             == wanted]
-    if not len(matches):
-        raise RequestNotFoundError(f"{tracker.path}: no request with ID '{request_id}' on the "
-                                   "Requests sheet.")
-    row_number = int(matches[0])
-    request = requests.loc[row_number].to_dict()
+                  kind: LetterKind, supplied: Mapping[str, object] | None = None,
+                  index: RequestIndex | None = None,
+                  criteria: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Everything a template may use for one request, each namespace knowing its source.
+
+    index and criteria (the request's documentation_checklist) save the lookups
+    when many letters are made from one tracker.
+    """
+    index = index or RequestIndex(tracker)
+    row_number, request = index.find(request_id)
     settings = tracker.settings
     supplied = dict(supplied or {})
 
@@ -439,8 +496,7 @@ def build_context(tracker: Tracker, request_id: str, deadlines: Row, now: pd.Tim
     def in_settings(name: str) -> str:
         return f"fill the Settings sheet, key 'practice_{name}'"
 
-    payer_row_number, payer = _payer_row(tracker.frames["Payers"], request.get("payer"),
-                                         request.get("plan_type"))
+    payer_row_number, payer = index.payer(request.get("payer"), request.get("plan_type"))
 
     def in_payers(name: str) -> str:
         title = _column_title(tracker, "Payers", name)
@@ -486,8 +542,8 @@ def build_context(tracker: Tracker, request_id: str, deadlines: Row, now: pd.Tim
     }
     given: Any = supplied.pop("evidence", None) or {}
     evidence = {str(key).strip().casefold(): value for key, value in given.items()}
-    checklist = documentation_checklist(tracker.frames["Criteria"],
-                                        request.get("service_category"), request.get("payer"))
+    checklist = criteria if criteria is not None else documentation_checklist(
+        tracker.frames["Criteria"], request.get("service_category"), request.get("payer"))
     context["criteria"] = [
         Fields({"item": item, "required": "Yes" if required else "No",
                 "evidence": evidence.get(str(item).strip().casefold())},
@@ -538,16 +594,22 @@ def clean_supplied(values: Mapping[str, object], fields: TemplateFields) -> dict
 
 # --- rendering --------------------------------------------------------------------------
 
+_FOUND: ContextVar[list[tuple[object, str | None]] | None] = ContextVar("_FOUND", default=None)
+
+
 class _Collecting(StrictUndefined):
     """StrictUndefined that notes each use of a missing value instead of stopping at the first.
 
-    The letter made in that pass is thrown away when anything was noted.
+    The notes go to the list of the render in progress (a context variable, so one
+    compiled template serves every letter); the letter made in that pass is thrown
+    away when anything was noted.
     """
 
-    found: list[tuple[object, str | None]]
-
     def _note(self) -> None:
-        self.found.append((self._undefined_obj, self._undefined_name))
+        found = _FOUND.get()
+        if found is None:  # outside render_letter: behave as StrictUndefined
+            self._fail_with_undefined_error()
+        found.append((self._undefined_obj, self._undefined_name))
 
     def __str__(self) -> str:  # type: ignore[override]
         self._note()
@@ -574,9 +636,9 @@ class _Collecting(StrictUndefined):
     __hash__ = Undefined.__hash__  # type: ignore[assignment]
 
 
-def _collector() -> tuple[type[_Collecting], list[tuple[object, str | None]]]:
-    found: list[tuple[object, str | None]] = []
-    return type("_CollectingUndefined", (_Collecting,), {"found": found}), found
+@lru_cache(maxsize=1)
+def _rendering_environment() -> _CachingEnvironment:
+    return _CachingEnvironment(undefined=_Collecting, autoescape=True)
 
 
 def _missing_fields(found: Iterable[tuple[object, str | None]], context: Mapping[str, Any]
@@ -602,17 +664,20 @@ def render_letter(template: Path | bytes, context: Mapping[str, Any], request_id
     from docxtpl import DocxTemplate
 
     source = template if isinstance(template, bytes) else Path(template).read_bytes()
-    undefined, found = _collector()
+    found: list[tuple[object, str | None]] = []
     document = DocxTemplate(io.BytesIO(source))
     values = {key: value for key, value in context.items() if not key.startswith("_")}
+    token = _FOUND.set(found)
     try:
-        document.render(values, _environment(undefined), autoescape=True)
+        document.render(values, _rendering_environment(), autoescape=True)
     except PAToolkitError:
         raise
     except Exception as error:
         where = f" ({template})" if isinstance(template, Path) else ""
         raise TemplateProblemError(f"the {kind or 'letter'} template{where} cannot be filled: "
                                    f"{type(error).__name__}: {error}") from None
+    finally:
+        _FOUND.reset(token)
     if found:
         raise MissingFieldsError(request_id, kind, _missing_fields(found, context))
     out = io.BytesIO()
@@ -755,6 +820,12 @@ class LetterMaker:
         self.folders = template_folders(self.tracker, self.templates)
         if self.deadlines is None:
             self.deadlines = deadlines_for(self.tracker, self.now)
+        self.index = RequestIndex(self.tracker)
+        ids = self.deadlines["request_id"].astype("string").str.strip().str.upper()
+        self._deadline_positions = {str(key): position for position, key in enumerate(ids)
+                                    if not pd.isna(key)}
+        self._deadline_rows: dict[str, Row] = {}
+        self._checklists: dict[tuple[object, object], pd.DataFrame] = {}
 
     def fields(self, kind: LetterKind | str) -> TemplateFields:
         return template_fields(letter_kind(kind) if isinstance(kind, str) else kind,
@@ -762,25 +833,28 @@ class LetterMaker:
 
     def _deadlines_row(self, request_id: str) -> Row:
         assert self.deadlines is not None
-        ids = self.deadlines["request_id"].astype("string").str.strip().str.upper()
-        rows = self.deadlines[ids == str(request_id).strip().upper()]
-        return rows.iloc[0].to_dict() if len(rows) else {}
+        key = str(request_id).strip().upper()
+        if key not in self._deadline_rows:
+            position = self._deadline_positions.get(key)
+            self._deadline_rows[key] = ({} if position is None
+                                        else self.deadlines.iloc[position].to_dict())
+        return self._deadline_rows[key]
 
     def request_row(self, request_id: str) -> Row:
-        requests = self.tracker.requests
-        rows = requests[requests["request_id"].astype("string").str.strip().str.upper()
-                        == str(request_id).strip().upper()]
-        if not len(rows):
-            raise RequestNotFoundError(f"{self.tracker.path}: no request with ID "
-                                       f"'{request_id}' on the Requests sheet.")
-        return rows.iloc[0].to_dict()
+        return self.index.find(request_id)[1]
+
+    def checklist(self, request_id: str) -> pd.DataFrame:
+        """The payer's Criteria items for the request's service category (cached)."""
+        row = self.request_row(request_id)
+        key = (row.get("service_category"), row.get("payer"))
+        if key not in self._checklists:
+            self._checklists[key] = documentation_checklist(
+                self.tracker.frames["Criteria"], row.get("service_category"), row.get("payer"))
+        return self._checklists[key]
 
     def criteria_items(self, request_id: str) -> list[str]:
         """The payer's Criteria items for the request's service category, in sheet order."""
-        row = self.request_row(request_id)
-        checklist = documentation_checklist(self.tracker.frames["Criteria"],
-                                            row.get("service_category"), row.get("payer"))
-        return [str(item) for item in checklist["item"]]
+        return [str(item) for item in self.checklist(request_id)["item"]]
 
     def why_not(self, request_id: str, kind: LetterKind | str) -> str | None:
         kind = letter_kind(kind) if isinstance(kind, str) else kind
@@ -798,7 +872,7 @@ class LetterMaker:
         if kind.key not in self._sources:
             self._sources[kind.key] = template_path(kind, self.folders).read_bytes()
         context = build_context(self.tracker, request_id, self._deadlines_row(request_id),
-                                self.now, kind, supplied)
+                                self.now, kind, supplied, self.index, self.checklist(request_id))
         return render_letter(self._sources[kind.key], context, request_id, kind.key)
 
     def make(self, request_ids: Sequence[str], kind: LetterKind | str,

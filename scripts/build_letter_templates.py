@@ -157,8 +157,9 @@ def p2p() -> Document:
     _heading(document, "Points the ordering provider will discuss")
     _loop(document, "discussion_points", "point", "\u2022 ")
     _para(document, "If the review cannot be held before the window closes, please tell us "
-                    "at once so that a written appeal can be filed within your appeal "
-                    "period, which ends on {{ deadlines.appeal_filing_deadline }}.")
+                    "at once so that a written appeal can be filed"
+                    "{% if deadlines.appeal_filing_deadline is defined %} within your appeal "
+                    "period, which ends on {{ deadlines.appeal_filing_deadline }}{% endif %}.")
     _signature(document)
     return document
 
@@ -182,8 +183,9 @@ def appeal() -> Document:
     _para(document, "Dear Appeals Reviewer:")
     _para(document, "On behalf of our patient, {{ practice.name }} appeals the determination "
                     "of {{ request.decision_date }} on prior authorization for the service "
-                    "above. This appeal is filed within your appeal period, which ends on "
-                    "{{ deadlines.appeal_filing_deadline }}.")
+                    "above.{% if deadlines.appeal_filing_deadline is defined %} This appeal is "
+                    "filed within your appeal period, which ends on "
+                    "{{ deadlines.appeal_filing_deadline }}.{% endif %}")
     _appeal_body(document)
     _para(document)
     _para(document, "The enclosed records answer the specific reason you gave. We ask that "
@@ -311,10 +313,53 @@ LETTERS = {
 }
 
 
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+DROPPED_PARTS = ("stylesWithEffects", "customXml", "thumbnail")
+
+
+def _slim(document: Document) -> Document:
+    """Keep only the styles the letter uses; drop the parts Word rebuilds by itself.
+
+    python-docx's default template carries 790 KB of XML (every table style, every
+    latent style, a second copy of them with effects, a thumbnail). Parsing and
+    writing that was most of the cost of each letter made; Word and LibreOffice
+    open the slim file the same way.
+    """
+    parts = [document.element, *(s.header._element for s in document.sections),
+             *(s.footer._element for s in document.sections)]
+    used = {element.get(f"{W}val") for part in parts
+            for tag in ("pStyle", "rStyle", "tblStyle") for element in part.iter(f"{W}{tag}")}
+    styles = document.styles.element
+    by_id = {style.get(f"{W}styleId"): style for style in styles.iter(f"{W}style")}
+    used |= {style_id for style_id, style in by_id.items() if style.get(f"{W}default") == "1"}
+    used |= {"Header", "Footer", "HeaderChar", "FooterChar", "TableGrid"}
+    pending = list(used)
+    while pending:  # the styles these are based on, linked to or followed by
+        style = by_id.get(pending.pop())
+        if style is None:
+            continue
+        for tag in ("basedOn", "link", "next"):
+            for reference in style.iter(f"{W}{tag}"):
+                value = reference.get(f"{W}val")
+                if value not in used:
+                    used.add(value)
+                    pending.append(value)
+    for style_id, style in by_id.items():
+        if style_id not in used:
+            styles.remove(style)
+    for latent in styles.findall(f"{W}latentStyles"):
+        styles.remove(latent)
+    for owner in (document.part, document.part.package):
+        for key, relationship in list(owner.rels.items()):
+            if any(name in str(relationship.target_ref) for name in DROPPED_PARTS):
+                del owner.rels[key]
+    return document
+
+
 def main() -> int:
     FOLDER.mkdir(parents=True, exist_ok=True)
     for name, build in LETTERS.items():
-        build().save(FOLDER / name)
+        _slim(build()).save(FOLDER / name)
         print(f"wrote {FOLDER / name}")
     return 0
 

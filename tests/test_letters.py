@@ -362,3 +362,19 @@ def test_libreoffice_opens_every_rendered_kind(letters_tracker: Path, tmp_path: 
                                   text=True, check=True).stdout
             assert "Maplewood Family Medicine (synthetic)" in text
             assert letter.request_id in text
+
+
+def test_a_plan_without_an_appeal_deadline_still_gets_its_letters(tmp_path: Path) -> None:
+    """Medicare FFS has no appeal filing timeframe unless the Payers sheet gives one."""
+    ffs = {"Payer": "Medicare Part B", "Plan Type": "Medicare FFS"}
+    path = build_letter_tracker(tmp_path / "t.xlsx", p2p=ffs, appeal=ffs)
+    book = openpyxl.load_workbook(path)
+    book["Payers"].append(["Medicare Part B", "Medicare FFS", None, "800-555-0199", None,
+                           "Medicare Part B Redeterminations, PO Box 3000, Sampleton, OH 43003"])
+    book.save(path)
+    maker = maker_for(path)
+    appeal = letter_text(maker.render("LT-APPEAL", "appeal", SUPPLIED["appeal"]))
+    p2p = letter_text(maker.render("LT-P2P", "p2p", SUPPLIED["p2p"]))
+    assert "appeal period" not in appeal
+    assert "so that a written appeal can be filed." in p2p
+    assert "By fax" not in appeal  # no fax on the Payers row: the line is left out

@@ -126,7 +126,8 @@ class LetterForm:
         old = {name: widget.value for name, widget in self.inputs.items()}  # type: ignore[attr-defined]
         self.inputs, self.evidence = {}, {}
         for field in fields.supplied:
-            help_text = html.escape(field.help) + (" One per line." if field.is_list else "")
+            help_text = html.escape(field.help) + (
+                " One per line." if field.is_list and "per line" not in field.help else "")
             if field.name == "evidence":
                 items = self.maker.criteria_items(self.request_id)
                 rows.append(widgets.HTML(f"<b>{html.escape(field.label)}</b><br><small>"
@@ -193,7 +194,9 @@ class LetterForm:
             set_message(self.feedback, explain(error), "error")
             return None
         text = letter_text(data)
-        self.preview.value = (f'<pre class="pa-preview">{html.escape(text)}</pre>')
+        lines = "".join(f"<div>{html.escape(line)}</div>" if line.strip() else "<div>&nbsp;</div>"
+                        for line in text.splitlines())
+        self.preview.value = f'<div class="pa-preview">{lines}</div>'
         return text
 
     def _make(self, _: object = None) -> None:
@@ -247,7 +250,8 @@ class DenialsDashboard:
         self.letter = LetterForm(self)
         self._detail: RequestDetail | None = None
         self.detail_box = widgets.VBox([widgets.HTML(
-            "<p>Choose <b>Open</b> on a denial to see its request here.</p>")])
+            "<p>Choose <b>Open</b> on a denial to see its request here, and record its "
+            "peer-to-peer and appeal steps.</p>")])
         self.batch_kind = widgets.Dropdown(
             options=[(kind.title, kind.key) for kind in KINDS.values()], value="appeal",
             description="Kind", layout=widgets.Layout(width="360px"))
@@ -274,7 +278,7 @@ class DenialsDashboard:
                           widgets.HBox([self.batch_kind, self.batch_button]), self.progress,
                           self.batch_report]),
             self.letter_box, self.detail_box])
-        for index, title in enumerate(("Denials", "Letter", "Request and P2P/appeal steps")):
+        for index, title in enumerate(("Denials", "Letter", "Request detail")):
             self.tabs.set_title(index, title)
         self.tabs.add_class("pa-tabs")
         self.widget = widgets.VBox([widgets.HTML(STYLE + PREVIEW_STYLE), self.header,
@@ -401,8 +405,10 @@ class DenialsDashboard:
 
 PREVIEW_STYLE = """
 <style>
-.pa-preview { white-space: pre-wrap; font-family: Arial, sans-serif; font-size: 13px;
-  border: 1px solid #dde3ea; padding: 12px; max-width: 780px; background: #fff; }
+.pa-preview { font-family: Arial, sans-serif; font-size: 13px; line-height: 1.35;
+  border: 1px solid #dde3ea; padding: 16px 20px; max-width: 760px; background: #fff;
+  word-break: normal; overflow-wrap: anywhere; white-space: normal; }
+.pa-preview div { margin: 0; }
 .pa-download { font-weight: 600; }
 </style>
 """
