@@ -249,6 +249,95 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _period(args: argparse.Namespace) -> tuple[datetime.date | None, datetime.date | None]:
+    return _date(args.date_from, "--from"), _date(args.date_to, "--to")
+
+
+def _need_out(args: argparse.Namespace, what: str) -> Path:
+    if args.out is None:
+        raise PAToolkitError(f"--format xlsx needs --out FILE.xlsx (where to write the {what}).")
+    return Path(args.out)
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from .exports import to_text
+    from .metrics import as_rows, scorecard_for, write_scorecard_xlsx
+
+    tracker = _load_usable(args.tracker)
+    date_from, date_to = _period(args)
+    card = scorecard_for(tracker, date_from, date_to)
+    if args.format == "json":
+        _print_json(card.as_json())
+    elif args.format == "xlsx":
+        span = (f"{date_from or 'start'} to {date_to or 'end'}" if date_from or date_to
+                else "all requests")
+        path = write_scorecard_xlsx(card, _need_out(args, "report"), f"PA scorecard, {span}")
+        print(f"Wrote the scorecard to {path}.")
+    else:
+        print(to_text(as_rows(card.overall)[["metric", "value"]]))
+        shown = card.by_payer[["payer", "requests", "decided", "approved_pct", "denied_pct",
+                               "late_pct", "median_days_to_decision", "appeal_rate_pct",
+                               "overturn_rate_pct"]]
+        print()
+        print(to_text(shown.rename(columns=lambda name: name.replace("_", " ")),
+                      {"payer": 30}))
+        if len(card.denial_reasons):
+            print()
+            print(to_text(card.denial_reasons.head(10), {"denial_reason": 60}))
+    return EXIT_FINDINGS if tracker.errors else EXIT_OK
+
+
+def cmd_audit_claims(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .claims import audit_for, audit_json, findings_table, read_claims, summary
+    from .exports import to_csv, to_text, write_report_xlsx
+
+    tracker = _load_usable(args.tracker)
+    claims_file = read_claims(args.claims)
+    for problem in claims_file.problems[:20]:
+        print(f"patoolkit: {claims_file.path}: {problem}", file=sys.stderr)
+    claims = claims_file.claims
+    findings = audit_for(tracker, claims, _date(args.as_of, "--as-of"))
+    table = findings_table(findings, claims)
+    counts = summary(findings, claims)
+    if args.format == "json":
+        _print_json(audit_json(findings, claims))
+    elif args.format == "csv":
+        sys.stdout.write(to_csv(table))
+    elif args.format == "xlsx":
+        by_code = pd.DataFrame([{"finding": code, "count": count}
+                                for code, count in counts["findings"].items()])
+        path = write_report_xlsx(_need_out(args, "findings"), "Claims audit",
+                                 {"Findings": table, "Summary": by_code})
+        print(f"Wrote {len(table)} findings on {counts['claims_with_findings']} claims to "
+              f"{path}.")
+    else:
+        if len(table):
+            print(to_text(table[["claim_id", "code", "message", "fix"]],
+                          {"message": 70, "fix": 50}))
+            print()
+        print(f"{counts['claims']} claims: {counts['clean_claims']} clean, "
+              f"{counts['claims_with_findings']} with findings.")
+        for code, count in counts["findings"].items():
+            if count:
+                print(f"  {code}: {count}")
+    failing = len(findings) or claims_file.problems or tracker.errors
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    date_from, date_to = _period(args)
+    if date_from and date_to and date_from > date_to:
+        raise PAToolkitError(f"--from {date_from} is after --to {date_to}; swap them.")
+    path = write_report(args.tracker, args.out, date_from, date_to)
+    print(f"Wrote the report to {path} (one self-contained HTML file, no code, no patient "
+          "names).")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
@@ -359,6 +448,49 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a client's template folder")
     templates.add_argument("--json", action="store_true", help="print JSON")
     templates.set_defaults(handler=cmd_templates)
+
+    metrics = commands.add_parser(
+        "metrics", help="payer scorecard and practice KPIs",
+        description="Approval, denial, timeliness, appeal and process measures, overall, per "
+                    "payer and per service category, for the requests submitted in "
+                    "[--from, --to] (all when omitted). Every metric is defined on the "
+                    "Definitions sheet of --format xlsx and in the README.")
+    metrics.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    metrics.add_argument("--from", dest="date_from", metavar="DATE",
+                         help="first submission date (inclusive)")
+    metrics.add_argument("--to", dest="date_to", metavar="DATE",
+                         help="last submission date (inclusive)")
+    metrics.add_argument("--format", choices=["table", "json", "xlsx"], default="table")
+    metrics.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
+    metrics.set_defaults(handler=cmd_metrics)
+
+    audit = commands.add_parser(
+        "audit-claims", help="claims that will deny for authorization reasons",
+        description="Check every line of a claims export (CSV or XLSX) against the tracker: "
+                    "missing authorizations, numbers not on the claim, unknown or mismatched "
+                    "numbers, dates, codes and units outside the authorization, denied "
+                    "authorizations. Exit 1 when anything is found.")
+    audit.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    audit.add_argument("claims", type=Path, help="the claims export (.csv or .xlsx)")
+    audit.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table")
+    audit.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
+    audit.add_argument("--as-of", metavar="DATE",
+                       help="date the PA Rules are read for when a claim has none (today)")
+    audit.set_defaults(handler=cmd_audit_claims)
+
+    report = commands.add_parser(
+        "report", help="a per-client HTML report made by running the scorecard notebook",
+        description="Run the scorecard notebook headless (nbclient) for the dates given and "
+                    "save its output as one self-contained HTML file without code, ready to "
+                    "send to the client. Refuses to overwrite an existing file.")
+    report.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    report.add_argument("--from", dest="date_from", metavar="DATE",
+                        help="first submission date (inclusive)")
+    report.add_argument("--to", dest="date_to", metavar="DATE",
+                        help="last submission date (inclusive)")
+    report.add_argument("--out", type=Path, required=True, metavar="FILE.html",
+                        help="where to write the report")
+    report.set_defaults(handler=cmd_report)
 
     serve = commands.add_parser(
         "serve", help="the dashboards in the browser (Voila), on 127.0.0.1",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xlsxwriter
@@ -63,60 +65,135 @@ def to_text(frame: pd.DataFrame, widths: dict[str, int] | None = None) -> str:
     return shown.to_string(index=False)
 
 
+def _formats(book: xlsxwriter.Workbook) -> dict[str, Any]:
+    return {
+        "title": book.add_format({"bold": True, "font_size": 14}),
+        "header": book.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF",
+                                   "text_wrap": True, "valign": "top", "border": 1}),
+        "wrap": book.add_format({"text_wrap": True, "valign": "top"}),
+        "when": book.add_format({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"}),
+        "red": book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+    }
+
+
+def _write_table(book: xlsxwriter.Workbook, ws: Any, frame: pd.DataFrame, title: str,
+                 formats: dict[str, Any], highlight: Sequence[bool] | None = None) -> None:
+    """Title in A1, headings in row 3, data from row 4; filter, frozen heading, printable."""
+    ws.write_string(0, 0, title, formats["title"])
+    columns = [str(column) for column in frame.columns]
+    for position, name in enumerate(columns):
+        ws.write_string(2, position, name.replace("_", " ").capitalize(), formats["header"])
+        values = frame[name]
+        lengths = values.dropna().astype(str).str.len()
+        longest = float(lengths.quantile(0.9)) if len(lengths) else 10.0
+        width = max(10, min(60, int(max(longest, len(name)) + 2)))
+        is_date = pd.api.types.is_datetime64_any_dtype(values)
+        ws.set_column(position, position, 17 if is_date else width,
+                      formats["when"] if is_date else formats["wrap"])
+    for row_number, row in enumerate(frame.itertuples(index=False), start=3):
+        for position, value in enumerate(row):
+            value = _cell(value)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                if pd.api.types.is_datetime64_any_dtype(frame.iloc[:, position]):
+                    ws.write_datetime(row_number, position,
+                                      pd.Timestamp(value).to_pydatetime(), formats["when"])
+                else:
+                    ws.write_string(row_number, position, value)
+            elif isinstance(value, bool):
+                ws.write_boolean(row_number, position, value)
+            else:
+                ws.write_number(row_number, position, value)
+    last_row = 2 + len(frame)
+    if columns:
+        ws.autofilter(2, 0, max(last_row, 3), len(columns) - 1)
+    if highlight is not None and len(frame):
+        for offset, flag in enumerate(highlight):
+            if flag:
+                ws.conditional_format(3 + offset, 0, 3 + offset, len(columns) - 1,
+                                      {"type": "no_errors", "format": formats["red"]})
+    ws.freeze_panes(3, 0)
+    ws.set_landscape()
+    ws.set_paper(1)  # US Letter
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(2)
+    ws.set_header(f"&L{title}&RPage &P of &N")
+
+
+def _book(temporary: Path) -> xlsxwriter.Workbook:
+    return xlsxwriter.Workbook(str(temporary), {"strings_to_formulas": False,
+                                                "strings_to_urls": False,
+                                                "remove_timezone": True})
+
+
 def write_xlsx(frame: pd.DataFrame, path: Path | str, title: str, sheet: str = "Worklist",
                highlight: Sequence[bool] | None = None, overwrite: bool = False) -> Path:
     """A formatted one-sheet workbook; rows where highlight is True are shaded red."""
     def write(temporary: Path) -> None:
-        book = xlsxwriter.Workbook(str(temporary), {"strings_to_formulas": False,
-                                                    "strings_to_urls": False,
-                                                    "remove_timezone": True})
-        ws = book.add_worksheet(sheet[:31])
-        bold = book.add_format({"bold": True, "font_size": 14})
-        header = book.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF",
-                                  "text_wrap": True, "valign": "top", "border": 1})
-        wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        when = book.add_format({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"})
-        red = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-        ws.write_string(0, 0, title, bold)
-        columns = [str(column) for column in frame.columns]
-        for position, name in enumerate(columns):
-            ws.write_string(2, position, name.replace("_", " ").capitalize(), header)
-            values = frame[name]
-            lengths = values.dropna().astype(str).str.len()
-            longest = float(lengths.quantile(0.9)) if len(lengths) else 10.0
-            width = max(10, min(60, int(max(longest, len(name)) + 2)))
-            is_date = pd.api.types.is_datetime64_any_dtype(values)
-            ws.set_column(position, position, 17 if is_date else width,
-                          when if is_date else wrap)
-        for row_number, row in enumerate(frame.itertuples(index=False), start=3):
-            for position, value in enumerate(row):
-                value = _cell(value)
-                if value is None:
+        book = _book(temporary)
+        _write_table(book, book.add_worksheet(sheet[:31]), frame, title, _formats(book),
+                     highlight)
+        book.close()
+
+    return create_new_file(path, write, what="spreadsheet", overwrite=overwrite)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A native Excel chart of some columns of one table sheet."""
+
+    title: str
+    sheet: str  # the table's sheet
+    category: str  # column with the labels
+    values: tuple[str, ...]  # columns plotted, one series each
+    kind: str = "bar"  # xlsxwriter chart type: bar, column, line
+    y_title: str = ""
+    rows: int | None = None  # only the first rows (e.g. the top ten reasons)
+
+
+def write_report_xlsx(path: Path | str, title: str, tables: Mapping[str, pd.DataFrame],
+                      charts: Sequence[Chart] = (), overwrite: bool = False) -> Path:
+    """A report a manager can email: a Charts sheet first, then one sheet per table."""
+    def write(temporary: Path) -> None:
+        book = _book(temporary)
+        formats = _formats(book)
+        chart_sheet = book.add_worksheet("Charts") if charts else None
+        sheets = {}
+        for name, frame in tables.items():
+            ws = book.add_worksheet(name[:31])
+            _write_table(book, ws, frame, f"{title}: {name}", formats)
+            sheets[name] = (ws, frame)
+        if chart_sheet is not None:
+            chart_sheet.write_string(0, 0, title, formats["title"])
+            chart_sheet.set_landscape()
+            chart_sheet.set_paper(1)
+            chart_sheet.fit_to_pages(1, 0)
+            top = 2
+            for spec in charts:
+                _, frame = sheets[spec.sheet]
+                count = min(len(frame), spec.rows or len(frame))
+                if not count:
                     continue
-                if isinstance(value, str):
-                    if pd.api.types.is_datetime64_any_dtype(frame.iloc[:, position]):
-                        ws.write_datetime(row_number, position,
-                                          pd.Timestamp(value).to_pydatetime(), when)
-                    else:
-                        ws.write_string(row_number, position, value)
-                elif isinstance(value, bool):
-                    ws.write_boolean(row_number, position, value)
-                else:
-                    ws.write_number(row_number, position, value)
-        last_row = 2 + len(frame)
-        if columns:
-            ws.autofilter(2, 0, max(last_row, 3), len(columns) - 1)
-        if highlight is not None and len(frame):
-            for offset, flag in enumerate(highlight):
-                if flag:
-                    ws.conditional_format(3 + offset, 0, 3 + offset, len(columns) - 1,
-                                          {"type": "no_errors", "format": red})
-        ws.freeze_panes(3, 0)
-        ws.set_landscape()
-        ws.set_paper(1)  # US Letter
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(2)
-        ws.set_header(f"&L{title}&RPage &P of &N")
+                columns = [str(column) for column in frame.columns]
+                chart = book.add_chart({"type": spec.kind})
+                label = columns.index(spec.category)
+                for value in spec.values:
+                    position = columns.index(value)
+                    chart.add_series({
+                        "name": [spec.sheet[:31], 2, position],
+                        "categories": [spec.sheet[:31], 3, label, 2 + count, label],
+                        "values": [spec.sheet[:31], 3, position, 2 + count, position],
+                    })
+                chart.set_title({"name": spec.title})
+                chart.set_y_axis({"name": spec.y_title} if spec.kind != "bar" else {})
+                chart.set_x_axis({"name": spec.y_title} if spec.kind == "bar" else {})
+                chart.set_legend({"position": "bottom"})
+                height = 360 if spec.kind != "bar" else max(300, 22 * count * len(spec.values)
+                                                            + 120)
+                chart.set_size({"width": 760, "height": height})
+                chart_sheet.insert_chart(top, 0, chart)
+                top += height // 20 + 2  # rows are 20 px: the next chart below this one
         book.close()
 
     return create_new_file(path, write, what="spreadsheet", overwrite=overwrite)

@@ -314,6 +314,37 @@ SHEETS: tuple[Sheet, ...] = (
 )
 SHEETS_BY_NAME: dict[str, Sheet] = {sheet.name: sheet for sheet in SHEETS}
 
+# A claims export (not a tracker sheet): what `patoolkit audit-claims` reads, headers
+# matched the same forgiving way, with the spellings billing systems use.
+CLAIMS = Sheet(
+    "Claims",
+    "One row per claim line from the billing system's export.",
+    (
+        C("claim_id", "text", "Claim number (or claim and line).", required=True,
+          aliases=("claim", "claim number", "claim no", "claim #", "icn", "encounter",
+                   "encounter id", "visit id")),
+        C("patient_id", "text", "The practice's patient or account number.", required=True,
+          aliases=("patient", "account", "account number", "acct", "mrn", "pat id",
+                   "patient number")),
+        C("payer", "text", "Payer name.", required=True,
+          aliases=("insurance", "insurer", "plan", "payer name", "ins name", "carrier",
+                   "primary insurance")),
+        C("date_of_service", "date", "Date of service.", required=True,
+          aliases=("dos", "service date", "date of svc", "from date", "dos from",
+                   "svc date")),
+        C("codes", "text", "CPT or HCPCS code(s) of the line.", required=True,
+          aliases=("code", "cpt", "hcpcs", "cpt code", "procedure", "procedure code",
+                   "cpt hcpcs", "proc code", "service code")),
+        C("units", "int", "Units or visits billed.", required=True,
+          aliases=("unit", "qty", "quantity", "visits", "days units", "un")),
+        C("auth_number", "text", "Prior authorization number on the claim (box 23, REF*G1).",
+          required=True,
+          aliases=("auth", "authorization", "authorization number", "prior auth",
+                   "prior authorization", "prior auth number", "auth no", "auth #",
+                   "box 23", "ref g1", "pa number", "auth cd")),
+    ),
+)
+
 INSTRUCTIONS_SHEET = "Instructions"
 LISTS_SHEET = "Lists"
 

@@ -4,6 +4,9 @@
     intake_app(tracker_path)   the "New request" form
     setup_app(tracker_path)    client set-up for consultants
     denials_app(tracker_path)  denials and appeals: windows, letters, P2P and appeal steps
+    scorecard_app(tracker_path, date_from, date_to, report)  payer scorecard (report=True:
+                               static HTML for `patoolkit report`)
+    claims_app(tracker_path)   the claim-to-authorization audit
 
 Each returns a widget to display. When the tracker cannot be used they return
 a friendly page saying what is wrong and what to do, never a traceback.
@@ -15,24 +18,32 @@ import os
 
 import ipywidgets as widgets
 
+from .claims_audit import ClaimsAuditDashboard
 from .common import TrackerSession, resolve_tracker_path, unusable_page
 from .denials import DenialsDashboard, LetterForm
 from .detail import RequestDetail
 from .intake import IntakeForm
+from .scorecard import ScorecardDashboard, scorecard_html, scorecard_report
 from .setup import ClientSetup, payer_rules_table
 from .today import TodayDashboard
 
 __all__ = [
+    "ClaimsAuditDashboard",
     "ClientSetup",
     "DenialsDashboard",
     "IntakeForm",
     "LetterForm",
     "RequestDetail",
+    "ScorecardDashboard",
     "TodayDashboard",
     "TrackerSession",
+    "claims_app",
     "denials_app",
     "intake_app",
     "payer_rules_table",
+    "scorecard_app",
+    "scorecard_html",
+    "scorecard_report",
     "setup_app",
     "today_app",
 ]
@@ -69,3 +80,24 @@ def denials_app(tracker_path: str | None = None, as_of: str | None = None) -> wi
     if not isinstance(session, TrackerSession):
         return session
     return DenialsDashboard(session, as_of=as_of).widget
+
+
+def scorecard_app(tracker_path: str | None = None, date_from: str | None = None,
+                  date_to: str | None = None, report: bool = False) -> object:
+    """The scorecard dashboard; with report=True the static page `patoolkit report` saves."""
+    if report:
+        from IPython.display import HTML
+
+        return HTML(scorecard_report(tracker_path, date_from, date_to))
+    session = _session(tracker_path)
+    if not isinstance(session, TrackerSession):
+        return session
+    return ScorecardDashboard(session, date_from, date_to).widget
+
+
+def claims_app(tracker_path: str | None = None, claims_path: str | None = None
+               ) -> widgets.Widget:
+    session = _session(tracker_path)
+    if not isinstance(session, TrackerSession):
+        return session
+    return ClaimsAuditDashboard(session, claims_path).widget

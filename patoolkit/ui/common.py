@@ -70,6 +70,19 @@ def resolve_tracker_path(tracker_path: str | os.PathLike[str] | None = None) -> 
     return BUNDLED_SAMPLE
 
 
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download_link(data: bytes, file_name: str, text: str, mime: str = DOCX_TYPE) -> str:
+    """An <a download> carrying the file itself: Voila serves no files, the browser saves it."""
+    import base64
+
+    encoded = base64.b64encode(data).decode("ascii")
+    return (f'<a class="pa-download" download="{html.escape(file_name)}" '
+            f'href="data:{mime};base64,{encoded}">{html.escape(text)}</a>')
+
+
 def message(text: str, kind: str = "ok") -> widgets.HTML:
     box = widgets.HTML(f'<div class="pa-message pa-{kind}">{html.escape(text)}</div>')
     box.add_class("pa-msg")

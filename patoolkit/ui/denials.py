@@ -9,7 +9,6 @@ The request's own page records the P2P and appeal steps through the safe writer.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
 import re
@@ -27,7 +26,15 @@ from ..letters import (
     letter_text,
 )
 from ..worklist import denials_for
-from .common import STYLE, TrackerSession, explain, fmt, problems_table, set_message
+from .common import (
+    STYLE,
+    TrackerSession,
+    download_link,
+    explain,
+    fmt,
+    problems_table,
+    set_message,
+)
 from .detail import RequestDetail
 from .table import RowTable
 
@@ -37,16 +44,6 @@ TABLE_COLUMNS = [
     ("request_id", "Request", 110), ("payer", "Payer", 170), ("owner", "Owner", 64),
     ("stage", "Stage", 190), ("denial_reason", "Denial reason", 300),
 ]
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def download_link(data: bytes, file_name: str, text: str) -> str:
-    """An <a download> carrying the file itself: Voila serves no files, the browser saves it."""
-    encoded = base64.b64encode(data).decode("ascii")
-    return (f'<a class="pa-download" download="{html.escape(file_name)}" '
-            f'href="data:{DOCX_TYPE};base64,{encoded}">{html.escape(text)}</a>')
-
-
 class LetterForm:
     """Kind, named fields, preview, make and download, for one request or a batch."""
 

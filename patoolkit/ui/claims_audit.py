@@ -1,0 +1,142 @@
+"""The claims audit dashboard: upload (or pick) a claims export, see what will deny and why."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..claims import FINDINGS, ClaimsFile, audit_for, claims_from_bytes, findings_table, summary
+from ..exports import write_report_xlsx
+from .common import (
+    STYLE,
+    XLSX_TYPE,
+    TrackerSession,
+    download_link,
+    explain,
+    set_message,
+)
+
+NONE = "(choose a file)"
+SHOWN = ("claim_id", "date_of_service", "codes", "units", "auth_number", "message")
+
+
+def claims_files_near(tracker: Path) -> list[Path]:
+    """CSV and XLSX files beside the tracker that look like claims exports."""
+    folder = tracker.parent
+    found = [path for path in folder.iterdir() if path.is_file()
+             and path.suffix.lower() in (".csv", ".xlsx") and path != tracker
+             and not path.name.startswith((".", "~$"))
+             and (path.suffix.lower() == ".csv" or "claim" in path.name.lower())]
+    return sorted(found)
+
+
+class ClaimsAuditDashboard:
+    """Findings grouped by code, each group with its fix, and the xlsx to download."""
+
+    def __init__(self, session: TrackerSession, claims_path: str | None = None):
+        self.session = session
+        self.findings = pd.DataFrame()
+        self.claims_file: ClaimsFile | None = None
+        self.upload = widgets.FileUpload(accept=".csv,.xlsx", multiple=False,
+                                         description="Upload claims")
+        self.upload.add_class("pa-claims-upload")
+        self.upload.observe(lambda _: self.audit_upload(), "value")
+        nearby = [(path.name, str(path)) for path in claims_files_near(session.path)]
+        self.choice = widgets.Dropdown(options=[(NONE, ""), *nearby], value="",
+                                       description="or pick",
+                                       layout=widgets.Layout(width="420px"))
+        self.choice.add_class("pa-claims-choice")
+        self.choice.observe(lambda _: self.audit_chosen(), "value")
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-claims-feedback")
+        self.summary = widgets.HTML()
+        self.summary.add_class("pa-claims-summary")
+        self.download = widgets.HTML()
+        self.download.add_class("pa-claims-download")
+        self.groups = widgets.HTML()
+        self.groups.add_class("pa-claims-groups")
+        self.widget = widgets.VBox([
+            widgets.HTML(STYLE), widgets.HTML(
+                '<div class="pa-title">Claims audit</div><div class="pa-sub">Check a claims '
+                "export (CSV or XLSX from the billing system) against the tracker before the "
+                "claims go out: what would deny for an authorization reason, and the fix."
+                "</div>"),
+            widgets.HBox([self.upload, self.choice]), self.feedback, self.summary,
+            self.download, self.groups])
+        self.widget.add_class("pa-claims-app")
+        if claims_path:
+            self.audit_bytes(Path(claims_path).read_bytes(), Path(claims_path).name)
+
+    def audit_upload(self) -> None:
+        if not self.upload.value:
+            return
+        item = self.upload.value[0]
+        self.audit_bytes(bytes(item["content"]), str(item["name"]))
+
+    def audit_chosen(self) -> None:
+        if self.choice.value:
+            path = Path(self.choice.value)
+            self.audit_bytes(path.read_bytes(), path.name)
+
+    def audit_bytes(self, data: bytes, name: str) -> None:
+        set_message(self.feedback, "")
+        self.summary.value = self.groups.value = self.download.value = ""
+        try:
+            self.claims_file = claims_from_bytes(data, name)
+            claims = self.claims_file.claims
+            self.findings = audit_for(self.session.tracker, claims)
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            return
+        table = findings_table(self.findings, claims)
+        counts = summary(self.findings, claims)
+        problems = self.claims_file.problems
+        note = (f" {len(problems)} cell(s) could not be read, e.g. {problems[0]}."
+                if problems else "")
+        set_message(self.feedback, f"Audited {name}: {counts['claims']} claims.{note}",
+                    "warn" if problems else "ok")
+        self.summary.value = (
+            f'<div class="pa-sub"><b>{counts["clean_claims"]}</b> clean · '
+            f'<b class="pa-overdue-text">{counts["claims_with_findings"]}</b> with findings: '
+            + " · ".join(f"{code} {count}" for code, count in counts["findings"].items()
+                         if count) + "</div>")
+        sections = []
+        for code, finding in FINDINGS.items():
+            mine = table[table["code"] == code]
+            if mine.empty:
+                continue
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(_text(value))}</td>"
+                                 for value in record) + "</tr>"
+                for record in mine[list(SHOWN)].itertuples(index=False))
+            head = "".join(f"<th>{c.replace('_', ' ')}</th>" for c in SHOWN)
+            sections.append(
+                f'<details open class="pa-finding pa-finding-{code}"><summary><b>{code}</b>: '
+                f"{html.escape(finding.title)} ({len(mine)})</summary>"
+                f"<p><b>Fix:</b> {html.escape(finding.fix)}</p>"
+                f'<table class="pa-grid"><tr>{head}</tr>{rows}</table></details>')
+        self.groups.value = "".join(sections) or "<p>Every claim is clean.</p>"
+        self.download.value = self._download(table, counts)
+
+    def _download(self, table: pd.DataFrame, counts: dict[str, object]) -> str:
+        by_code = pd.DataFrame([{"finding": code, "title": FINDINGS[code].title, "count": count,
+                                 "fix": FINDINGS[code].fix}
+                                for code, count in counts["findings"].items()])  # type: ignore[attr-defined]
+        with tempfile.TemporaryDirectory() as folder:
+            path = write_report_xlsx(Path(folder) / "claims_audit.xlsx", "Claims audit",
+                                     {"Findings": table, "Summary": by_code})
+            data = path.read_bytes()
+        return download_link(data, "claims_audit.xlsx", "Download the findings (.xlsx)",
+                             XLSX_TYPE)
+
+
+def _text(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
