@@ -10,8 +10,9 @@ Choices where the issue left room (also in the README):
 - An authorization is usable when its request was Approved or Partially
   Approved, or its denial was overturned (P2P or appeal outcome Overturned).
 - UNITS_EXCEEDED counts the units of the claims in the file against the
-  authorization (ordered by date of service); units_used in the tracker is not
-  added, since it usually records these same claims.
+  authorization (ordered by date of service), leaving out lines outside its
+  dates (they are not covered by it); units_used in the tracker is not added,
+  since it usually records these same claims.
 - A claim's plan type (for the PA Rules) is the Payers sheet's when the payer
   has one plan there, else the plan of the patient's latest request with that
   payer.
@@ -287,7 +288,8 @@ def audit(claims: pd.DataFrame, requests: pd.DataFrame, rules: pd.DataFrame,
         + stray["auth_number_x"].astype("string") + " ("
         + stray["auth_codes"].astype("string").fillna("none recorded") + ")")
     # units, cumulative by date of service within each authorization
-    counted = good[good["units_authorized"].notna()].sort_values(
+    # lines outside the authorization's dates are not covered by it: they do not use its units
+    counted = good[good["units_authorized"].notna() & ~outside].sort_values(
         ["auth_key", "dos", "row"], kind="stable")
     total = counted.groupby("auth_key")["units"].cumsum()
     over = counted[(total > counted["units_authorized"]).to_numpy()]

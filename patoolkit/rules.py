@@ -38,7 +38,8 @@ def _prepare_rules(rules: pd.DataFrame) -> pd.DataFrame:
     table["_payer"] = _key(table["payer"]).fillna("*")
     table["_plan"] = table["plan_type"].astype("string").fillna("*")
     code = table["code"].astype("string").str.upper().str.replace(" ", "", regex=False)
-    parts = code.str.split("-", n=1, expand=True).reindex(columns=[0, 1])
+    # .astype: with no range among the rules, column 1 would be all-NaN floats
+    parts = code.str.split("-", n=1, expand=True).reindex(columns=[0, 1]).astype("string")
     table["_low"] = parts[0]
     table["_high"] = parts[1].fillna(parts[0])
     table["_star"] = code == "*"

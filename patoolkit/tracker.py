@@ -313,7 +313,9 @@ def typed_frame(sheet: str, records: list[dict[str, object]],
     For tests, the intake form and a future database store: the domain works on
     frames, not files. Values that do not convert raise ValueError naming them.
     """
-    spec = next(candidate for candidate in SHEETS if candidate.name == sheet)
+    from .schema import CLAIMS
+
+    spec = next(candidate for candidate in (*SHEETS, CLAIMS) if candidate.name == sheet)
     raw = pd.DataFrame.from_records(records, columns=[c.name for c in spec.columns]) \
         if records else pd.DataFrame(columns=[c.name for c in spec.columns])
     raw = raw.astype(object).where(raw.notna(), None)
