@@ -56,6 +56,8 @@ TODAY = "1_Today.ipynb"
 NEW_REQUEST = "2_New_request.ipynb"
 CLIENT_SETUP = "3_Client_setup.ipynb"
 DENIALS = "4_Denials.ipynb"
+SCORECARD = "5_Scorecard.ipynb"
+CLAIMS_AUDIT = "6_Claims_audit.ipynb"
 STATUS = re.compile(r"Showing (\d+)–(\d+) of (\d+)")
 PAGE_ROWS = 15  # rows a page of the Today table shows
 
@@ -241,7 +243,7 @@ def wait_for_rows(page: Any, count: int, heading: str | None = None,
 def test_start_page_lists_the_dashboards(page: Any, server: Server) -> None:
     page.goto(server.url)
     listing = page.locator("body")
-    for name in (TODAY, NEW_REQUEST, CLIENT_SETUP, DENIALS):
+    for name in (TODAY, NEW_REQUEST, CLIENT_SETUP, DENIALS, SCORECARD, CLAIMS_AUDIT):
         expect(listing).to_contain_text(name)
     assert_no_error_text(page)
     screenshot(page, "start_page.png")
@@ -427,6 +429,58 @@ def test_denials_make_a_letter_and_download_it(page: Any, server: Server,
     mine = history[(history["request_id"].astype("string") == request_id)
                    & history["field"].astype("string").str.startswith("letter:")]
     assert saved.name in set(mine["new_value"].astype(str))
+
+
+def test_scorecard_draws_its_charts_offline_and_follows_the_dates(page: Any,
+                                                                  server: Server) -> None:
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    open_dashboard(page, server, SCORECARD, ".pa-scorecard .pa-tiles")
+    body = page.locator(".pa-scorecard")
+    expect(body.locator("svg")).to_have_count(6)
+    requests_tile = body.locator(".pa-tile").first
+    everything = requests_tile.inner_text()
+    page.fill(".pa-sc-from input", "2026-10-01")
+    page.press(".pa-sc-from input", "Tab")
+    expect(requests_tile).not_to_have_text(everything)
+    expect(page.locator(".pa-scorecard .pa-sub")).to_contain_text("2026-10-01")
+    expect(page.locator(".pa-sc-download a")).to_have_attribute("download", "pa_scorecard.xlsx")
+    assert_no_error_text(page)
+    screenshot(page, "scorecard.png")
+    others = [url for url in outside if "fontawesome" not in url]
+    assert others == [], f"the page asked for outside resources: {others[:5]}"
+
+
+def test_claims_audit_upload_shows_findings_and_downloads_them(page: Any, server: Server,
+                                                               tmp_path: Path) -> None:
+    import openpyxl
+
+    open_dashboard(page, server, CLAIMS_AUDIT, ".pa-claims-app")
+    with page.expect_file_chooser() as chooser:  # as a person does: click, pick the file
+        page.click(".pa-claims-upload")
+    chooser.value.set_files(str(ROOT / "sample_data" / "claims.xlsx"))
+    groups = page.locator(".pa-claims-groups")
+    expect(groups).to_contain_text("MISSING_AUTH", timeout=KERNEL_SECONDS * 1000)
+    expect(groups).to_contain_text("AUTH_AVAILABLE_NOT_ON_CLAIM")
+    expect(groups).to_contain_text("CMS-1500 box 23")
+    expect(page.locator(".pa-claims-summary")).to_contain_text("clean")
+    with page.expect_download() as download_info:
+        page.click(".pa-claims-download a")
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    book = openpyxl.load_workbook(saved)
+    codes = {row[2] for row in book["Findings"].iter_rows(min_row=4, values_only=True)}
+    assert {"MISSING_AUTH", "AUTH_NOT_FOUND", "OUTSIDE_DATES"} <= codes
+    assert_no_error_text(page)
+    screenshot(page, "claims_audit.png")
 
 
 def test_an_unreadable_tracker_gives_a_friendly_page(page: Any, tmp_path: Path) -> None:

@@ -156,9 +156,8 @@ class ScorecardDashboard:
             picker.observe(lambda _: self.refresh(), "value")
         self.widget = widgets.VBox([
             widgets.HTML(STYLE), widgets.HTML(
-                '<div class="pa-title">Payer scorecard</div><div class="pa-sub">'
-                "Requests submitted between the dates (both blank: all). Every measure is "
-                "defined at the bottom.</div>"),
+                '<div class="pa-sub">Choose the submission dates to measure (both blank: '
+                "every request). Every measure is defined at the bottom.</div>"),
             widgets.HBox([self.date_from, self.date_to]), self.feedback, self.problems,
             self.download, self.body])
         self.widget.add_class("pa-scorecard-app")
