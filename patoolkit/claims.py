@@ -163,10 +163,22 @@ def _key(values: pd.Series) -> pd.Series:
 
 
 def _split(values: pd.Series) -> pd.Series:
-    """One row per code, index repeated: '97110, 97140-GP' -> 97110, 97140 (modifiers off)."""
-    text = values.astype("string").str.upper().str.replace(r"[;\s/]+", ",", regex=True)
-    codes = text.str.split(",").explode().str.strip()
-    codes = codes.str.replace(r"^([A-Z0-9]{5})[-:][A-Z0-9]{2}$", r"\1", regex=True)
+    """One row per code, index repeated: '97110, 97140-GP' -> 97110, 97140 (modifiers off).
+
+    Most cells hold one code: only the others go through split and explode.
+    """
+    text = values.astype("string").str.upper().str.strip()
+    several = text.str.contains(r"[,;\s/]", regex=True).fillna(False)
+    codes = text[~several]
+    if several.any():
+        parts = (text[several].str.replace(r"[;\s/]+", ",", regex=True).str.split(",")
+                 .explode().str.strip().astype("string"))
+        codes = pd.concat([codes, parts]).sort_index(kind="stable")
+    modified = (codes.str.len() > 5).fillna(False)
+    if modified.any():
+        codes = codes.copy()
+        codes[modified] = codes[modified].str.replace(r"^([A-Z0-9]{5})[-:][A-Z0-9]{2}$", r"\1",
+                                                      regex=True)
     return codes[codes.notna() & (codes != "")].astype("string")
 
 
@@ -274,14 +286,12 @@ def audit(claims: pd.DataFrame, requests: pd.DataFrame, rules: pd.DataFrame,
         "date of service " + _day(good["dos"][outside]) + " is outside authorization "
         + good["auth_number_x"][outside].astype("string") + "'s dates "
         + _day(good["effective"][outside]) + " to " + _day(good["expiration"][outside]))
-    # codes of the line against the authorized codes
+    # codes of the line against the authorized codes (each authorization's codes split once)
     claim_codes = _split(good["codes"]).rename("code").to_frame().join(
-        good[["row", "claim_id", "auth_number_x", "auth_codes"]])
-    authorized = _split(good["auth_codes"]).rename("code").to_frame()
-    authorized["position"] = authorized.index
-    claim_codes["position"] = claim_codes.index
-    known = claim_codes.merge(authorized.drop_duplicates(), on=["position", "code"],
-                              how="left", indicator=True)
+        good[["row", "claim_id", "auth_key", "auth_number_x", "auth_codes"]])
+    authorized = _split(first_auth.set_index("auth_key")["auth_codes"]).rename("code")
+    authorized = authorized.reset_index().drop_duplicates()
+    known = claim_codes.merge(authorized, on=["auth_key", "code"], how="left", indicator=True)
     stray = known[known["_merge"] == "left_only"]
     add("CODE_NOT_AUTHORIZED", stray,
         "code " + stray["code"] + " is not among the codes authorized by "
@@ -327,19 +337,22 @@ def audit(claims: pd.DataFrame, requests: pd.DataFrame, rules: pd.DataFrame,
         uncovered = bare_codes[~pd.MultiIndex.from_frame(bare_codes[["row", "code"]])
                                .isin(covered)]
         if not uncovered.empty:
-            plan = _plan_types(claims, requests, payers)
+            rows_asked = claims.loc[uncovered["row"].unique()]
+            plan = _plan_types(rows_asked, requests, payers)
             asked = pd.DataFrame({
                 "codes": uncovered["code"].to_numpy(),
-                "payer": uncovered["payer"].to_numpy(),
+                "payer": uncovered["payer"].astype("string").to_numpy(),
                 "plan_type": plan.reindex(uncovered["row"]).to_numpy(),
                 "scheduled_service_date": uncovered["dos"].to_numpy(),
             })
-            answers = requirements_for(asked, rules, as_of)
-            needs = uncovered.reset_index(drop=True)[
-                (answers["pa_answer"] == "Yes").fillna(False).to_numpy()]
-            reasons = answers.loc[(answers["pa_answer"] == "Yes").fillna(False),
-                                  "pa_reason"].reset_index(drop=True)
-            needs = needs.assign(reason=reasons.to_numpy())
+            # the answer depends on code, payer, plan and date only: ask each question once
+            keys = ["codes", "payer", "plan_type", "scheduled_service_date"]
+            questions = asked.drop_duplicates(keys).reset_index(drop=True)
+            answers = requirements_for(questions, rules, as_of)[["pa_answer", "pa_reason"]]
+            answered = asked.merge(questions.join(answers), on=keys, how="left")
+            yes = (answered["pa_answer"] == "Yes").fillna(False).to_numpy()
+            needs = uncovered.reset_index(drop=True)[yes]
+            needs = needs.assign(reason=answered.loc[yes, "pa_reason"].to_numpy())
             refused = auths[auths["denied"]]
             refused_codes = _split(refused["auth_codes"]).rename("code").to_frame().join(
                 refused[["request_id", "auth_patient", "auth_payer_key", "decision_date"]])

@@ -2,11 +2,11 @@
 
 The practice-side mirror of what CMS-0057-F makes payers publish. Every metric
 is a row of METRICS: its name, the indicator counted as numerator, the one
-counted as denominator, and the sentence that defines it (the definitions
-sheet of the report and the README's table come from the same rows). A
-percentage is 100 x numerator / denominator, rounded to one decimal, None when
-the denominator is zero. Everything is computed column-wise: indicator columns
-per request, then sums (or medians) per group.
+counted as denominator, and the sentence that defines it (the Definitions
+sheet of the xlsx report, the scorecard page and docs/metrics.md come from the
+same rows). A percentage is 100 x numerator / denominator, rounded to one
+decimal, null (None) when the denominator is zero. Everything is computed
+column-wise: indicator columns per request, then sums (or medians) per group.
 
 Population: the requests whose submitted_at date falls in [date_from, date_to]
 (both inclusive); with neither bound, every request on the sheet, so
@@ -407,3 +407,23 @@ def scorecard_tables(card: Scorecard) -> dict[str, pd.DataFrame]:
         "By month": card.by_month.assign(month=card.by_month["month"].astype(str)),
         "Definitions": definitions(),
     }
+
+
+def definitions_markdown() -> str:
+    """docs/metrics.md: every metric with its numerator and denominator (a test keeps it true)."""
+    lines = ["# Scorecard metrics", "",
+             "Generated from `patoolkit/metrics.py` (`METRICS`); "
+             "`python -m patoolkit.metrics > docs/metrics.md` rewrites it.", "",
+             (__doc__ or "").split("\n\n", 1)[1].strip(), "",
+             "| metric | group | kind | numerator | denominator | definition |",
+             "|---|---|---|---|---|---|"]
+    for metric in METRICS:
+        lines.append(f"| `{metric.name}` | {metric.group} | {metric.kind} | "
+                     f"`{metric.numerator}` | "
+                     f"{'`' + metric.denominator + '`' if metric.denominator else ''} | "
+                     f"{metric.definition} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(definitions_markdown(), end="")

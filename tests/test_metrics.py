@@ -191,3 +191,11 @@ def test_cli_json_table_and_xlsx(small_tracker: Path, tmp_path: Path,
     assert main(["metrics", str(small_tracker), "--from", "2026-12-01", "--to",
                  "2026-11-01"]) == 2
     assert "swap them" in capsys.readouterr().err
+
+
+def test_docs_define_every_metric_as_the_code_does() -> None:
+    from patoolkit.metrics import definitions_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+    assert docs.read_text(encoding="utf-8") == definitions_markdown(), \
+        "docs/metrics.md is stale: python -m patoolkit.metrics > docs/metrics.md"

@@ -140,3 +140,20 @@ def test_denials_app_on_an_unusable_tracker_is_a_friendly_page(tmp_path: Path) -
     page = denials_app(str(broken))
     assert "Traceback" not in page.value
     assert "broken.xlsx" in page.value
+
+
+def test_recording_a_p2p_request_moves_the_denial_on_the_board(
+        dashboard: DenialsDashboard) -> None:
+    open_request(dashboard, "LT-P2P")
+    detail = dashboard.detail
+    detail.open_step("appeal")  # Peer-to-peer and appeal
+    p2p_requested = detail.form.children[1]  # the step's first field: p2p_requested_date
+    p2p_requested.value = "2026-11-28"  # type: ignore[attr-defined]
+    detail.form.children[-1].children[0].click()  # Save: shows what will change
+    detail.form.children[-1].children[0].click()  # Confirm: writes through the safe writer
+    assert "Saved" in detail.feedback.value
+    row = dashboard.board[dashboard.board["request_id"] == "LT-P2P"].iloc[0]
+    assert row["stage"] == "P2P requested"
+    assert row["next_window"] == "Appeal filing"  # the P2P window is used
+    history = load_tracker(dashboard.session.path).frames["History"]
+    assert "p2p_requested_date" in set(history["field"])
