@@ -338,6 +338,61 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .exports import to_text
+    from .files import create_new_file
+    from .importer import (
+        import_into,
+        load_mapping,
+        mapping_table,
+        plan_import,
+        preview,
+        propose_mapping,
+        read_source,
+    )
+    from .tracker import load_tracker
+
+    tracker = load_tracker(args.into)
+    if tracker.errors and not args.dry_run:
+        raise PAToolkitError(f"{args.into} has {len(tracker.errors)} problem(s) already (e.g. "
+                             f"{tracker.errors[0]}); fix them first (`patoolkit check`) so "
+                             "the import's own problems can be told apart. Nothing was "
+                             "imported.")
+    source = read_source(args.source, args.sheet)
+    saved = load_mapping(args.map) if args.map else None
+    mapping = propose_mapping(source, saved)
+    print(f"{source.path.name}, sheet '{source.sheet}', header on row {source.header_row}: "
+          f"{len(source.rows)} rows. Proposed mapping:")
+    print(to_text(mapping_table(mapping), {"why": 60}))
+    plan = plan_import(source, mapping, tracker)
+    shown = preview(plan)
+    if len(shown):
+        print("\nThe first rows as they will land:")
+        print(to_text(shown.reset_index(names="source row"), {"notes": 40}))
+    print()
+    print(plan.report())
+    if args.save_map:
+        path = Path(args.save_map)
+
+        def write(target: Path) -> None:
+            target.write_text(mapping.to_toml(), encoding="utf-8")
+
+        create_new_file(path, write, what="mapping", suffix=".toml", overwrite=True)
+        print(f"Saved the mapping to {path}; reuse it with --map {path}.")
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+        return EXIT_FINDINGS if plan.skipped else EXIT_OK
+    ids = import_into(plan, tracker, by=args.by or getpass.getuser() or "import")
+    if ids:
+        print(f"Imported {len(ids)} request(s) into {tracker.path} ({ids[0]} to {ids[-1]}); "
+              "each has a History row naming its source row.")
+    else:
+        print("Nothing new to import.")
+    return EXIT_FINDINGS if plan.skipped else EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
@@ -491,6 +546,27 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, metavar="FILE.html",
                         help="where to write the report")
     report.set_defaults(handler=cmd_report)
+
+    importing = commands.add_parser(
+        "import", help="import the tracker a practice already has (xlsx, xls or csv)",
+        description="Propose a mapping from every column of SOURCE to a Requests column "
+                    "(with its confidence and reason), show the first rows as they will land, "
+                    "then add the new rows to the tracker through the safe writer. Rows "
+                    "already in the tracker (same ID, same auth number, or same patient, "
+                    "payer, codes and date) are reported, not duplicated; every other row "
+                    "is imported or listed with the reason.")
+    importing.add_argument("source", type=Path, help="the file to import (.xlsx, .xls, .csv)")
+    importing.add_argument("--into", type=Path, required=True, metavar="TRACKER.xlsx",
+                           help="the patoolkit tracker to add the requests to")
+    importing.add_argument("--map", type=Path, metavar="MAPPING.toml",
+                           help="a mapping saved earlier for this client (wins over guesses)")
+    importing.add_argument("--save-map", type=Path, metavar="MAPPING.toml",
+                           help="save the mapping used, to correct it and reuse it")
+    importing.add_argument("--dry-run", action="store_true",
+                           help="show the mapping, preview and report; write nothing")
+    importing.add_argument("--sheet", help="the source sheet (the first one)")
+    importing.add_argument("--by", help="who imported, for the History sheet")
+    importing.set_defaults(handler=cmd_import)
 
     serve = commands.add_parser(
         "serve", help="the dashboards in the browser (Voila), on 127.0.0.1",

@@ -449,30 +449,84 @@ def next_request_id(existing: list[object], today: dt.date | None = None) -> str
 def add_request(path: Path | str, values: Mapping[str, Any], by: str,
                 expected_fingerprint: str | None = None) -> WriteResult:
     """Append a request under the last one; a request_id is made when none is given."""
+    results = add_requests(path, [values], by, expected_fingerprint)
+    return results[0]
+
+
+def _extra_column(ws: Worksheet, header_row: int, positions: dict[str, int],
+                  extras: dict[str, int], last_column: int, title: str) -> tuple[int, int]:
+    """The column of an extra (non-contract) heading, added at the right when new."""
+    wanted = normalize_header(title)
+    if wanted in extras:
+        return extras[wanted], last_column
+    last_column += 1
+    ws.cell(row=header_row, column=last_column, value=title)
+    extras[wanted] = last_column
+    return last_column, last_column
+
+
+def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
+                 expected_fingerprint: str | None = None,
+                 extras: Sequence[Mapping[str, Any]] | None = None,
+                 history_notes: Sequence[str] | None = None) -> list[WriteResult]:
+    """Append requests under the last one, in one save (an import is one write).
+
+    rows hold contract values (a request_id is made for each row without one);
+    extras, one mapping per row, hold values of the analyst's own columns by
+    heading (added at the right of the sheet when missing). history_notes, one per
+    row, becomes the History row's note (e.g. where an imported row came from).
+    """
     with _writer_lock(Path(path)):
         opened = _load_for_write(path, expected_fingerprint)
         path, data, book, ws = opened.path, opened.data, opened.book, opened.requests
-        values = dict(values)
-        header_row, positions, last_column = _columns_for(ws, {**values, "request_id": None})
+        names = {name for row in rows for name in row} | {"request_id"}
+        header_row, positions, last_column = _columns_for(ws, dict.fromkeys(names))
+        extra_columns = {normalize_header(cell.value): cell.column for cell in ws[header_row]
+                         if cell.value is not None and cell.column not in positions.values()}
         id_column = positions["request_id"]
         existing = [value for (value,) in ws.iter_rows(
             min_row=header_row + 1, min_col=id_column, max_col=id_column, values_only=True)]
-        request_id = str(values.get("request_id") or next_request_id(existing)).strip()
-        if request_id.upper() in {str(v).strip().upper() for v in existing if v is not None}:
-            raise InvalidValueError(f"request_id '{request_id}' is already used; leave it blank "
-                                    "to get a new one.")
-        values["request_id"] = request_id
-        row = _last_data_row(ws, header_row, last_column) + 1
-        if row > header_row + 1:  # dress the new row like the one above it
-            for position in range(1, last_column + 1):
-                above = ws.cell(row=row - 1, column=position)
-                if above.has_style:
-                    ws.cell(row=row, column=position)._style = above._style
-        applied = _apply(ws, row, positions, values, opened.lists)
-        _grow_tables(ws, row, last_column)
-        _append_history(book, request_id, [(name, None, new) for name, _, new in applied], by)
+        used = {str(v).strip().upper() for v in existing if v is not None}
+        row = _last_data_row(ws, header_row, last_column)
+        first_new = row + 1
+        results: list[WriteResult] = []
+        history: list[tuple[str, list[tuple[str, object, object]]]] = []
+        for number, given in enumerate(rows):
+            values = dict(given)
+            request_id = str(values.get("request_id") or next_request_id(existing)).strip()
+            if request_id.upper() in used:
+                raise InvalidValueError(f"request_id '{request_id}' is already used; leave it "
+                                        "blank to get a new one.")
+            used.add(request_id.upper())
+            existing.append(request_id)
+            values["request_id"] = request_id
+            row += 1
+            if row > header_row + 1:  # dress the new row like the one above it
+                for position in range(1, last_column + 1):
+                    above = ws.cell(row=row - 1, column=position)
+                    if above.has_style:
+                        ws.cell(row=row, column=position)._style = above._style
+            applied = _apply(ws, row, positions, values, opened.lists)
+            for title, value in (extras[number] if extras else {}).items():
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    continue
+                column, last_column = _extra_column(ws, header_row, positions, extra_columns,
+                                                    last_column, str(title))
+                _set_cell(ws.cell(row=row, column=column), _plain(value))
+            note = history_notes[number] if history_notes else None
+            changes: list[tuple[str, object, object]] = [(name, None, new)
+                                                         for name, _, new in applied]
+            if note:
+                changes.append(("imported from", None, note))
+            history.append((request_id, changes))
+            results.append(WriteResult(path, "", request_id, applied))
+        _grow_tables(ws, max(row, first_new), last_column)
+        for request_id, recorded in history:
+            _append_history(book, request_id, recorded, by)
         fingerprint, backup = _save_atomically(path, book, data, _backups_keep(book))
-        return WriteResult(path, fingerprint, request_id, applied, backup)
+        for result in results:
+            result.fingerprint, result.backup = fingerprint, backup
+        return results
 
 
 def record_history(path: Path | str, entries: Sequence[tuple[str, str, object, object]], by: str,
