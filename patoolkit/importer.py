@@ -127,7 +127,8 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             headers[position] = f"{name} ({seen[name]})"
-    body = [row + [None] * (width - len(row)) for row in rows[index + 1:]]
+    body = [[re.sub(r"\r\n?", "\n", cell) if isinstance(cell, str) else cell  # one newline
+             for cell in row] + [None] * (width - len(row)) for row in rows[index + 1:]]
     frame = pd.DataFrame(body, columns=headers, dtype=object)
     frame.index = pd.RangeIndex(index + 2, index + 2 + len(frame))
     blank = frame.apply(lambda column: column.map(
