@@ -483,6 +483,40 @@ def test_claims_audit_upload_shows_findings_and_downloads_them(page: Any, server
     screenshot(page, "claims_audit.png")
 
 
+def test_client_setup_imports_a_clients_tracker(page: Any, server: Server,
+                                                tmp_path: Path) -> None:
+    import openpyxl
+
+    source = tmp_path / "clinic_log.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["Client", "Payor", "Auth Number", "HCPCS", "Auth Start", "Auth End",
+                        "Units Authorized", "Units Used", "Discipline"])
+    book.active.append(["Hall, Rita", "Summit Health Plan", "BROWSER-HC-1", "G0299",
+                        "2026-09-01", "2026-11-30", 20, 14, "RN"])
+    book.save(source)
+    open_dashboard(page, server, CLIENT_SETUP, ".pa-setup")
+    with page.expect_file_chooser() as chooser:
+        page.click(".pa-import-upload")
+    chooser.value.set_files(str(source))
+    expect(page.locator(".pa-import-target select")).to_have_count(9,
+                                                                  timeout=KERNEL_SECONDS * 1000)
+    auth = page.locator(".pa-import-target select").nth(2)
+    expect(auth).to_have_value("auth_number")
+    expect(page.locator(".pa-import-preview")).to_contain_text("BROWSER-HC-1")
+    discipline = page.locator(".pa-import-target select").nth(8)
+    discipline.select_option("owner")  # the consultant corrects one column
+    expect(page.locator(".pa-import-preview")).to_contain_text("owner")
+    page.click(".pa-import-go")
+    expect(page.locator(".pa-import-report")).to_contain_text("Imported 1 request(s)")
+    assert_no_error_text(page)
+    screenshot(page, "import_wizard.png")
+    requests = load_tracker(server.tracker).requests
+    mine = requests[requests["auth_number"].astype("string") == "BROWSER-HC-1"]
+    assert len(mine) == 1
+    assert mine["owner"].iloc[0] == "RN"
+    assert mine["units_used"].iloc[0] == 14
+
+
 def test_an_unreadable_tracker_gives_a_friendly_page(page: Any, tmp_path: Path) -> None:
     tracker = tmp_path / "pa_tracker.xlsx"
     shutil.copy2(SAMPLE_TRACKER, tracker)  # `patoolkit serve` refuses a missing path

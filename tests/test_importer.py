@@ -288,3 +288,30 @@ def test_cli_imports_and_reports(tmp_path: Path, tracker: Path,
     assert main(["check", str(tracker)]) == 0
     assert main(["import", str(tmp_path / "nope.csv"), "--into", str(tracker)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_wizard_proposes_corrects_previews_and_imports(tmp_path: Path, tracker: Path) -> None:
+    from patoolkit.ui import ClientSetup
+
+    setup = ClientSetup(str(tracker))
+    wizard = setup.importer
+    source = home_care(tmp_path)
+    wizard.upload.value = ({"name": source.name, "type": "", "size": 1,
+                            "content": memoryview(source.read_bytes()),
+                            "last_modified": dt.datetime(2026, 11, 28)},)
+    assert wizard.dropdowns["Auth Number"].value == "auth_number"
+    assert "2</b> rows to import" in wizard.preview.value
+    assert "HC-1" in wizard.preview.value
+    wizard.dropdowns["Discipline"].value = "owner"  # corrected by hand
+    assert "<th>owner</th>" in wizard.preview.value
+    wizard.dropdowns["Client"].value = "auth_number"  # two columns for one field
+    assert "both map to auth_number" in wizard.feedback.value
+    assert wizard.import_button.disabled
+    wizard.dropdowns["Client"].value = "patient_name"
+    assert not wizard.import_button.disabled
+    ids = wizard.run_import()
+    assert len(ids) == 2
+    assert "Imported 2 request(s)" in wizard.report.value
+    requests = load_tracker(tracker).requests
+    assert list(requests.loc[requests["request_id"].isin(ids), "owner"]) == ["RN", "RN"]
+    assert "0</b> rows to import, <b>2</b> already" in wizard.preview.value

@@ -1,4 +1,5 @@
-"""Client set-up, for consultants: create a tracker, check one, see each payer's rules in effect."""
+"""Client set-up, for consultants: create a tracker, check one, see each payer's rules in
+effect, and import the tracker the client already keeps."""
 
 from __future__ import annotations
 
@@ -71,6 +72,9 @@ class ClientSetup:
         self.rules.add_class("pa-payer-rules")
         for text in (self.new_path, self.check_path):
             text.style = {"description_width": "110px"}
+        from .import_wizard import ImportWizard
+
+        self.importer = ImportWizard(lambda: Path(self.check_path.value.strip()).expanduser())
         self.create.on_click(lambda _: self.create_tracker())
         self.check.on_click(lambda _: self.check_tracker())
         self.widget = widgets.VBox([
@@ -82,6 +86,8 @@ class ClientSetup:
             widgets.HTML("<h4>2. Check a tracker</h4>"),
             widgets.HBox([self.check_path, self.check]), self.report,
             widgets.HTML("<h4>3. Timeframes and windows in effect, per payer</h4>"), self.rules,
+            widgets.HTML("<h4>4. Import the tracker the client keeps today, into the tracker "
+                         "above</h4>"), self.importer.widget,
         ])
         self.widget.add_class("pa-setup")
         self.check_tracker()

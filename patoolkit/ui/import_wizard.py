@@ -1,0 +1,164 @@
+"""Import wizard (in Client set-up): upload the client's tracker, correct the mapping, import.
+
+Upload a file; each of its columns gets a dropdown with the proposed Requests
+column (and why); a preview shows the first rows as they will land; Import
+writes the new rows through the safe writer and shows the report. The
+corrected mapping can be downloaded for the client's next export.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from ..importer import (
+    ImportMapping,
+    ImportPlan,
+    Source,
+    apply_choices,
+    import_into,
+    load_mapping,
+    plan_import,
+    preview,
+    propose_mapping,
+    read_source,
+    targets,
+)
+from ..tracker import load_tracker
+from .common import download_link, explain, fmt, set_message
+
+TOML_TYPE = "application/toml"
+
+
+class ImportWizard:
+    def __init__(self, tracker_path: Callable[[], Path], user: str = "client set-up"):
+        self.tracker_path = tracker_path
+        self.user = user
+        self.source: Source | None = None
+        self.proposed: ImportMapping | None = None
+        self.plan: ImportPlan | None = None
+        self.upload = widgets.FileUpload(accept=".xlsx,.xls,.csv", multiple=False,
+                                         description="Upload the client's file")
+        self.upload.add_class("pa-import-upload")
+        self.upload.layout.width = "260px"
+        self.upload.observe(lambda _: self.load_upload(), "value")
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-import-feedback")
+        self.mapping_box = widgets.VBox()
+        self.mapping_box.add_class("pa-import-mapping")
+        self.dropdowns: dict[str, widgets.Dropdown] = {}
+        self.preview = widgets.HTML()
+        self.preview.add_class("pa-import-preview")
+        self.import_button = widgets.Button(description="Import", button_style="primary",
+                                            disabled=True)
+        self.import_button.add_class("pa-import-go")
+        self.import_button.on_click(lambda _: self.run_import())
+        self.report = widgets.HTML()
+        self.report.add_class("pa-import-report")
+        self.widget = widgets.VBox([
+            widgets.HTML("<p>Upload the tracker the client keeps today (an Excel or CSV "
+                         "export). Check the column each of its columns goes to, look at the "
+                         "preview, then Import. Rows already in the tracker are not "
+                         "duplicated.</p>"),
+            self.upload, self.feedback, self.mapping_box, self.preview,
+            self.import_button, self.report])
+        self.widget.add_class("pa-import")
+
+    def load_upload(self) -> None:
+        if not self.upload.value:
+            return
+        item = self.upload.value[0]
+        self.load(bytes(item["content"]), str(item["name"]))
+
+    def load(self, data: bytes, name: str, mapping_file: Path | None = None) -> None:
+        set_message(self.feedback, "")
+        self.report.value = ""
+        try:
+            self.source = read_source(Path(name), data=data)
+            saved = load_mapping(mapping_file) if mapping_file else None
+            self.proposed = propose_mapping(self.source, saved)
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            self.mapping_box.children = []
+            self.import_button.disabled = True
+            return
+        rows = [widgets.HTML('<table class="pa-grid"><tr><th style="width:260px">Column in '
+                             'the file</th><th style="width:320px">Goes to</th><th>Why'
+                             "</th></tr></table>")]
+        self.dropdowns = {}
+        for choice in self.proposed.columns:
+            examples = ", ".join(fmt(value) for value in
+                                 self.source.rows[choice.source].dropna().head(2))
+            dropdown = widgets.Dropdown(options=targets(), value=choice.target,
+                                        layout=widgets.Layout(width="320px"))
+            dropdown.add_class("pa-import-target")
+            dropdown.observe(lambda _: self.refresh(), "value")
+            self.dropdowns[choice.source] = dropdown
+            rows.append(widgets.HBox([
+                widgets.HTML(f"<b>{html.escape(choice.source)}</b><br><small>"
+                             f"{html.escape(examples[:60])}</small>",
+                             layout=widgets.Layout(width="260px")),
+                dropdown,
+                widgets.HTML(f"<small>{int(choice.confidence * 100)}%: "
+                             f"{html.escape(choice.reason)}</small>")]))
+        self.mapping_box.children = rows
+        self.refresh()
+
+    def mapping(self) -> ImportMapping:
+        assert self.proposed is not None
+        return apply_choices(self.proposed, {source: str(dropdown.value)
+                                             for source, dropdown in self.dropdowns.items()})
+
+    def refresh(self) -> None:
+        """Re-plan with the dropdowns as they stand: preview and counts."""
+        if self.source is None:
+            return
+        set_message(self.feedback, "")
+        try:
+            mapping = self.mapping()
+            tracker = load_tracker(self.tracker_path())
+            self.plan = plan_import(self.source, mapping, tracker)
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            self.import_button.disabled = True
+            return
+        plan = self.plan
+        shown = preview(plan)
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in ["file row", *shown.columns])
+        body = "".join("<tr>" + f"<td>{row}</td>" + "".join(
+            f"<td>{html.escape(fmt(value))}</td>" for value in values) + "</tr>"
+            for row, values in zip(shown.index, shown.itertuples(index=False), strict=True))
+        save = download_link(mapping.to_toml().encode(), f"{Path(self.source.path).stem}"
+                             "_mapping.toml", "Download this mapping (for the client's next "
+                             "export)", TOML_TYPE)
+        self.preview.value = (
+            f"<p><b>{len(plan.new_rows)}</b> rows to import, <b>{len(plan.present)}</b> "
+            f"already in the tracker, <b>{len(plan.skipped)}</b> skipped. {save}</p>"
+            + (f'<p>The first rows as they will land:</p><table class="pa-grid"><tr>{head}'
+               f"</tr>{body}</table>" if len(shown) else ""))
+        self.import_button.disabled = not plan.new_rows
+
+    def run_import(self) -> list[str]:
+        if self.plan is None:
+            return []
+        try:
+            tracker = load_tracker(self.tracker_path())
+            plan = plan_import(self.plan.source, self.plan.mapping, tracker)
+            ids = import_into(plan, tracker, by=self.user)
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            return []
+        lines = "".join(f"<li>{html.escape(line.strip())}</li>"
+                        for line in plan.report().splitlines()[1:])
+        first_last = f" ({ids[0]} to {ids[-1]})" if ids else ""
+        self.report.value = (f'<div class="pa-message pa-ok">Imported {len(ids)} request(s)'
+                             f"{first_last} into {html.escape(str(self.tracker_path()))}."
+                             f"</div><p>{html.escape(plan.report().splitlines()[0])}</p>"
+                             + (f"<ul>{lines}</ul>" if lines else ""))
+        self.import_button.disabled = True
+        self.refresh()
+        return ids
+
