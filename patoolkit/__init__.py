@@ -24,6 +24,7 @@ _LAZY = {
     "new_tracker": "workbook",
     "WriteResult": "writer",
     "add_request": "writer",
+    "add_requests": "writer",
     "update_request": "writer",
 }
 
@@ -52,6 +53,7 @@ __all__ = [
     "WriteResult",
     "__version__",
     "add_request",
+    "add_requests",
     "load_tracker",
     "new_tracker",
     "update_request",

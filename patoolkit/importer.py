@@ -486,6 +486,7 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> Imp
     incoming_ids = values["request_id"].astype("string").str.strip().str.upper()
     incoming_auth = values["auth_number"].astype("string").str.strip().str.upper()
     incoming_keys = _match_keys(values)
+    not_a_request = values[["patient_id", "patient_name", "payer", "codes"]].isna().all(axis=1)
     seen: dict[str, int] = {}
     new_rows = []
     skipped = dict(transformed.skipped)
@@ -507,7 +508,7 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> Imp
             continue
         if key is not None:
             seen[key] = int(row)
-        if values.loc[row, ["patient_id", "patient_name", "payer", "codes"]].isna().all():
+        if not_a_request[row]:
             skipped[int(row)] = "no patient, payer or codes: not a request"
             continue
         new_rows.append(int(row))

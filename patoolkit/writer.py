@@ -166,26 +166,31 @@ def _grow_tables(ws: Worksheet, last_row: int, last_column: int) -> None:
                 table.autoFilter.ref = new_ref
 
 
-def _coerce(column: Column, value: object, lists: Mapping[str, tuple[str, ...]]) -> object:
-    """A value given by a caller, checked and typed as the column's kind."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
+def _coerce_all(column: Column, values: Sequence[object],
+                lists: Mapping[str, tuple[str, ...]]) -> list[object]:
+    """Values given by a caller, checked and typed as the column's kind, in one pass."""
+    raw = pd.Series([None if isinstance(value, str) and not value.strip() else value
+                     for value in values], index=range(len(values)), dtype=object)
     found = Collector(REQUESTS.name, {})
-    raw = pd.Series([value], index=[0], dtype=object)
     typed = convert_column(column, raw, dict(lists), found)
     errors = [problem for problem in found.problems if problem.severity == "error"]
     if errors:
-        raise InvalidValueError(f"{column.title}: '{value}' {errors[0].message}")
-    result = typed.iloc[0]
-    if pd.isna(result):
+        where = f" (row {errors[0].row + 1} of {len(values)})" if len(values) > 1 else ""
+        raise InvalidValueError(
+            f"{column.title}: '{values[errors[0].row]}' {errors[0].message}{where}")
+    return [_python_value(column, result) for result in typed.to_numpy(dtype=object)]
+
+
+def _python_value(column: Column, result: object) -> object:
+    if result is None or pd.isna(result):  # type: ignore[arg-type]
         return None
     if column.kind == "date":
-        return result.to_pydatetime().date()
+        return pd.Timestamp(result).to_pydatetime().date()
     if column.kind == "datetime":
-        stamp = result.to_pydatetime()
+        stamp = pd.Timestamp(result).to_pydatetime()
         return stamp.date() if stamp == dt.datetime.combine(stamp.date(), dt.time()) else stamp
     if column.kind == "int":
-        return int(result)
+        return int(result)  # type: ignore[call-overload]
     return str(result)
 
 
@@ -216,8 +221,10 @@ def _find_sheet(book: openpyxl.Workbook, spec: Sheet) -> Worksheet | None:
     return None
 
 
-def _append_history(book: openpyxl.Workbook, request_id: str,
-                    changes: list[tuple[str, object, object]], by: str) -> None:
+def _append_history(book: openpyxl.Workbook,
+                    entries: Sequence[tuple[str, Sequence[tuple[str, object, object]]]],
+                    by: str) -> None:
+    """History rows for (request_id, [(field, old, new), ...]) pairs, under the last one."""
     ws = _find_sheet(book, HISTORY)
     if ws is None:
         ws = book.create_sheet(HISTORY.name)
@@ -231,13 +238,14 @@ def _append_history(book: openpyxl.Workbook, request_id: str,
             ws.cell(row=header_row, column=last_column, value=HISTORY.column(name).title)
     row = _last_data_row(ws, header_row, last_column)
     now = dt.datetime.now().replace(microsecond=0)
-    for field_name, old, new in changes:
-        row += 1
-        values = {"at": now, "request_id": request_id, "field": field_name,
-                  "old_value": "" if old is None else str(_plain(old)),
-                  "new_value": "" if new is None else str(_plain(new)), "by": by}
-        for name, value in values.items():
-            _set_cell(ws.cell(row=row, column=positions[name]), value)
+    for request_id, changes in entries:
+        for field_name, old, new in changes:
+            row += 1
+            values = {"at": now, "request_id": request_id, "field": field_name,
+                      "old_value": "" if old is None else str(_plain(old)),
+                      "new_value": "" if new is None else str(_plain(new)), "by": by}
+            for name, value in values.items():
+                _set_cell(ws.cell(row=row, column=positions[name]), value)
     _grow_tables(ws, row, last_column)
 
 
@@ -389,11 +397,10 @@ def _columns_for(ws: Worksheet, changes: Mapping[str, Any]) -> tuple[int, dict[s
     return header_row, positions, last_column
 
 
-def _apply(ws: Worksheet, row: int, positions: dict[str, int], changes: Mapping[str, Any],
-           lists: Mapping[str, tuple[str, ...]]) -> list[tuple[str, object, object]]:
+def _apply(ws: Worksheet, row: int, positions: dict[str, int],
+           typed: Mapping[str, object]) -> list[tuple[str, object, object]]:
+    """Write typed values into one row; (field, old, new) for each cell that changed."""
     applied = []
-    typed = {name: _coerce(REQUESTS.column(name), value, lists)
-             for name, value in changes.items()}
     for name, value in typed.items():
         cell = ws.cell(row=row, column=positions[name])
         old = cell.value
@@ -426,12 +433,14 @@ def update_request(path: Path | str, request_id: str, changes: Mapping[str, Any]
         if row is None:
             raise RequestNotFoundError(f"{path}: no request with ID '{request_id}' on the "
                                        "Requests sheet.")
-        applied = _apply(ws, row, positions, changes, opened.lists)
+        typed = {name: _coerce_all(REQUESTS.column(name), [value], opened.lists)[0]
+                 for name, value in changes.items()}
+        applied = _apply(ws, row, positions, typed)
         result = WriteResult(path, hashlib.sha256(data).hexdigest(), str(request_id), applied)
         if not applied:
             return result
         _grow_tables(ws, row, last_column)
-        _append_history(book, str(request_id), applied, by)
+        _append_history(book, [(str(request_id), applied)], by)
         result.fingerprint, result.backup = _save_atomically(path, book, data,
                                                              _backups_keep(book))
         return result
@@ -473,8 +482,9 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
 
     rows hold contract values (a request_id is made for each row without one);
     extras, one mapping per row, hold values of the analyst's own columns by
-    heading (added at the right of the sheet when missing). history_notes, one per
-    row, becomes the History row's note (e.g. where an imported row came from).
+    heading (added at the right of the sheet when missing). Each new request gets a
+    History row per field it sets, or, when history_notes (one per row) is given,
+    one 'imported from' row with its note (where an imported row came from).
     """
     with _writer_lock(Path(path)):
         opened = _load_for_write(path, expected_fingerprint)
@@ -491,22 +501,39 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
         first_new = row + 1
         results: list[WriteResult] = []
         history: list[tuple[str, list[tuple[str, object, object]]]] = []
-        for number, given in enumerate(rows):
+        made = next_request_id(existing)  # the year's next number, counted once
+        prefix, _, start = made.rpartition("-")
+        counter = int(start)
+        # IDs the batch brings itself are spoken for before any is made up
+        reserved = {str(given.get("request_id") or "").strip().upper() for given in rows} - {""}
+        batch: list[dict[str, Any]] = []
+        for given in rows:
             values = dict(given)
-            request_id = str(values.get("request_id") or next_request_id(existing)).strip()
+            request_id = str(values.get("request_id") or "").strip()
+            if not request_id:
+                while (candidate := f"{prefix}-{counter:05d}".upper()) in used \
+                        or candidate in reserved:
+                    counter += 1
+                request_id = f"{prefix}-{counter:05d}"
             if request_id.upper() in used:
                 raise InvalidValueError(f"request_id '{request_id}' is already used; leave it "
                                         "blank to get a new one.")
             used.add(request_id.upper())
-            existing.append(request_id)
             values["request_id"] = request_id
+            batch.append(values)
+        typed_columns = {name: _coerce_all(REQUESTS.column(name),
+                                           [values.get(name) for values in batch], opened.lists)
+                         for name in names}
+        for number, values in enumerate(batch):
+            request_id = values["request_id"]
             row += 1
             if row > header_row + 1:  # dress the new row like the one above it
                 for position in range(1, last_column + 1):
                     above = ws.cell(row=row - 1, column=position)
                     if above.has_style:
                         ws.cell(row=row, column=position)._style = above._style
-            applied = _apply(ws, row, positions, values, opened.lists)
+            applied = _apply(ws, row, positions, {name: typed_columns[name][number]
+                                                  for name in values})
             for title, value in (extras[number] if extras else {}).items():
                 if value is None or (isinstance(value, str) and not value.strip()):
                     continue
@@ -514,15 +541,15 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
                                                     last_column, str(title))
                 _set_cell(ws.cell(row=row, column=column), _plain(value))
             note = history_notes[number] if history_notes else None
-            changes: list[tuple[str, object, object]] = [(name, None, new)
-                                                         for name, _, new in applied]
-            if note:
-                changes.append(("imported from", None, note))
+            # an imported row's values are in the row and its source: one History row says
+            # where it came from (10,000 imported rows stay 10,000 History rows, not 100,000)
+            changes: list[tuple[str, object, object]] = (
+                [("imported from", None, note)] if note
+                else [(name, None, new) for name, _, new in applied])
             history.append((request_id, changes))
             results.append(WriteResult(path, "", request_id, applied))
         _grow_tables(ws, max(row, first_new), last_column)
-        for request_id, recorded in history:
-            _append_history(book, request_id, recorded, by)
+        _append_history(book, history, by)
         fingerprint, backup = _save_atomically(path, book, data, _backups_keep(book))
         for result in results:
             result.fingerprint, result.backup = fingerprint, backup
@@ -542,8 +569,7 @@ def record_history(path: Path | str, entries: Sequence[tuple[str, str, object, o
         by_request: dict[str, list[tuple[str, object, object]]] = {}
         for request_id, field_name, old, new in entries:
             by_request.setdefault(str(request_id), []).append((field_name, old, new))
-        for request_id, changes in by_request.items():
-            _append_history(opened.book, request_id, changes, by)
+        _append_history(opened.book, list(by_request.items()), by)
         result = WriteResult(opened.path, hashlib.sha256(opened.data).hexdigest(), "",
                              [(field_name, old, new) for _, field_name, old, new in entries])
         if entries:

@@ -218,7 +218,11 @@ def test_import_lands_the_values_and_reimport_finds_them(
     assert (extras.loc[landed.index, SOURCE_ROW_COLUMN].astype(float).astype(int).tolist()
             == plan.new_rows)
     history = after.frames["History"]
-    assert set(history.loc[history["field"] == "imported from", "request_id"]) == set(ids)
+    imported = history[history["request_id"].isin(ids)]
+    assert sorted(imported["request_id"]) == sorted(ids)  # one History row per request
+    assert set(imported["field"]) == {"imported from"}
+    assert set(imported["new_value"]) == {f"{source_path.name} row {row}"
+                                         for row in plan.new_rows}
     again = plan_import(read_source(source_path), propose_mapping(source), after)
     assert again.new_rows == []
     assert sorted(again.present) == sorted(plan.new_rows)

@@ -24,6 +24,7 @@ from patoolkit import (
     TrackerLockedError,
     TrackerWriteError,
     add_request,
+    add_requests,
     load_tracker,
     update_request,
 )
@@ -170,6 +171,19 @@ def test_add_request_appends_a_row_with_a_new_id(small_tracker: Path) -> None:
     assert table.ref.endswith("5")
     with pytest.raises(InvalidValueError, match="already used"):
         add_request(small_tracker, {"request_id": result.request_id}, by="intake")
+
+
+def test_a_batch_makes_ids_around_the_ones_it_brings(small_tracker: Path) -> None:
+    before = set(load_tracker(small_tracker).requests["request_id"])
+    coming = next_request_id(sorted(before))  # the number a blank row would get first
+    rows = [{"patient_id": "P1"}, {"patient_id": "P2", "request_id": coming},
+            {"patient_id": "P3"}]
+    made = [result.request_id for result in add_requests(small_tracker, rows, by="import")]
+    assert made[1] == coming
+    assert len(set(made)) == 3 and not set(made) & before
+    after = load_tracker(small_tracker).requests
+    assert list(after["request_id"].iloc[-3:]) == made
+    assert list(after["patient_id"].iloc[-3:]) == ["P1", "P2", "P3"]
 
 
 def test_next_request_id_follows_the_highest_number_of_the_year() -> None:
