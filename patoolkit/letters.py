@@ -74,6 +74,21 @@ class MissingFieldsError(LetterError):
                          f"field(s) that are empty; nothing was written.\n{lines}")
 
 
+class LettersNotRecordedError(PAToolkitError):
+    """Letters were made, but the History write that records them failed; .result has them."""
+
+    exit_code = 1
+
+    def __init__(self, result: BatchResult, cause: PAToolkitError):
+        self.result, self.cause = result, cause
+        names = "\n".join(f"  - {made.path}" for made in result.made)
+        super().__init__(
+            f"{len(result.made)} letter(s) made but NOT recorded in the History sheet, "
+            f"because the tracker could not be saved: {cause}\nThe letters are kept:\n{names}\n"
+            "Add a History row for each by hand (field letter:KIND, new value the file name) "
+            "once the tracker is closed, or delete them and make them again.")
+
+
 class TemplateProblemError(LetterError):
     """A template is missing, not a .docx, or has a Jinja syntax error."""
 
@@ -886,16 +901,23 @@ class LetterMaker:
         """
         kind = letter_kind(kind) if isinstance(kind, str) else kind
         result = BatchResult()
+        if record and request_ids:
+            from .writer import check_writable
+
+            # a tracker open in Excel, or saved by someone since it was read, would refuse
+            # the History write: say so before any letter is made, not after
+            check_writable(self.tracker.path, self.tracker.fingerprint)
         folder = letters_folder(self.tracker, out) if request_ids else Path()
-        for number, request_id in enumerate(request_ids, start=1):
+        for number, asked in enumerate(request_ids, start=1):
             try:
+                request_id = str(self.request_row(asked)["request_id"])  # the tracker's spelling
                 data = self.render(request_id, kind, supplied)
             except (LetterNotApplicableError, MissingFieldsError, RequestNotFoundError) as error:
-                result.skipped.append((str(request_id), _short(error)))
+                result.skipped.append((str(asked), _short(error)))
                 result.errors.append(error)
             else:
                 stem = safe_stem(request_id, kind.key, self.now.date())
-                result.made.append(Made(str(request_id), kind.key,
+                result.made.append(Made(request_id, kind.key,
                                         write_new(folder, stem, ".docx", data)))
             if progress is not None:
                 progress(number, len(request_ids))
@@ -906,9 +928,12 @@ class LetterMaker:
         if record and result.made:
             from .writer import record_history
 
-            record_history(self.tracker.path,
-                           [(m.request_id, f"letter:{m.kind}", None, m.path.name)
-                            for m in result.made], by, self.tracker.fingerprint)
+            try:
+                record_history(self.tracker.path,
+                               [(m.request_id, f"letter:{m.kind}", None, m.path.name)
+                                for m in result.made], by, self.tracker.fingerprint)
+            except PAToolkitError as error:
+                raise LettersNotRecordedError(result, error) from None
             result.history_recorded = True
         return result
 

@@ -80,7 +80,7 @@ def _text_of(value: object) -> str | None:
     """One cell as text (the rare, non-string cases of to_text)."""
     if isinstance(value, str):
         return value.strip() or None
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:  # missing, whatever its flavour
         return None
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"

@@ -123,6 +123,16 @@ def _check_writable(path: Path, data: bytes, expected_fingerprint: str | None) -
             "again. Nothing was changed.")
 
 
+def check_writable(path: Path | str, expected_fingerprint: str | None = None) -> None:
+    """Raise what a write would raise now (open in Excel, saved by someone, unsupported parts).
+
+    For work that writes files before it writes the tracker (letters): ask first, so
+    nothing is made that cannot be recorded. The write itself checks again.
+    """
+    checked, data = read_workbook_bytes(path)
+    _check_writable(checked, data, expected_fingerprint)
+
+
 def _header(ws: Worksheet, spec: Sheet) -> tuple[int, dict[str, int], int]:
     """(header row, canonical column -> 1-based column, last used column) of a sheet."""
     best_row, best = 1, match_headers(spec, [], 1)

@@ -232,8 +232,11 @@ def test_values_that_do_not_fit_are_kept_in_the_notes(tmp_path: Path, tracker: P
     source = read_source(shared_tracker(tmp_path))
     plan = plan_import(source, propose_mapping(source), load_tracker(tracker))
     notes = plan.transformed.values.loc[4, "notes"]  # SH-3, the file's row 4
-    assert "ICD-10 'ZZZ.9' did not fit" in notes
-    assert "Status 'Waiting on MD' is not a status value" in notes
+    assert notes == ("import: Status 'Waiting on MD' is not a status value patoolkit knows; "
+                     "add it to [values.status] in the mapping; import: ICD-10 'ZZZ.9' did "
+                     "not fit")  # and nothing else: the row had no notes of its own
+    assert plan.transformed.values.loc[2, "notes"] == "waiting on records"
+    assert pd.isna(plan.transformed.values.loc[3, "notes"])  # blank stays blank
     assert any(note.row == 4 and note.column == "ICD-10" for note in plan.transformed.notes)
 
 

@@ -233,6 +233,54 @@ def test_a_stale_maker_does_not_overwrite_someone_elses_save(letters_tracker: Pa
     with pytest.raises(TrackerConflictError):
         maker.make(["LT-P2P"], "p2p", SUPPLIED["p2p"])
     assert load_tracker(letters_tracker).requests.loc[7, "notes"] == "edited meanwhile"
+    assert not (letters_tracker.parent / "letters_out").exists()  # refused before any letter
+
+
+def test_a_tracker_open_in_excel_is_refused_before_any_letter(letters_tracker: Path) -> None:
+    from patoolkit.errors import TrackerLockedError
+
+    lock = letters_tracker.with_name(f".~lock.{letters_tracker.name}#")
+    lock.write_text("someone,at the front desk")
+    with pytest.raises(TrackerLockedError, match="open in Excel or LibreOffice"):
+        maker_for(letters_tracker).make(["LT-P2P", "LT-APPEAL"], "appeal", SUPPLIED["appeal"])
+    assert not (letters_tracker.parent / "letters_out").exists()
+    lock.unlink()
+    made = maker_for(letters_tracker).make(["LT-P2P"], "p2p", SUPPLIED["p2p"], record=False)
+    assert len(made.made) == 1  # --no-history never needed the tracker to be writable
+
+
+def test_letters_made_but_not_recorded_are_named(letters_tracker: Path) -> None:
+    from patoolkit.letters import LettersNotRecordedError
+
+    lock = letters_tracker.with_name(f"~${letters_tracker.name}")
+
+    def opened_in_excel_meanwhile(done: int, total: int) -> None:
+        if done == 1:
+            lock.write_text("x")
+
+    before = sha256(letters_tracker)
+    with pytest.raises(LettersNotRecordedError) as caught:
+        maker_for(letters_tracker).make(["LT-P2P", "LT-APPEAL"], "appeal", SUPPLIED["appeal"],
+                                        progress=opened_in_excel_meanwhile)
+    made = caught.value.result.made
+    assert [m.request_id for m in made] == ["LT-P2P", "LT-APPEAL"]
+    assert all(m.path.exists() for m in made)
+    message = str(caught.value)
+    assert "NOT recorded in the History sheet" in message
+    assert "open in Excel" in message
+    assert all(str(m.path) in message for m in made)
+    assert sha256(letters_tracker) == before  # nothing half-written
+    assert main(["letter", str(letters_tracker), "LT-URGENT", "--kind", "expedited-appeal",
+                 *[f"--set={k}={v}" for k, v in SUPPLIED["expedited-appeal"].items()
+                   if isinstance(v, str)]]) == 1
+
+
+def test_a_request_id_typed_in_another_case_uses_the_trackers_spelling(
+        letters_tracker: Path) -> None:
+    result = maker_for(letters_tracker).make(["lt-p2p"], "p2p", SUPPLIED["p2p"], by="sam")
+    assert result.made[0].request_id == "LT-P2P"
+    assert result.made[0].path.name == "LT-P2P_p2p_2026-11-28.docx"
+    assert [row["request_id"] for row in history(letters_tracker)] == ["LT-P2P"]
 
 
 def test_client_templates_override_the_bundled_ones_file_by_file(letters_tracker: Path,

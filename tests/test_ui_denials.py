@@ -107,6 +107,42 @@ def test_make_writes_records_and_offers_the_download(dashboard: DenialsDashboard
     assert "recorded it in the History sheet" in form.feedback.value
 
 
+def test_a_letter_made_while_excel_opened_the_tracker_is_offered_and_flagged(
+        dashboard: DenialsDashboard, monkeypatch: pytest.MonkeyPatch) -> None:
+    import patoolkit.writer
+
+    open_request(dashboard, "LT-URGENT")
+    form = dashboard.letter
+    form.kind.value = "expedited-appeal"
+    fill(dashboard, SUPPLIED["expedited-appeal"])
+    path = dashboard.session.path
+    checked = patoolkit.writer.check_writable
+
+    def then_opened_in_excel(*args: object) -> None:
+        checked(*args)  # type: ignore[arg-type]
+        path.with_name(f".~lock.{path.name}#").write_text("x")  # right after the check
+
+    monkeypatch.setattr(patoolkit.writer, "check_writable", then_opened_in_excel)
+    data = form.make_letter()
+    assert data is not None
+    assert "NOT recorded in the History sheet" in form.feedback.value
+    assert "download" in form.download.value.lower()
+    assert load_tracker(path).frames["History"].empty
+
+
+def test_typed_fields_follow_the_kind_but_not_another_request(
+        dashboard: DenialsDashboard) -> None:
+    open_request(dashboard, "LT-P2P")
+    form = dashboard.letter
+    form.kind.value = "appeal"
+    form.inputs["clinical_rationale"].value = "Lee: MRI shows L5 radiculopathy"
+    form.kind.value = "expedited-appeal"  # same patient, another letter: what was typed stays
+    assert form.inputs["clinical_rationale"].value == "Lee: MRI shows L5 radiculopathy"
+    open_request(dashboard, "LT-APPEAL")  # another patient: a clean form
+    assert form.kind.value == "expedited-appeal"
+    assert all(widget.value == "" for widget in form.inputs.values())
+
+
 def test_medical_necessity_asks_evidence_for_each_criteria_item(tmp_path: Path) -> None:
     path = build_letter_tracker(tmp_path / "t.xlsx")
     dashboard = DenialsDashboard(TrackerSession(path), as_of=str(AS_OF))

@@ -53,3 +53,12 @@ def test_a_bad_as_of_is_explained(small_tracker: Path, as_of: str,
     err = capsys.readouterr().err
     assert "--as-of" in err
     assert "unexpected" not in err
+
+
+@pytest.mark.parametrize("missing", [None, pd.NA, pd.NaT, float("nan"), "  "])
+def test_a_missing_value_is_blank_text_whatever_its_flavour(missing: object) -> None:
+    from patoolkit.validation import to_text
+
+    text = to_text(pd.Series(["kept", missing], dtype=object))
+    assert text.iloc[0] == "kept"
+    assert pd.isna(text.iloc[1])  # never the text '<NA>' or 'NaT'

@@ -180,7 +180,8 @@ def test_a_batch_makes_ids_around_the_ones_it_brings(small_tracker: Path) -> Non
             {"patient_id": "P3"}]
     made = [result.request_id for result in add_requests(small_tracker, rows, by="import")]
     assert made[1] == coming
-    assert len(set(made)) == 3 and not set(made) & before
+    assert len(set(made)) == 3
+    assert not set(made) & before
     after = load_tracker(small_tracker).requests
     assert list(after["request_id"].iloc[-3:]) == made
     assert list(after["patient_id"].iloc[-3:]) == ["P1", "P2", "P3"]

@@ -20,6 +20,7 @@ import pandas as pd
 from ..letters import (
     KINDS,
     LetterMaker,
+    LettersNotRecordedError,
     MissingFieldsError,
     TemplateFields,
     clean_supplied,
@@ -84,6 +85,8 @@ class LetterForm:
         return self.dashboard.maker()
 
     def show(self, request_id: str) -> None:
+        if request_id != self.request_id:  # one patient's rationale never reaches another's
+            self.inputs, self.evidence = {}, {}
         self.request_id = request_id
         maker = self.maker
         row = maker.request_row(request_id)
@@ -204,9 +207,13 @@ class LetterForm:
         set_message(self.feedback, "")
         self.download.value = ""
         dashboard = self.dashboard
+        recorded, cause = True, ""
         try:
             result = self.maker.make([str(self.request_id)], str(self.kind.value),
                                      self.supplied(), by=dashboard.session.user)
+        except LettersNotRecordedError as error:  # made, but History could not be saved
+            result, recorded = error.result, False
+            cause = explain(error.cause)
         except Exception as error:
             set_message(self.feedback, explain(error), "error")
             return None
@@ -219,9 +226,14 @@ class LetterForm:
             return None
         made = result.made[0]
         data = made.path.read_bytes()
-        dashboard.session.reload()  # History changed on disk
-        set_message(self.feedback, f"Made {made.path.name} in {made.path.parent} and recorded "
-                    "it in the History sheet.")
+        if recorded:
+            dashboard.session.reload()  # History changed on disk
+            set_message(self.feedback, f"Made {made.path.name} in {made.path.parent} and "
+                        "recorded it in the History sheet.")
+        else:
+            set_message(self.feedback, f"Made {made.path.name} in {made.path.parent}, but it is "
+                        f"NOT recorded in the History sheet: {cause} Add it to History by "
+                        "hand, or delete it and make it again.", "error")
         self.download.value = download_link(data, made.path.name, f"Download {made.path.name}")
         return data
 
@@ -382,10 +394,13 @@ class DenialsDashboard:
             result = self.maker().make(
                 request_ids, kind, supplied, by=self.session.user,
                 progress=lambda done, total: setattr(self.progress, "value", done))
+        except LettersNotRecordedError as error:
+            set_message(self.feedback, explain(error), "error")
+            result = error.result  # still offer what was made
         except Exception as error:
             set_message(self.feedback, explain(error), "error")
             return
-        if result.made:
+        if result.history_recorded:
             self.session.reload()
         links = "".join(f"<li>{download_link(m.path.read_bytes(), m.path.name, m.path.name)}"
                         "</li>" for m in result.made)
@@ -394,7 +409,9 @@ class DenialsDashboard:
         folder = html.escape(str(result.made[0].path.parent)) if result.made else ""
         self.batch_report.value = (
             f"<p><b>{len(result.made)} letter(s) made</b>"
-            + (f" in {folder}, recorded in the History sheet" if result.made else "")
+            + (f" in {folder}" if result.made else "")
+            + (", recorded in the History sheet" if result.history_recorded else
+               (", <b>not</b> recorded in the History sheet" if result.made else ""))
             + f"; <b>{len(result.skipped)} skipped</b>.</p>"
             + (f"<ul>{links}</ul>" if links else "")
             + (f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""))
