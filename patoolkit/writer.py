@@ -185,9 +185,10 @@ def _coerce_all(column: Column, values: Sequence[object],
     typed = convert_column(column, raw, dict(lists), found)
     errors = [problem for problem in found.problems if problem.severity == "error"]
     if errors:
-        where = f" (row {errors[0].row + 1} of {len(values)})" if len(values) > 1 else ""
+        position = errors[0].row or 0
+        where = f" (row {position + 1} of {len(values)})" if len(values) > 1 else ""
         raise InvalidValueError(
-            f"{column.title}: '{values[errors[0].row]}' {errors[0].message}{where}")
+            f"{column.title}: '{values[position]}' {errors[0].message}{where}")
     return [_python_value(column, result) for result in typed.to_numpy(dtype=object)]
 
 

@@ -187,6 +187,16 @@ def test_a_batch_makes_ids_around_the_ones_it_brings(small_tracker: Path) -> Non
     assert list(after["patient_id"].iloc[-3:]) == ["P1", "P2", "P3"]
 
 
+def test_a_bad_value_in_a_batch_names_its_row_and_writes_nothing(small_tracker: Path) -> None:
+    before = sha(small_tracker)
+    rows = [{"patient_id": "P1", "submitted_at": "2026-11-02"},
+            {"patient_id": "P2", "submitted_at": "2026-02-30"},
+            {"patient_id": "P3"}]
+    with pytest.raises(InvalidValueError, match=r"'2026-02-30' .* \(row 2 of 3\)"):
+        add_requests(small_tracker, rows, by="import")
+    assert sha(small_tracker) == before
+
+
 def test_next_request_id_follows_the_highest_number_of_the_year() -> None:
     today = dt.date(2026, 5, 1)
     assert next_request_id([], today) == "PA-2026-00001"
