@@ -837,8 +837,10 @@ class LetterMaker:
             self.deadlines = deadlines_for(self.tracker, self.now)
         self.index = RequestIndex(self.tracker)
         ids = self.deadlines["request_id"].astype("string").str.strip().str.upper()
-        self._deadline_positions = {str(key): position for position, key in enumerate(ids)
-                                    if not pd.isna(key)}
+        self._deadline_positions: dict[str, int] = {}
+        for position, key in enumerate(ids):
+            if not pd.isna(key):  # the first of a duplicated ID, as RequestIndex finds it
+                self._deadline_positions.setdefault(str(key), position)
         self._deadline_rows: dict[str, Row] = {}
         self._checklists: dict[tuple[object, object], pd.DataFrame] = {}
 

@@ -283,6 +283,18 @@ def test_a_request_id_typed_in_another_case_uses_the_trackers_spelling(
     assert [row["request_id"] for row in history(letters_tracker)] == ["LT-P2P"]
 
 
+def test_a_duplicated_request_id_letters_the_first_row_with_its_own_deadlines(
+        tmp_path: Path) -> None:
+    import datetime as dt
+
+    # `check` reports the duplicate; a letter still reads one row, the first, whole
+    path = build_letter_tracker(tmp_path / "t.xlsx", appeal={
+        "Request ID": "LT-P2P", "Decision Date": dt.date(2026, 6, 1)})
+    text = letter_text(maker_for(path).render("LT-P2P", "p2p", SUPPLIED["p2p"]))
+    assert "Determination: Denied on November 25, 2026" in text
+    assert "closes on December 9, 2026" in text  # 14 days from the first row's decision
+
+
 def test_client_templates_override_the_bundled_ones_file_by_file(letters_tracker: Path,
                                                                   tmp_path: Path) -> None:
     client = letters_tracker.parent / "client_letters"
