@@ -72,13 +72,29 @@ def _csv_rows(path: Path, data: bytes) -> list[list[object]]:
     return read(path, data)  # type: ignore[return-value]
 
 
+VALUE_LIKE = re.compile(r"[-+$(]?\d[\d,./: ()-]*(?:am|pm|AM|PM)?")  # amounts, dates, numbers
+
+
 def _header_index(rows: list[list[object]]) -> int:
-    """The header: among the first rows, the one with the most text cells (and no numbers)."""
+    """The header: among the first rows, the one that reads most like headings.
+
+    A cell scores 3 when it is a heading patoolkit knows (a contract name or a
+    synonym), 1 for other text, and -2 when it looks like a value (a number, a
+    date, an amount, typed or as text, as every cell of a CSV is). A title row
+    ("Authorizations Report", "Run 11/27/2026") or a data row whose every cell is
+    filled loses to a header with a blank heading or two. Ties go to the first.
+    """
+    known = _lookup()
     best, best_score = 0, -1
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        texts = [cell for cell in row if isinstance(cell, str) and cell.strip()]
-        numbers = [cell for cell in row if isinstance(cell, int | float | dt.date)]
-        score = len(texts) - 2 * len(numbers)
+        score = 0
+        for cell in row:
+            if isinstance(cell, str) and cell.strip():
+                text = cell.strip()
+                score += (-2 if VALUE_LIKE.fullmatch(text) else
+                          3 if normalize_header(text) in known else 1)
+            elif isinstance(cell, int | float | dt.date) and not isinstance(cell, bool):
+                score -= 2
         if score > best_score:
             best, best_score = index, score
     return best

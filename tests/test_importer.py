@@ -228,6 +228,28 @@ def test_import_lands_the_values_and_reimport_finds_them(
     assert sorted(again.present) == sorted(plan.new_rows)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_the_header_is_the_row_of_headings_not_a_title_or_a_full_data_row(
+        tmp_path: Path, suffix: str) -> None:
+    rows = [["PA log, front desk", "", "", "", ""],
+            ["exported 11/27/2026", "", "", "", ""],
+            ["Patient", "Payer", "", "Status", "Date Submitted"],  # one heading left blank
+            ["Lee, Dana", "Summit Health Plan", "room 2", "Pending", "11/02/2026"],
+            ["Park, Sam", "Summit Health Plan", "room 4", "Approved", "10/20/2026"]]
+    path = tmp_path / f"log{suffix}"
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(f'"{cell}"' for cell in row) for row in rows) + "\n",
+                        encoding="utf-8")
+    else:
+        xlsx(path, rows)
+    source = read_source(path)
+    assert source.header_row == 3
+    assert source.headers[:2] == ["Patient", "Payer"]
+    assert source.headers[3:] == ["Status", "Date Submitted"]
+    assert source.rows.index.tolist() == [4, 5]  # the file's row numbers
+    assert propose_mapping(source).target_of("Date Submitted") == "submitted_at"
+
+
 def test_values_that_do_not_fit_are_kept_in_the_notes(tmp_path: Path, tracker: Path) -> None:
     source = read_source(shared_tracker(tmp_path))
     plan = plan_import(source, propose_mapping(source), load_tracker(tracker))
