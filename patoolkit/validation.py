@@ -157,6 +157,12 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
         strings = raw[text].str.strip()
         strings = strings[strings != ""]
         parsed = _parse_text_dates(strings)
+        if column.name == "patient_dob":
+            # '3/2/45' is 2045 to strptime; nobody is born in the future, so it is 1945
+            two_digit = strings.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{2}").fillna(False).astype(bool)
+            future = two_digit & (parsed > pd.Timestamp.now()).fillna(False)
+            if future.any():
+                parsed[future] = parsed[future] - pd.DateOffset(years=100)
         out[parsed.index] = parsed
         bad = parsed.index[parsed.isna()]
         found.add(bad, column.name, _date_message, raw[bad])

@@ -62,3 +62,13 @@ def test_a_missing_value_is_blank_text_whatever_its_flavour(missing: object) -> 
     text = to_text(pd.Series(["kept", missing], dtype=object))
     assert text.iloc[0] == "kept"
     assert pd.isna(text.iloc[1])  # never the text '<NA>' or 'NaT'
+
+
+@pytest.mark.parametrize(("typed", "born"), [
+    ("3/2/45", "1945-03-02"), ("12/31/69", "1969-12-31"), ("1/15/08", "2008-01-15"),
+    ("3/2/1945", "1945-03-02")])
+def test_a_two_digit_birth_year_is_never_in_the_future(typed: str, born: str) -> None:
+    frame = typed_frame("Requests", [{"request_id": "R1", "patient_dob": typed,
+                                      "submitted_at": "11/2/26"}])
+    assert frame["patient_dob"].iloc[0] == pd.Timestamp(born)
+    assert frame["submitted_at"].iloc[0] == pd.Timestamp("2026-11-02")  # other dates unchanged
