@@ -392,11 +392,21 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
                             if not pd.isna(a) else pd.NA for a, b in zip(low, high, strict=True)],
                            index=rows.index, dtype="string")
         raw["codes"] = ranged if "codes" not in raw else _text(raw["codes"]).fillna(ranged)
+    if "codes_to" in raw:  # a 'to' code with no 'from' column: kept, not dropped
+        upper = _text(raw.pop("codes_to"))
+        keep(upper.notna(), "codes_to", upper,
+             "is a 'to' code with no 'from' code column; map the 'from' column too")
     if "units_left" in raw:
-        left = pd.to_numeric(_text(raw.pop("units_left")), errors="coerce")
+        left_text = _text(raw.pop("units_left"))
+        left = pd.to_numeric(left_text, errors="coerce")
+        counted = pd.Series(False, index=rows.index)
         if "units_authorized" in raw and "units_used" not in raw:
             authorized = pd.to_numeric(_text(raw["units_authorized"]), errors="coerce")
             raw["units_used"] = (authorized - left).where(authorized.notna() & left.notna())
+            counted = raw["units_used"].notna()
+        keep(left_text.notna() & ~counted, "units_left", left_text,
+             "(units left) could not give units used: it needs a number of units authorized "
+             "and no units used column")
     # a decision without a status: the status follows the decision
     if "decision" in raw and "status" not in raw:
         raw["status"] = raw["decision"]

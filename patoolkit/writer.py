@@ -475,7 +475,13 @@ def add_request(path: Path | str, values: Mapping[str, Any], by: str,
 
 def _extra_column(ws: Worksheet, header_row: int, positions: dict[str, int],
                   extras: dict[str, int], last_column: int, title: str) -> tuple[int, int]:
-    """The column of an extra (non-contract) heading, added at the right when new."""
+    """The column of an extra (non-contract) heading, added at the right when new.
+
+    A heading the next load would read as a contract column ('Decision' kept as
+    an extra) is written as 'Decision (imported)', so its values stay extra.
+    """
+    if match_headers(REQUESTS, [title], 1).positions:
+        title = f"{title} (imported)"
     wanted = normalize_header(title)
     if wanted in extras:
         return extras[wanted], last_column

@@ -299,6 +299,42 @@ def test_a_saved_mapping_is_reused_and_corrections_win(tmp_path: Path, tracker: 
         load_mapping(saved)
 
 
+def test_a_column_kept_as_extra_under_a_contract_heading_stays_extra(
+        tmp_path: Path, tracker: Path) -> None:
+    path = xlsx(tmp_path / "log.xlsx", [
+        ["Patient", "Payer", "CPT", "Submitted", "Decision"],
+        ["Lee, Dana", "Summit Health Plan", "70551", "2026-11-02", "maybe next week"]])
+    source = read_source(path)
+    mapping = apply_choices(propose_mapping(source), {"Decision": EXTRA})
+    ids = import_into(plan_import(source, mapping, load_tracker(tracker)),
+                      load_tracker(tracker))
+    after = load_tracker(tracker)
+    assert not after.errors
+    row = after.requests.index[after.requests["request_id"] == ids[0]][0]
+    assert pd.isna(after.requests.loc[row, "decision"])  # not read back as the decision
+    sheet = openpyxl.load_workbook(tracker)["Requests"]
+    headings = [cell.value for cell in sheet[1]]
+    assert headings.count("Decision (imported)") == 1
+    column = headings.index("Decision (imported)") + 1
+    assert sheet.cell(row=sheet.max_row, column=column).value == "maybe next week"
+
+
+def test_units_left_or_a_to_code_without_its_partner_go_to_the_notes(tmp_path: Path,
+                                                                     tracker: Path) -> None:
+    path = xlsx(tmp_path / "log.xlsx", [
+        ["Patient", "Payer", "CPT", "To CPT4", "Units Left", "Submitted"],
+        ["Lee, Dana", "Summit Health Plan", "97110", "97112", 4, "2026-11-02"]])
+    source = read_source(path)
+    mapping = propose_mapping(source)
+    assert mapping.target_of("To CPT4") == "codes_to"
+    assert mapping.target_of("Units Left") == "units_left"
+    values = plan_import(source, mapping, load_tracker(tracker)).transformed.values
+    assert values.loc[2, "codes"] == "97110"
+    assert pd.isna(values.loc[2, "units_used"])
+    assert "To CPT4 '97112' is a 'to' code with no 'from' code column" in values.loc[2, "notes"]
+    assert "Units Left '4' (units left) could not give units used" in values.loc[2, "notes"]
+
+
 def test_two_columns_for_one_field_must_be_chosen(tmp_path: Path) -> None:
     mapping = propose_mapping(read_source(home_care(tmp_path)))
     with pytest.raises(ImportProblemError, match="both map to auth_number"):
