@@ -70,6 +70,8 @@ FINDINGS: dict[str, Finding] = {finding.code: finding for finding in (
     Finding("AUTH_DENIED", "the authorization's request was denied and not overturned",
             "Contest the denial (P2P or appeal: see the Denials dashboard) before billing."),
 )}
+# a five-character code followed by two-character modifiers, each after '-', ':' or spaces
+MODIFIERS = r"\b([A-Z0-9]{5})(?:(?:\s*[-:]\s*|\s+)[A-Z0-9]{2}(?![A-Z0-9]))+"
 FINDING_ORDER = {code: position for position, code in enumerate(FINDINGS)}
 OVERTURNED = "Overturned"
 
@@ -153,7 +155,17 @@ def claims_from_bytes(data: bytes, name: str, path: Path | None = None) -> Claim
     raw = _raw_frame(rows, header)
     claims = convert_sheet(CLAIMS, raw, {}, found)
     claims["units"] = claims["units"].fillna(1)  # a line without units bills one unit
-    return ClaimsFile(where, claims, found.problems)
+    unnamed = claims["claim_id"].isna()
+    if unnamed.any():  # every line is audited and reported, so each needs a name
+        names = pd.Series([f"(row {row})" for row in claims.index[unnamed]],
+                          index=claims.index[unnamed], dtype="string")
+        claims["claim_id"] = claims["claim_id"].astype("string").fillna(names)
+        found.add(claims.index[unnamed], "claim_id",
+                  "is empty; the audit names the line by its row, e.g. '(row 12)'; fill in the "
+                  "claim number in the export", severity="warning")
+    claims_file = ClaimsFile(where, claims, found.problems)
+    check_claims_file(claims_file)
+    return claims_file
 
 
 # --- the audit ----------------------------------------------------------------------------
@@ -168,17 +180,16 @@ def _split(values: pd.Series) -> pd.Series:
     Most cells hold one code: only the others go through split and explode.
     """
     text = values.astype("string").str.upper().str.strip()
+    longer = (text.str.len() > 5).fillna(False)
+    if longer.any():  # modifiers off, however written: 97140-GP, 97140 GP, 97140-GP-59
+        text = text.copy()
+        text[longer] = text[longer].str.replace(MODIFIERS, r"\1", regex=True)
     several = text.str.contains(r"[,;\s/]", regex=True).fillna(False)
     codes = text[~several]
     if several.any():
         parts = (text[several].str.replace(r"[;\s/]+", ",", regex=True).str.split(",")
                  .explode().str.strip().astype("string"))
         codes = pd.concat([codes, parts]).sort_index(kind="stable")
-    modified = (codes.str.len() > 5).fillna(False)
-    if modified.any():
-        codes = codes.copy()
-        codes[modified] = codes[modified].str.replace(r"^([A-Z0-9]{5})[-:][A-Z0-9]{2}$", r"\1",
-                                                      regex=True)
     return codes[codes.notna() & (codes != "")].astype("string")
 
 

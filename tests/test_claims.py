@@ -12,7 +12,7 @@ import pytest
 from patoolkit import load_tracker
 from patoolkit.claims import FINDINGS, audit, audit_json, read_claims
 from patoolkit.cli import main
-from patoolkit.errors import UnusableTrackerError
+from patoolkit.errors import PAToolkitError, UnusableTrackerError
 from patoolkit.sample import CLAIM_SCENARIOS, claims_scenarios
 from patoolkit.schema import CLAIMS
 from patoolkit.tracker import typed_frame
@@ -52,6 +52,10 @@ CASES = [
      "a denial overturned on appeal is a usable authorization (number case and spaces forgiven)"),
     ("C-MODIFIER", {"codes": "97140-GP", "units": 2, "auth_number": "A-100",
                     "date_of_service": "2026-10-03"}, set(), "a modifier is not another code"),
+    ("C-MODIFIER2", {"codes": "97140 GP", "units": 1, "auth_number": "A-100",
+                     "date_of_service": "2026-10-04"}, set(), "a modifier after a space"),
+    ("C-MODIFIER3", {"codes": "97110-GP-59, 97140 : GP", "units": 1, "auth_number": "A-100",
+                     "date_of_service": "2026-10-04"}, set(), "chained modifiers"),
     ("C-MISSING", {"codes": "72148", "units": 1, "patient_id": "P9",
                    "date_of_service": "2026-10-05"}, {"MISSING_AUTH"},
      "72148 needs PA (PA Rules) and P9 has no authorization"),
@@ -70,8 +74,8 @@ CASES = [
      "97530 was not authorized"),
     ("C-UNITS", {"codes": "97110", "units": 5, "auth_number": "A-100",
                  "date_of_service": "2026-10-20"}, {"UNITS_EXCEEDED"},
-     "4 + 2 + 1 + 5 = 12 units by Oct 20 against 10 (the lines before it stay under; the "
-     "December line is outside the dates, so it uses none of these units)"),
+     "4 + 2 + 1 + 1 + 1 + 5 = 14 units by Oct 20 against 10 (the lines before it stay "
+     "under; the December line is outside the dates, so it uses none of these units)"),
     ("C-DENIED", {"codes": "72148", "units": 1, "auth_number": "D-200",
                   "date_of_service": "2026-10-05"}, {"AUTH_DENIED"},
      "the number is the denied request's"),
@@ -112,7 +116,7 @@ def test_messages_name_facts_and_fixes_name_the_number() -> None:
     assert "A-300 (request R3) covers code 72148 on 2026-10-05" in \
         by_claim.loc["C-AVAILABLE", "message"]
     assert by_claim.loc["C-AVAILABLE", "fix"].startswith("Put A-300 on the claim")
-    assert "add up to 12 units by 2026-10-20; 10 authorized" in by_claim.loc["C-UNITS", "message"]
+    assert "add up to 14 units by 2026-10-20; 10 authorized" in by_claim.loc["C-UNITS", "message"]
     assert "outside authorization A-100's dates 2026-09-01 to 2026-11-30" in \
         by_claim.loc["C-DATES", "message"]
     assert "PA Rules row" in by_claim.loc["C-MISSING", "message"]
@@ -124,7 +128,7 @@ def test_json_lists_every_claim_and_a_summary() -> None:
     document = audit_json(audit(claims, REQUESTS, RULES, PAYERS), claims)
     assert [entry["claim_id"] for entry in document["claims"]] == [c[0] for c in CASES]
     summary = document["summary"]
-    assert summary["clean_claims"] == 4
+    assert summary["clean_claims"] == 6
     assert summary["findings"]["AUTH_DENIED"] == 2
     assert set(summary["findings"]) == set(FINDINGS)
 
@@ -179,6 +183,31 @@ def test_bad_cells_are_reported_with_their_row(tmp_path: Path) -> None:
                     "C-1,P1,Summit Health Plan,31/02/2026,97110,1,A-100\n")
     problems = read_claims(path).problems
     assert [(p.row, p.column) for p in problems] == [(2, "date_of_service")]
+
+
+def test_lines_without_a_claim_id_are_named_by_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_text("claim_id,patient_id,payer,date_of_service,codes,units,auth_number\n"
+                    ",P1,Summit Health Plan,2026-10-01,97110,1,A-100\n"
+                    "C-2,P9,Summit Health Plan,2026-10-05,72148,1,\n"
+                    ",P9,Summit Health Plan,2026-10-06,72148,1,\n")
+    found = read_claims(path)
+    assert [(p.row, p.column, p.severity) for p in found.problems] == [
+        (2, "claim_id", "warning"), (4, "claim_id", "warning")]
+    claims = found.claims
+    document = audit_json(audit(claims, REQUESTS, RULES, PAYERS), claims)
+    assert {entry["claim_id"]: [f["code"] for f in entry["findings"]]
+            for entry in document["claims"]} == {
+        "(row 2)": [], "C-2": ["MISSING_AUTH"], "(row 4)": ["MISSING_AUTH"]}
+    assert document["summary"]["claims"] == 3
+
+
+def test_a_claims_file_with_only_a_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_text("claim_id,patient_id,payer,date_of_service,codes,units,auth_number\n")
+    with pytest.raises(PAToolkitError, match="no claim lines below the header"):
+        read_claims(path)
+    assert main(["audit-claims", str(SAMPLE / "pa_tracker.xlsx"), str(path)]) == 2
 
 
 def test_cli_formats_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
