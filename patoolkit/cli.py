@@ -79,7 +79,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _as_of(text: str | None) -> datetime.datetime | None:
+def _as_of(text: str | None, flag: str = "--as-of") -> datetime.datetime | None:
     import pandas as pd
 
     if text is None:
@@ -89,7 +89,7 @@ def _as_of(text: str | None) -> datetime.datetime | None:
     except ValueError:
         stamp = pd.NaT
     if pd.isna(stamp) or stamp.tzinfo is not None:
-        raise PAToolkitError(f"--as-of '{text}' is not a local date; use YYYY-MM-DD or "
+        raise PAToolkitError(f"{flag} '{text}' is not a local date; use YYYY-MM-DD or "
                              "'YYYY-MM-DD HH:MM' (no time zone).")
     return stamp.to_pydatetime()
 
@@ -154,7 +154,7 @@ def cmd_worklist(args: argparse.Namespace) -> int:
 
 
 def _date(text: str | None, flag: str) -> datetime.date | None:
-    stamp = _as_of(text)
+    stamp = _as_of(text, flag)
     if stamp is not None and stamp.time() != datetime.time():
         raise PAToolkitError(f"{flag} '{text}' must be a date (YYYY-MM-DD).")
     return stamp.date() if stamp is not None else None

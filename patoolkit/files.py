@@ -16,6 +16,21 @@ def _umask() -> int:
     return mask
 
 
+def check_new_file(path: Path | str, what: str = "file", suffix: str = ".xlsx",
+                   overwrite: bool = False) -> Path:
+    """Refuse now a name create_new_file would refuse later (before any slow work)."""
+    path = Path(path)
+    if suffix and path.suffix.lower() != suffix:
+        raise PAToolkitError(f"{path}: a {what} must be a {suffix} file; use a name ending "
+                             f"{suffix}.")
+    if path.exists() and not overwrite:
+        raise PAToolkitError(f"{path}: already exists; choose another name (nothing was "
+                             "written).")
+    if not path.parent.is_dir():
+        raise PAToolkitError(f"{path.parent}: no such folder; create it first.")
+    return path
+
+
 def create_new_file(path: Path | str, write: Callable[[Path], None], what: str = "file",
                     suffix: str = ".xlsx", overwrite: bool = False) -> Path:
     """Call write(temporary) in the target's folder, then put the result at path.
@@ -24,15 +39,8 @@ def create_new_file(path: Path | str, write: Callable[[Path], None], what: str =
     file is never replaced, even one created while we were writing (the final
     step is a hard link, which fails if the name is taken).
     """
-    path = Path(path)
-    if suffix and path.suffix.lower() != suffix:
-        raise PAToolkitError(f"{path}: a {what} must be a {suffix} file; use a name ending "
-                             f"{suffix}.")
+    path = check_new_file(path, what, suffix, overwrite)
     exists = f"{path}: already exists; choose another name (nothing was written)."
-    if path.exists() and not overwrite:
-        raise PAToolkitError(exists)
-    if not path.parent.is_dir():
-        raise PAToolkitError(f"{path.parent}: no such folder; create it first.")
     handle, name = tempfile.mkstemp(prefix=".patoolkit-", suffix=path.suffix, dir=path.parent)
     os.close(handle)
     temporary = Path(name)

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import PAToolkitError
-from .files import create_new_file
+from .files import check_new_file, create_new_file
 from .serve import NOTEBOOKS
 
 SCORECARD = NOTEBOOKS / "5_Scorecard.ipynb"
@@ -90,10 +90,7 @@ def write_report(tracker: Path | str, out: Path | str, date_from: dt.date | None
 
     tracker = Path(tracker)
     loaded = load_tracker(tracker)  # an unusable tracker stops here, with its clear message
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise PAToolkitError(f"{out}: already exists; choose another name (nothing was "
-                             "written).")
+    out = check_new_file(out, "report", ".html", overwrite)  # before the notebook runs
     body = run_scorecard(tracker.resolve(), date_from, date_to)
     practice = str(loaded.settings.get("practice_name") or tracker.stem)
     page = PAGE.format(title=html.escape(f"Prior authorization scorecard: {practice}"),

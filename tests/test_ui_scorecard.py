@@ -114,3 +114,20 @@ def test_report_command_writes_one_self_contained_page(sample_copy: Path, tmp_pa
         assert name not in page
     assert main(["report", str(sample_copy), "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_report_refuses_a_bad_out_or_date_before_running_the_notebook(
+        sample_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import patoolkit.report
+
+    ran: list[object] = []
+    monkeypatch.setattr(patoolkit.report, "run_scorecard", lambda *args: ran.append(args))
+    assert main(["report", str(sample_copy), "--out", str(tmp_path / "no" / "r.html")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main(["report", str(sample_copy), "--out", str(tmp_path / "r.pdf")]) == 2
+    assert "must be a .html file" in capsys.readouterr().err
+    assert main(["report", str(sample_copy), "--from", "Nov 31", "--out",
+                 str(tmp_path / "r.html")]) == 2
+    assert "--from 'Nov 31' is not a local date" in capsys.readouterr().err
+    assert ran == []  # none of these ran the notebook
