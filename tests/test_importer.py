@@ -367,8 +367,10 @@ def test_wizard_proposes_corrects_previews_and_imports(tmp_path: Path, tracker: 
     assert wizard.dropdowns["Auth Number"].value == "auth_number"
     assert "2</b> rows to import" in wizard.preview.value
     assert "HC-1" in wizard.preview.value
+    assert "kept as an extra column" in wizard.whys["Discipline"].value
     wizard.dropdowns["Discipline"].value = "owner"  # corrected by hand
     assert "<th>owner</th>" in wizard.preview.value
+    assert "100%: corrected by hand" in wizard.whys["Discipline"].value
     wizard.dropdowns["Client"].value = "auth_number"  # two columns for one field
     assert "both map to auth_number" in wizard.feedback.value
     assert wizard.import_button.disabled

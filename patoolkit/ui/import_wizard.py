@@ -15,6 +15,7 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from ..importer import (
+    ColumnChoice,
     ImportMapping,
     ImportPlan,
     Source,
@@ -50,6 +51,7 @@ class ImportWizard:
         self.mapping_box = widgets.VBox()
         self.mapping_box.add_class("pa-import-mapping")
         self.dropdowns: dict[str, widgets.Dropdown] = {}
+        self.whys: dict[str, widgets.HTML] = {}
         self.preview = widgets.HTML()
         self.preview.add_class("pa-import-preview")
         self.import_button = widgets.Button(description="Import", button_style="primary",
@@ -88,7 +90,7 @@ class ImportWizard:
         rows = [widgets.HTML('<table class="pa-grid"><tr><th style="width:260px">Column in '
                              'the file</th><th style="width:320px">Goes to</th><th>Why'
                              "</th></tr></table>")]
-        self.dropdowns = {}
+        self.dropdowns, self.whys = {}, {}
         for choice in self.proposed.columns:
             examples = ", ".join(fmt(value) for value in
                                  self.source.rows[choice.source].dropna().head(2))
@@ -97,13 +99,13 @@ class ImportWizard:
             dropdown.add_class("pa-import-target")
             dropdown.observe(lambda _: self.refresh(), "value")
             self.dropdowns[choice.source] = dropdown
+            self.whys[choice.source] = widgets.HTML(_why(choice))
+            self.whys[choice.source].add_class("pa-import-why")
             rows.append(widgets.HBox([
                 widgets.HTML(f"<b>{html.escape(choice.source)}</b><br><small>"
                              f"{html.escape(examples[:60])}</small>",
                              layout=widgets.Layout(width="260px")),
-                dropdown,
-                widgets.HTML(f"<small>{int(choice.confidence * 100)}%: "
-                             f"{html.escape(choice.reason)}</small>")]))
+                dropdown, self.whys[choice.source]]))
         self.mapping_box.children = rows
         self.refresh()
 
@@ -119,6 +121,9 @@ class ImportWizard:
         set_message(self.feedback, "")
         try:
             mapping = self.mapping()
+            for choice in mapping.columns:  # a corrected column says so
+                if choice.source in self.whys:
+                    self.whys[choice.source].value = _why(choice)
             tracker = load_tracker(self.tracker_path())
             self.plan = plan_import(self.source, mapping, tracker)
         except Exception as error:
@@ -162,3 +167,6 @@ class ImportWizard:
         self.refresh()
         return ids
 
+
+def _why(choice: ColumnChoice) -> str:
+    return f"<small>{int(choice.confidence * 100)}%: {html.escape(choice.reason)}</small>"
