@@ -143,6 +143,16 @@ def test_typed_fields_follow_the_kind_but_not_another_request(
     assert all(widget.value == "" for widget in form.inputs.values())
 
 
+def test_a_page_left_open_overnight_dates_letters_from_the_new_day(
+        dashboard: DenialsDashboard) -> None:
+    import pandas as pd
+
+    first = dashboard.maker()
+    assert dashboard.maker() is first  # the same day and tracker: made once
+    dashboard.fixed_now = AS_OF + pd.Timedelta(days=1)
+    assert dashboard.maker().now.date() == (AS_OF + pd.Timedelta(days=1)).date()
+
+
 def test_medical_necessity_asks_evidence_for_each_criteria_item(tmp_path: Path) -> None:
     path = build_letter_tracker(tmp_path / "t.xlsx")
     dashboard = DenialsDashboard(TrackerSession(path), as_of=str(AS_OF))

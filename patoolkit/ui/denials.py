@@ -244,7 +244,7 @@ class DenialsDashboard:
     def __init__(self, session: TrackerSession, as_of: dt.datetime | str | None = None):
         self.session = session
         self.fixed_now = pd.Timestamp(as_of) if as_of is not None else None
-        self._maker: tuple[str, LetterMaker] | None = None
+        self._maker: tuple[tuple[str, pd.Timestamp], LetterMaker] | None = None
         self.board = pd.DataFrame()
         self.header = widgets.HTML()
         self.feedback = widgets.HTML()
@@ -301,8 +301,9 @@ class DenialsDashboard:
         return self.fixed_now if self.fixed_now is not None else pd.Timestamp.now().floor("s")
 
     def maker(self) -> LetterMaker:
-        """One LetterMaker per tracker version (it holds the tracker's fingerprint)."""
-        key = self.session.fingerprint
+        """One LetterMaker per tracker version and day (a page left open overnight dates
+        its letters, and counts its windows, from the new day)."""
+        key = (self.session.fingerprint, self.now.normalize())
         if self._maker is None or self._maker[0] != key:
             self._maker = (key, LetterMaker(self.session.tracker, now=self.now,
                                             deadlines=self.session.deadlines(self.now)))
