@@ -57,7 +57,9 @@ def to_text(frame: pd.DataFrame, widths: dict[str, int] | None = None) -> str:
     for column in shown.columns:
         values = shown[column]
         if pd.api.types.is_datetime64_any_dtype(values):
-            shown[column] = values.dt.strftime("%Y-%m-%d %H:%M").fillna("")
+            dates_only = bool((values.dropna() == values.dropna().dt.normalize()).all())
+            shown[column] = values.dt.strftime("%Y-%m-%d" if dates_only
+                                               else "%Y-%m-%d %H:%M").fillna("")
         else:
             limit = widths.get(str(column), 40)
             text = values.astype(object).where(values.notna(), "").astype(str)

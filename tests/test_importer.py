@@ -348,6 +348,8 @@ def test_cli_imports_and_reports(tmp_path: Path, tracker: Path,
     out = capsys.readouterr().out
     assert "Imported 3 request(s)" in out
     assert "'Waiting on MD' is not a status value" in out
+    assert "1970-02-03 " in out  # a date of birth shown as a date, not '1970-02-03 00:00'
+    assert "1970-02-03 00:00" not in out
     assert main(["import", str(source), "--into", str(tracker)]) == 0
     assert "3 already in the tracker" in capsys.readouterr().out
     assert main(["check", str(tracker)]) == 0
