@@ -203,7 +203,9 @@ def cmd_letter(args: argparse.Namespace) -> int:
         raise result.errors[0]
     for made in result.made:
         print(f"Made {made.path}" + (f" and {made.pdf.name}" if made.pdf else ""))
-    if args.pdf and result.made and not any(made.pdf for made in result.made):
+    if result.pdf_problem:
+        print(f"No PDF made: {result.pdf_problem}", file=sys.stderr)
+    elif args.pdf and result.made and not any(made.pdf for made in result.made):
         print("No PDF made: LibreOffice (soffice) is not installed; the .docx letters are "
               "made.", file=sys.stderr)
     if len(request_ids) > 1:

@@ -79,14 +79,30 @@ class LettersNotRecordedError(PAToolkitError):
 
     exit_code = 1
 
-    def __init__(self, result: BatchResult, cause: PAToolkitError):
+    def __init__(self, result: BatchResult, cause: Exception):
         self.result, self.cause = result, cause
         names = "\n".join(f"  - {made.path}" for made in result.made)
         super().__init__(
             f"{len(result.made)} letter(s) made but NOT recorded in the History sheet, "
-            f"because the tracker could not be saved: {cause}\nThe letters are kept:\n{names}\n"
+            f"because {self.reason}.\nThe letters are kept:\n{names}\n"
             "Add a History row for each by hand (field letter:KIND, new value the file name) "
-            "once the tracker is closed, or delete them and make them again.")
+            "once the tracker can be saved, or delete them and make them again.")
+
+    @property
+    def reason(self) -> str:
+        """Why the History write failed, in words that fit after 'because'."""
+        from .errors import TrackerConflictError, TrackerLockedError
+
+        cause = self.cause
+        if isinstance(cause, TrackerLockedError):
+            return "the tracker was opened in Excel or LibreOffice meanwhile"
+        if isinstance(cause, TrackerConflictError):
+            return "someone saved the tracker meanwhile"
+        if isinstance(cause, PAToolkitError):
+            return f"the tracker could not be saved ({cause})"
+        if isinstance(cause, OSError) and cause.strerror:
+            return f"the tracker could not be saved ({cause.strerror})"
+        return f"the tracker could not be saved ({type(cause).__name__})"
 
 
 class TemplateProblemError(LetterError):
@@ -813,6 +829,7 @@ class BatchResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # request_id, why
     errors: list[PAToolkitError] = field(default_factory=list)  # the full reasons
     history_recorded: bool = False
+    pdf_problem: str | None = None  # why no PDF was made, when LibreOffice failed
 
     def summary(self) -> str:
         text = f"{len(self.made)} letter(s) made, {len(self.skipped)} skipped."
@@ -923,20 +940,26 @@ class LetterMaker:
                                         write_new(folder, stem, ".docx", data)))
             if progress is not None:
                 progress(number, len(request_ids))
-        if pdf and result.made:
-            pdfs = {p.with_suffix(""): p for p in to_pdf([m.path for m in result.made])}
-            for made in result.made:
-                made.pdf = pdfs.get(made.path.with_suffix(""))
-        if record and result.made:
+        if record and result.made:  # first: a letter on disk is a letter in History
             from .writer import record_history
 
             try:
                 record_history(self.tracker.path,
                                [(m.request_id, f"letter:{m.kind}", None, m.path.name)
                                 for m in result.made], by, self.tracker.fingerprint)
-            except PAToolkitError as error:
+            except Exception as error:  # disk full as much as a lock: name what was made
                 raise LettersNotRecordedError(result, error) from None
             result.history_recorded = True
+        if pdf and result.made:
+            try:
+                pdfs = {p.with_suffix(""): p for p in to_pdf([m.path for m in result.made])}
+            except (LetterError, OSError, subprocess.SubprocessError) as error:
+                result.pdf_problem = (str(error) if isinstance(error, LetterError) else
+                                      f"LibreOffice could not make the PDF "
+                                      f"({type(error).__name__}); the .docx letters are made.")
+            else:
+                for made in result.made:
+                    made.pdf = pdfs.get(made.path.with_suffix(""))
         return result
 
 

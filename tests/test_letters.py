@@ -267,12 +267,45 @@ def test_letters_made_but_not_recorded_are_named(letters_tracker: Path) -> None:
     assert all(m.path.exists() for m in made)
     message = str(caught.value)
     assert "NOT recorded in the History sheet" in message
-    assert "open in Excel" in message
+    assert "because the tracker was opened in Excel or LibreOffice meanwhile" in message
     assert all(str(m.path) in message for m in made)
     assert sha256(letters_tracker) == before  # nothing half-written
     assert main(["letter", str(letters_tracker), "LT-URGENT", "--kind", "expedited-appeal",
                  *[f"--set={k}={v}" for k, v in SUPPLIED["expedited-appeal"].items()
                    if isinstance(v, str)]]) == 1
+
+
+def test_a_full_disk_at_the_history_write_still_names_the_letters(
+        letters_tracker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import patoolkit.writer
+    from patoolkit.letters import LettersNotRecordedError
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(patoolkit.writer, "record_history", disk_full)
+    with pytest.raises(LettersNotRecordedError, match="No space left on device") as caught:
+        maker_for(letters_tracker).make(["LT-P2P"], "p2p", SUPPLIED["p2p"])
+    assert caught.value.result.made[0].path.exists()
+    assert str(caught.value.result.made[0].path) in str(caught.value)
+
+
+def test_a_pdf_failure_keeps_the_letters_and_their_history(
+        letters_tracker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import patoolkit.letters
+
+    def office_hangs(paths: object, timeout: float = 300) -> list[Path]:
+        raise subprocess.TimeoutExpired("soffice", timeout)
+
+    monkeypatch.setattr(patoolkit.letters, "to_pdf", office_hangs)
+    result = maker_for(letters_tracker).make(["LT-P2P"], "p2p", SUPPLIED["p2p"], pdf=True)
+    assert result.made[0].path.exists()
+    assert result.made[0].pdf is None
+    assert result.history_recorded
+    assert "LibreOffice could not make the PDF (TimeoutExpired)" in str(result.pdf_problem)
+    assert [row["field"] for row in history(letters_tracker)] == ["letter:p2p"]
 
 
 def test_a_request_id_typed_in_another_case_uses_the_trackers_spelling(

@@ -126,6 +126,8 @@ def test_a_letter_made_while_excel_opened_the_tracker_is_offered_and_flagged(
     data = form.make_letter()
     assert data is not None
     assert "NOT recorded in the History sheet" in form.feedback.value
+    assert "because the tracker was opened in Excel or LibreOffice" in form.feedback.value
+    assert "Save again" not in form.feedback.value  # the form has no Save button
     assert "download" in form.download.value.lower()
     assert load_tracker(path).frames["History"].empty
 

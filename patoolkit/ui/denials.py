@@ -213,7 +213,7 @@ class LetterForm:
                                      self.supplied(), by=dashboard.session.user)
         except LettersNotRecordedError as error:  # made, but History could not be saved
             result, recorded = error.result, False
-            cause = explain(error.cause)
+            cause = error.reason
         except Exception as error:
             set_message(self.feedback, explain(error), "error")
             return None
@@ -232,8 +232,9 @@ class LetterForm:
                         "recorded it in the History sheet.")
         else:
             set_message(self.feedback, f"Made {made.path.name} in {made.path.parent}, but it is "
-                        f"NOT recorded in the History sheet: {cause} Add it to History by "
-                        "hand, or delete it and make it again.", "error")
+                        f"NOT recorded in the History sheet, because {cause}. Download it "
+                        "below; add it to History by hand, or delete it and make it again.",
+                        "error")
         self.download.value = download_link(data, made.path.name, f"Download {made.path.name}")
         return data
 
