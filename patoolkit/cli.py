@@ -324,7 +324,8 @@ def cmd_audit_claims(args: argparse.Namespace) -> int:
         for code, count in counts["findings"].items():
             if count:
                 print(f"  {code}: {count}")
-    failing = len(findings) or claims_file.problems or tracker.errors
+    unreadable = [problem for problem in claims_file.problems if problem.severity == "error"]
+    failing = len(findings) or unreadable or tracker.errors  # warnings do not fail the audit
     return EXIT_FINDINGS if failing else EXIT_OK
 
 

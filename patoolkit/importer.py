@@ -402,11 +402,13 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
         counted = pd.Series(False, index=rows.index)
         if "units_authorized" in raw and "units_used" not in raw:
             authorized = pd.to_numeric(_text(raw["units_authorized"]), errors="coerce")
-            raw["units_used"] = (authorized - left).where(authorized.notna() & left.notna())
-            counted = raw["units_used"].notna()
+            used = authorized - left
+            counted = (authorized.notna() & left.notna() & (left >= 0) & (used >= 0)
+                       & (used % 1 == 0)).fillna(False).astype(bool)
+            raw["units_used"] = used.where(counted)
         keep(left_text.notna() & ~counted, "units_left", left_text,
-             "(units left) could not give units used: it needs a number of units authorized "
-             "and no units used column")
+             "(units left) could not give units used: that needs the units authorized, a "
+             "whole number of units left no larger than them, and no units used column")
     # a decision without a status: the status follows the decision
     if "decision" in raw and "status" not in raw:
         raw["status"] = raw["decision"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import io
 import os
@@ -179,17 +180,32 @@ def _grow_tables(ws: Worksheet, last_row: int, last_column: int) -> None:
 def _coerce_all(column: Column, values: Sequence[object],
                 lists: Mapping[str, tuple[str, ...]]) -> list[object]:
     """Values given by a caller, checked and typed as the column's kind, in one pass."""
-    raw = pd.Series([None if isinstance(value, str) and not value.strip() else value
-                     for value in values], index=range(len(values)), dtype=object)
+    raw = pd.Series([None if _blank(value) else value for value in values],
+                    index=range(len(values)), dtype=object)
     found = Collector(REQUESTS.name, {})
     typed = convert_column(column, raw, dict(lists), found)
     errors = [problem for problem in found.problems if problem.severity == "error"]
     if errors:
-        position = errors[0].row or 0
+        first = min(errors, key=lambda problem: problem.row or 0)  # the first bad row
+        position = first.row or 0
         where = f" (row {position + 1} of {len(values)})" if len(values) > 1 else ""
-        raise InvalidValueError(
-            f"{column.title}: '{values[position]}' {errors[0].message}{where}")
+        raise InvalidValueError(f"{column.title}: '{values[position]}' {first.message}{where}")
     return [_python_value(column, result) for result in typed.to_numpy(dtype=object)]
+
+
+def _blank(value: object) -> bool:
+    """None, NaN, NaT, pd.NA or only spaces: nothing given."""
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(value is None or pd.isna(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a list or an array: not a missing scalar
+        return False
+
+
+def _given_id(values: Mapping[str, Any]) -> str:
+    value = values.get("request_id")
+    return "" if _blank(value) else str(value).strip()
 
 
 def _python_value(column: Column, result: object) -> object:
@@ -473,6 +489,11 @@ def add_request(path: Path | str, values: Mapping[str, Any], by: str,
     return results[0]
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_contract_heading(title: str) -> bool:
+    return bool(match_headers(REQUESTS, [title], 1).positions)
+
+
 def _extra_column(ws: Worksheet, header_row: int, positions: dict[str, int],
                   extras: dict[str, int], last_column: int, title: str) -> tuple[int, int]:
     """The column of an extra (non-contract) heading, added at the right when new.
@@ -480,7 +501,7 @@ def _extra_column(ws: Worksheet, header_row: int, positions: dict[str, int],
     A heading the next load would read as a contract column ('Decision' kept as
     an extra) is written as 'Decision (imported)', so its values stay extra.
     """
-    if match_headers(REQUESTS, [title], 1).positions:
+    if _is_contract_heading(title):
         title = f"{title} (imported)"
     wanted = normalize_header(title)
     if wanted in extras:
@@ -503,6 +524,8 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
     History row per field it sets, or, when history_notes (one per row) is given,
     one 'imported from' row with its note (where an imported row came from).
     """
+    if not rows:
+        return []  # nothing to add: the tracker is not even opened
     with _writer_lock(Path(path)):
         opened = _load_for_write(path, expected_fingerprint)
         path, data, book, ws = opened.path, opened.data, opened.book, opened.requests
@@ -522,11 +545,11 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
         prefix, _, start = made.rpartition("-")
         counter = int(start)
         # IDs the batch brings itself are spoken for before any is made up
-        reserved = {str(given.get("request_id") or "").strip().upper() for given in rows} - {""}
+        reserved = {_given_id(given).upper() for given in rows} - {""}
         batch: list[dict[str, Any]] = []
         for given in rows:
             values = dict(given)
-            request_id = str(values.get("request_id") or "").strip()
+            request_id = _given_id(values)
             if not request_id:
                 while (candidate := f"{prefix}-{counter:05d}".upper()) in used \
                         or candidate in reserved:
@@ -552,7 +575,7 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
             applied = _apply(ws, row, positions, {name: typed_columns[name][number]
                                                   for name in values})
             for title, value in (extras[number] if extras else {}).items():
-                if value is None or (isinstance(value, str) and not value.strip()):
+                if _blank(value):
                     continue
                 column, last_column = _extra_column(ws, header_row, positions, extra_columns,
                                                     last_column, str(title))

@@ -200,6 +200,10 @@ def test_lines_without_a_claim_id_are_named_by_their_row(tmp_path: Path) -> None
             for entry in document["claims"]} == {
         "(row 2)": [], "C-2": ["MISSING_AUTH"], "(row 4)": ["MISSING_AUTH"]}
     assert document["summary"]["claims"] == 3
+    clean = tmp_path / "clean.csv"
+    clean.write_text("claim_id,patient_id,payer,date_of_service,codes,units,auth_number\n"
+                     ",P000001,Summit Health Plan,2026-10-01,99213,1,\n")
+    assert main(["audit-claims", str(SAMPLE / "pa_tracker.xlsx"), str(clean)]) == 0  # a warning
 
 
 def test_a_claims_file_with_only_a_header_is_refused(tmp_path: Path) -> None:

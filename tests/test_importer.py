@@ -299,6 +299,24 @@ def test_a_saved_mapping_is_reused_and_corrections_win(tmp_path: Path, tracker: 
         load_mapping(saved)
 
 
+def test_units_left_that_cannot_give_units_used_are_kept_as_typed(tmp_path: Path,
+                                                                   tracker: Path) -> None:
+    path = xlsx(tmp_path / "log.xlsx", [
+        ["Patient", "Payer", "CPT", "Units", "Units Left", "Submitted"],
+        ["Lee, Dana", "Summit Health Plan", "97110", 10, 12, "2026-11-02"],
+        ["Park, Sam", "Summit Health Plan", "97110", 10, 2.5, "2026-11-03"],
+        ["Diaz, Ana", "Summit Health Plan", "97110", 10, 3, "2026-11-04"]])
+    source = read_source(path)
+    values = plan_import(source, propose_mapping(source),
+                         load_tracker(tracker)).transformed.values
+    assert values["units_used"].tolist()[2] == 7
+    for row, left in ((2, "12"), (3, "2.5")):
+        assert pd.isna(values.loc[row, "units_used"])
+        assert f"Units Left '{left}' (units left) could not give units used" in \
+            values.loc[row, "notes"]
+        assert "units_used" not in values.loc[row, "notes"]  # no made-up number in the notes
+
+
 def test_a_column_kept_as_extra_under_a_contract_heading_stays_extra(
         tmp_path: Path, tracker: Path) -> None:
     path = xlsx(tmp_path / "log.xlsx", [

@@ -92,6 +92,9 @@ def test_claims_audit_upload_and_a_bad_file(sample_copy: Path) -> None:
                                "content": memoryview(data),
                                "last_modified": dt.datetime(2026, 11, 28)},)
     assert "Every claim is clean" in dashboard.groups.value
+    dashboard.audit_bytes(data.replace(b"C-1,", b","), "unnamed.csv")
+    assert "1 warning(s)" in dashboard.feedback.value
+    assert "could not be read" not in dashboard.feedback.value  # a blank claim ID is read
     dashboard.audit_bytes(b"just,some,columns\n1,2,3\n", "other.csv")
     assert "no column for" in dashboard.feedback.value
     assert "Traceback" not in dashboard.feedback.value

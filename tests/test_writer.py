@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import shutil
 import signal
 import subprocess
@@ -195,6 +196,32 @@ def test_a_bad_value_in_a_batch_names_its_row_and_writes_nothing(small_tracker: 
     with pytest.raises(InvalidValueError, match=r"'2026-02-30' .* \(row 2 of 3\)"):
         add_requests(small_tracker, rows, by="import")
     assert sha(small_tracker) == before
+
+
+def test_a_batch_takes_missing_values_of_any_flavour_as_blank(small_tracker: Path) -> None:
+    import pandas as pd
+
+    rows = [{"request_id": float("nan"), "patient_id": "P1", "submitted_at": pd.NaT},
+            {"request_id": pd.NA, "patient_id": "P2", "submitted_at": float("nan"),
+             "units_authorized": pd.NA}]
+    made = [result.request_id for result in add_requests(small_tracker, rows, by="import")]
+    assert all(re.fullmatch(r"PA-\d{4}-\d{5}", request_id) for request_id in made)
+    after = load_tracker(small_tracker).requests.iloc[-2:]
+    assert list(after["request_id"]) == made
+    assert after["submitted_at"].isna().all()
+
+
+def test_an_empty_batch_does_not_touch_the_tracker(small_tracker: Path) -> None:
+    before = sha(small_tracker)
+    assert add_requests(small_tracker, [], by="import") == []
+    assert sha(small_tracker) == before
+    assert not (small_tracker.parent / "backups").exists()
+
+
+def test_a_batch_error_names_the_first_bad_row(small_tracker: Path) -> None:
+    rows = [{"submitted_at": "2026-02-30"}, {"submitted_at": 5}]
+    with pytest.raises(InvalidValueError, match=r"'2026-02-30' .* \(row 1 of 2\)"):
+        add_requests(small_tracker, rows, by="import")
 
 
 def test_next_request_id_follows_the_highest_number_of_the_year() -> None:

@@ -95,8 +95,11 @@ class ClaimsAuditDashboard:
         table = findings_table(self.findings, claims)
         counts = summary(self.findings, claims)
         problems = self.claims_file.problems
-        note = (f" {len(problems)} cell(s) could not be read, e.g. {problems[0]}."
-                if problems else "")
+        errors = [problem for problem in problems if problem.severity == "error"]
+        warnings = [problem for problem in problems if problem.severity != "error"]
+        note = (f" {len(errors)} cell(s) could not be read, e.g. {errors[0]}." if errors
+                else "") + (f" {len(warnings)} warning(s), e.g. {warnings[0]}." if warnings
+                            else "")
         set_message(self.feedback, f"Audited {name}: {counts['claims']} claims.{note}",
                     "warn" if problems else "ok")
         self.summary.value = (
