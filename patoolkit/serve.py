@@ -18,6 +18,8 @@ from .errors import PAToolkitError
 from .ui.common import BUNDLED_SAMPLE, TRACKER_ENV
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+# Voila finds the start page's template ("patoolkit", built on Voila's "lab") here
+JUPYTER_DATA = Path(__file__).resolve().parent / "data" / "jupyter"
 
 
 def demo_copy() -> Path:
@@ -39,6 +41,8 @@ def voila_command(port: int, host: str = "127.0.0.1", token: str | None = None,
         sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser",
         f"--port={port}", f"--Voila.ip={host}", "--Voila.port_retries=0",
         "--VoilaConfiguration.show_tracebacks=False",
+        # the start page: dashboards by name with what each is for, not a file list
+        "--VoilaConfiguration.template=patoolkit", "--VoilaConfiguration.classic_tree=True",
         # Voila keeps a kernel per open page and does not stop it when the tab closes.
         f"--MappingKernelManager.cull_idle_timeout={idle_minutes * 60}",
         "--MappingKernelManager.cull_interval=60",
@@ -61,6 +65,8 @@ def serve(tracker: Path | None, port: int = 8866, token: str | None = None,
     elif not tracker.exists():
         raise PAToolkitError(f"{tracker}: no such file; check the path.")
     environment = dict(os.environ, **{TRACKER_ENV: str(tracker.resolve())})
+    environment["JUPYTER_PATH"] = os.pathsep.join(
+        [str(JUPYTER_DATA), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     shown_host = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
     suffix = f"?token={token}" if token else ""
     print(f"Dashboards for {tracker.name}: http://{shown_host}:{port}/{suffix}  (Ctrl+C stops)",

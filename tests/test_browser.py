@@ -240,13 +240,26 @@ def wait_for_rows(page: Any, count: int, heading: str | None = None,
 
 # --- the tests --------------------------------------------------------------------------------
 
-def test_start_page_lists_the_dashboards(page: Any, server: Server) -> None:
+def test_start_page_lists_the_dashboards_by_name_and_purpose(page: Any, server: Server) -> None:
     page.goto(server.url)
-    listing = page.locator("body")
-    for name in (TODAY, NEW_REQUEST, CLIENT_SETUP, DENIALS, SCORECARD, CLAIMS_AUDIT):
-        expect(listing).to_contain_text(name)
+    cards = page.locator(".pa-card")
+    expect(cards).to_have_count(6)
+    titles = [title.strip() for title in page.locator(".pa-card-title").all_inner_texts()]
+    assert titles == ["Today", "New request", "Client set-up", "Denials and appeals",
+                      "Payer scorecard", "Claims audit"]
+    links = [cards.nth(n).locator("a").get_attribute("href") or "" for n in range(6)]
+    for link, name in zip(links, (TODAY, NEW_REQUEST, CLIENT_SETUP, DENIALS, SCORECARD,
+                                  CLAIMS_AUDIT), strict=True):
+        assert link.split("?")[0].endswith(f"/voila/render/{name}")
+    assert all(len(text) > 40 for text in page.locator(".pa-card-about").all_inner_texts())
+    assert ".ipynb" not in page.locator("main").inner_text()  # names, not files
     assert_no_error_text(page)
     screenshot(page, "start_page.png")
+    with page.context.expect_page() as opened:  # a card opens its dashboard
+        cards.nth(0).locator("a").click()
+    today = opened.value
+    today.wait_for_selector(".pa-today", timeout=KERNEL_SECONDS * 1000)
+    today.close()
 
 
 def test_today_shows_counts_and_the_worklist(page: Any, server: Server) -> None:
