@@ -132,6 +132,20 @@ def test_a_letter_made_while_excel_opened_the_tracker_is_offered_and_flagged(
     assert load_tracker(path).frames["History"].empty
 
 
+def test_a_letter_is_refused_while_the_tracker_is_open_in_excel(
+        dashboard: DenialsDashboard) -> None:
+    open_request(dashboard, "LT-URGENT")
+    form = dashboard.letter
+    form.kind.value = "expedited-appeal"
+    fill(dashboard, SUPPLIED["expedited-appeal"])
+    path = dashboard.session.path
+    path.with_name(f"~${path.name}").write_text("x")
+    assert form.make_letter() is None
+    assert "open in Excel or LibreOffice. Close it there, then try again" in \
+        form.feedback.value
+    assert not (path.parent / "letters_out").exists()
+
+
 def test_typed_fields_follow_the_kind_but_not_another_request(
         dashboard: DenialsDashboard) -> None:
     open_request(dashboard, "LT-P2P")

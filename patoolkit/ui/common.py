@@ -100,8 +100,8 @@ def explain(error: Exception) -> str:
         return ("Someone else saved the tracker after this page loaded it. Nothing was "
                 "overwritten. Press Reload to see their changes, then make yours again.")
     if isinstance(error, TrackerLockedError):
-        return ("The tracker is open in Excel or LibreOffice. Close it there, then press "
-                "Save again. Nothing was changed.")
+        return ("The tracker is open in Excel or LibreOffice. Close it there, then try "
+                "again. Nothing was changed.")
     if isinstance(error, InvalidValueError | RequestNotFoundError | PAToolkitError):
         return str(error)
     reference = uuid.uuid4().hex[:8]
