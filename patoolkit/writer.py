@@ -606,10 +606,8 @@ def record_history(path: Path | str, entries: Sequence[tuple[str, str, object, o
     """
     with _writer_lock(Path(path)):
         opened = _load_for_write(path, expected_fingerprint)
-        by_request: dict[str, list[tuple[str, object, object]]] = {}
-        for request_id, field_name, old, new in entries:
-            by_request.setdefault(str(request_id), []).append((field_name, old, new))
-        _append_history(opened.book, list(by_request.items()), by)
+        _append_history(opened.book, [(str(request_id), [(field_name, old, new)])
+                                      for request_id, field_name, old, new in entries], by)
         result = WriteResult(opened.path, hashlib.sha256(opened.data).hexdigest(), "",
                              [(field_name, old, new) for _, field_name, old, new in entries])
         if entries:

@@ -375,9 +375,18 @@ def test_cli_imports_and_reports(tmp_path: Path, tracker: Path,
     assert "no such file" in capsys.readouterr().err
 
 
-def test_wizard_proposes_corrects_previews_and_imports(tmp_path: Path, tracker: Path) -> None:
+def test_wizard_proposes_corrects_previews_and_imports(tmp_path: Path, tracker: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import patoolkit.ui.import_wizard as wizard_module
     from patoolkit.ui import ClientSetup
 
+    reads: list[Path] = []
+
+    def counted(path: Path) -> object:
+        reads.append(Path(path))
+        return load_tracker(path)
+
+    monkeypatch.setattr(wizard_module, "load_tracker", counted)
     setup = ClientSetup(str(tracker))
     wizard = setup.importer
     source = home_care(tmp_path)
@@ -398,6 +407,7 @@ def test_wizard_proposes_corrects_previews_and_imports(tmp_path: Path, tracker: 
     assert not wizard.import_button.disabled
     ids = wizard.run_import()
     assert len(ids) == 2
+    assert reads == [tracker] * 2  # once for the corrections, once more after the import
     assert "Imported 2 request(s)" in wizard.report.value
     requests = load_tracker(tracker).requests
     assert list(requests.loc[requests["request_id"].isin(ids), "owner"]) == ["RN", "RN"]

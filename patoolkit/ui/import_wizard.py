@@ -28,7 +28,7 @@ from ..importer import (
     read_source,
     targets,
 )
-from ..tracker import load_tracker
+from ..tracker import Tracker, load_tracker
 from .common import download_link, explain, fmt, set_message
 
 TOML_TYPE = "application/toml"
@@ -52,6 +52,7 @@ class ImportWizard:
         self.mapping_box.add_class("pa-import-mapping")
         self.dropdowns: dict[str, widgets.Dropdown] = {}
         self.whys: dict[str, widgets.HTML] = {}
+        self._tracker: tuple[tuple[str, int, int], Tracker] | None = None
         self.preview = widgets.HTML()
         self.preview.add_class("pa-import-preview")
         self.import_button = widgets.Button(description="Import", button_style="primary",
@@ -109,6 +110,19 @@ class ImportWizard:
         self.mapping_box.children = rows
         self.refresh()
 
+    def tracker(self) -> Tracker:
+        """The target tracker, read again only when its file changed (every correction in
+        the mapping re-plans against it)."""
+        path = self.tracker_path()
+        try:
+            stat = path.stat()
+        except OSError:
+            return load_tracker(path)  # its clear message: no such file, ...
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if self._tracker is None or self._tracker[0] != key:
+            self._tracker = (key, load_tracker(path))
+        return self._tracker[1]
+
     def mapping(self) -> ImportMapping:
         assert self.proposed is not None
         return apply_choices(self.proposed, {source: str(dropdown.value)
@@ -124,8 +138,7 @@ class ImportWizard:
             for choice in mapping.columns:  # a corrected column says so
                 if choice.source in self.whys:
                     self.whys[choice.source].value = _why(choice)
-            tracker = load_tracker(self.tracker_path())
-            self.plan = plan_import(self.source, mapping, tracker)
+            self.plan = plan_import(self.source, mapping, self.tracker())
         except Exception as error:
             set_message(self.feedback, explain(error), "error")
             self.import_button.disabled = True
@@ -150,7 +163,7 @@ class ImportWizard:
         if self.plan is None:
             return []
         try:
-            tracker = load_tracker(self.tracker_path())
+            tracker = self.tracker()
             plan = plan_import(self.plan.source, self.plan.mapping, tracker)
             ids = import_into(plan, tracker, by=self.user)
         except Exception as error:
