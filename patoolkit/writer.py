@@ -484,7 +484,16 @@ def next_request_id(existing: list[object], today: dt.date | None = None) -> str
 
 def add_request(path: Path | str, values: Mapping[str, Any], by: str,
                 expected_fingerprint: str | None = None) -> WriteResult:
-    """Append a request under the last one; a request_id is made when none is given."""
+    """Append a request under the last one; a request_id is made when none is given.
+
+    A request without a plan type is refused (InvalidValueError, before the file is
+    opened) unless its notes mark it as a draft (patoolkit.intake.plan_type_problem).
+    """
+    from .intake import plan_type_problem
+
+    problem = plan_type_problem(values)
+    if problem:
+        raise InvalidValueError(f"{Path(path).name}: {problem} Nothing was saved.")
     results = add_requests(path, [values], by, expected_fingerprint)
     return results[0]
 

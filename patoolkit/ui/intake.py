@@ -4,8 +4,13 @@ It asks the tracker's own rules (PA Rules, Criteria, Providers, Payers):
 is PA required and which rule says so, which documents the payer's criteria
 need (a checklist to tick), whether the ordering provider is enrolled, whether
 the codes are valid, when the payer's decision would be due and whether the
-service date is at risk. Save adds the request through the safe writer; a
-request with blockers is saved as a draft with its blockers in the notes.
+service date is at risk. A payer with one plan type on the Payers sheet fills
+Plan type. Save adds the request through the safe writer; a request with
+blockers is saved as a draft (notes beginning "Draft:", with its blockers).
+Save asks first when the payer is not on the Payers sheet, when a request like
+this one is already there (shown by request ID, never by name), and when no
+plan type is chosen (it can then be saved only as a draft). The rules are
+patoolkit.intake's; this form only asks.
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..deadlines import compute_deadlines
+from ..intake import (
+    DRAFT_MARK,
+    known_payer,
+    payer_on_sheet,
+    plan_type_problem,
+    plan_types_for,
+    similar_requests,
+)
 from ..rules import code_findings, documentation_checklist, enrollment_for, requirement
 from ..schema import LISTS
 from ..tracker import typed_frame
@@ -60,6 +73,9 @@ class IntakeForm:
             "scheduled_service_date": widgets.DatePicker(description="Service date"),
             "owner": widgets.Text(description="Owner"),
         }
+        self.filled_plan_type = ""  # what the form put in Plan type; a user's choice is kept
+        # observed before the checks are, so they see the plan type the payer gives
+        self.inputs["payer"].observe(lambda _: self._fill_plan_type(), "value")
         for name, field in self.inputs.items():
             field.style = style
             field.layout = wide
@@ -74,6 +90,19 @@ class IntakeForm:
         self.save_button = widgets.Button(description="Save request", button_style="primary")
         self.save_button.add_class("pa-intake-save")
         self.save_button.on_click(lambda _: self.save())
+        self.question = widgets.HTML()
+        self.question.add_class("pa-intake-question")
+        self.confirm_button = widgets.Button(description="Confirm", button_style="warning")
+        self.confirm_button.add_class("pa-intake-confirm")
+        self.confirm_button.on_click(lambda _: self.confirm())
+        self.cancel_button = widgets.Button(description="Cancel")
+        self.cancel_button.add_class("pa-intake-cancel")
+        self.cancel_button.on_click(lambda _: self.cancel())
+        self.question_box = widgets.VBox(
+            [self.question, widgets.HBox([self.confirm_button, self.cancel_button])],
+            layout=widgets.Layout(display="none"))
+        self.question_box.add_class("pa-intake-ask")
+        self.asked: dict[str, object] | None = None  # the values a shown question is about
         self.boxes: dict[str, widgets.Checkbox] = {}
         self.required_items: dict[str, bool] = {}
         self.blockers: list[str] = []
@@ -87,7 +116,7 @@ class IntakeForm:
                                                      "for</b> (tick what you have)"),
                                         self.checklist],
                                        layout=widgets.Layout(width="560px"))]),
-            self.feedback, self.save_button,
+            self.feedback, self.question_box, self.save_button,
         ])
         self.widget.add_class("pa-intake")
         self.update_checks()
@@ -101,6 +130,7 @@ class IntakeForm:
                 field.value = "Standard" if name == "urgency" else ""
             else:
                 field.value = ""  # type: ignore[attr-defined]
+        self.filled_plan_type = ""
 
     def values(self) -> dict[str, object]:
         values: dict[str, object] = {}
@@ -113,6 +143,21 @@ class IntakeForm:
 
     def _today(self) -> dt.date:
         return self.today or dt.date.today()
+
+    def _fill_plan_type(self) -> None:
+        """A payer with one plan type on the Payers sheet gives it; a user's choice is kept."""
+        @safely(lambda: self.checks)
+        def run() -> None:
+            field = self.inputs["plan_type"]
+            assert isinstance(field, widgets.Dropdown)
+            if field.value not in ("", self.filled_plan_type):
+                return
+            plans = plan_types_for(self.session.tracker.frames["Payers"],
+                                   self.inputs["payer"].value)  # type: ignore[attr-defined]
+            given = plans[0] if len(plans) == 1 and plans[0] in field.options else ""
+            self.filled_plan_type = given
+            field.value = given
+        run()
 
     def update_checks(self) -> None:
         @safely(lambda: self.checks)
@@ -177,11 +222,45 @@ class IntakeForm:
                                   f"If submitted today, the decision is due "
                                   f"{fmt(due['decision_due'])} ({due['basis_decision_due']})."
                                   + risk))
+            lines += self._payer_lines(values)
+            if not values["plan_type"]:
+                blockers.append("choose the plan type")
             self.blockers = blockers
+            self._hide_question()  # the form changed: a question shown is about other values
             self.checks.value = "".join(
                 f'<div class="pa-message pa-{kind}">{html.escape(text)}</div>'
                 for kind, text in lines)
         run()
+
+    def _payer_lines(self, values: dict[str, object]) -> list[tuple[str, str]]:
+        """What the Payers sheet and the Requests sheet say about this payer and patient."""
+        tracker = self.session.tracker
+        payers = tracker.frames["Payers"]
+        lines: list[tuple[str, str]] = []
+        payer, plan_type = values["payer"], values["plan_type"]
+        plans = plan_types_for(payers, payer)
+        if payer and not known_payer(payers, payer):
+            lines.append(("warn", f"Payer '{payer}' is not on the Payers sheet: check the "
+                                  "spelling, or add the payer there with its plan type."))
+        elif payer and not plan_type:
+            lines.append(("warn", "Choose the plan type" + (
+                f" (the Payers sheet lists {', '.join(plans)} for this payer)." if plans
+                else "; the Payers sheet gives none for this payer.")))
+        elif plans and plan_type not in plans:
+            lines.append(("warn", f"The Payers sheet lists this payer as {', '.join(plans)}, "
+                                  f"not {plan_type}; check the plan type."))
+        lines += [("warn", f"A request like this one is already on the tracker: {line}.")
+                  for line in self._describe(similar_requests(tracker.requests, values))]
+        return lines
+
+    @staticmethod
+    def _describe(similar: pd.DataFrame) -> list[str]:
+        """Similar requests by ID, status and service date: never by patient name."""
+        return [f"{request_id} ({fmt(status) or 'no status'}, service date "
+                f"{fmt(service) or 'none'})"
+                for request_id, status, service in zip(
+                    similar["request_id"], similar["status"], similar["scheduled_service_date"],
+                    strict=True)]
 
     def _rebuild_checklist(self, values: dict[str, object]) -> None:
         table = documentation_checklist(self.session.tracker.frames["Criteria"],
@@ -208,6 +287,7 @@ class IntakeForm:
             widgets.HTML("<i>Choose the service category (and payer) to see the list.</i>")]
 
     def save(self) -> None:
+        """Save, or first ask about what the user may not have meant (see questions)."""
         @safely(lambda: self.feedback)
         def run() -> None:
             values = self.values()
@@ -215,23 +295,78 @@ class IntakeForm:
                 set_message(self.feedback, "Fill in at least the patient ID and the payer.",
                             "error")
                 return
-            today = self._today()
-            values["requirement_checked_date"] = today
-            values["pa_required"] = self.answer if self.answer != "Conditional" else "Yes"
-            values["docs_complete"] = "No" if any(
-                "documents missing" in blocker for blocker in self.blockers) else "Yes"
-            if values["ordering_npi"]:
-                values["ordering_provider"] = self.provider_names.get(str(values["ordering_npi"]))
-            values["status"] = "Closed" if self.answer == "No" else "Documentation"
-            if self.blockers:
-                values["notes"] = f"Draft saved {today}; blockers: " + " | ".join(self.blockers)
-            elif self.answer == "No":
-                values["notes"] = f"{today}: no PA required per the PA Rules"
-            request_id = self.session.add(values)
-            kind = "warn" if self.blockers else "ok"
-            set_message(self.feedback, f"Saved {request_id} to {self.session.path.name}"
-                        + (" as a draft. Still to do: " + "; ".join(self.blockers)
-                           if self.blockers else ". The form is clear for the next request."),
-                        kind)
-            self.clear()  # a second click must not save the same order twice
+            questions = self.questions(values)
+            if not questions:
+                self._write(values)
+                return
+            self.asked = values
+            self.question.value = "".join(
+                f'<div class="pa-message pa-warn">{html.escape(text)}</div>'
+                for text in questions)
+            no_plan_type = plan_type_problem(values) is not None
+            self.confirm_button.description = "Save as draft" if no_plan_type else "Confirm"
+            self.question_box.layout.display = ""
+            set_message(self.feedback, "")
         run()
+
+    def questions(self, values: dict[str, object]) -> list[str]:
+        """What to ask before saving: no plan type, an unknown payer, a similar request."""
+        tracker = self.session.tracker
+        asked = []
+        if plan_type_problem(values):
+            asked.append("No plan type is chosen. Choose it above, or save this request as a "
+                         f"draft: its notes will begin with '{DRAFT_MARK}' and the worklist "
+                         "will list it to complete.")
+        if not known_payer(tracker.frames["Payers"], values["payer"]):
+            asked.append(f"Save with an unknown payer? '{values['payer']}' is not on the Payers "
+                         "sheet.")
+        similar = self._describe(similar_requests(tracker.requests, values))
+        if similar:
+            asked.append("A request like this one is already on the tracker: "
+                         + "; ".join(similar) + ". Save another?")
+        return asked
+
+    def confirm(self) -> None:
+        """Save after the question was answered yes (asked again if the form changed since)."""
+        @safely(lambda: self.feedback)
+        def run() -> None:
+            values = self.values()
+            if self.asked is None or values != self.asked:
+                self.save()
+                return
+            self._hide_question()
+            self._write(values)
+        run()
+
+    def cancel(self) -> None:
+        self._hide_question()
+        set_message(self.feedback, "Not saved. Change the request, or press Save again.", "warn")
+
+    def _hide_question(self) -> None:
+        self.asked = None
+        self.question_box.layout.display = "none"
+
+    def _write(self, values: dict[str, object]) -> None:
+        tracker = self.session.tracker
+        today = self._today()
+        values["payer"] = payer_on_sheet(tracker.frames["Payers"], values["payer"]) \
+            or values["payer"]
+        values["requirement_checked_date"] = today
+        values["pa_required"] = self.answer if self.answer != "Conditional" else "Yes"
+        values["docs_complete"] = "No" if any(
+            "documents missing" in blocker for blocker in self.blockers) else "Yes"
+        if values["ordering_npi"]:
+            values["ordering_provider"] = self.provider_names.get(str(values["ordering_npi"]))
+        values["status"] = "Closed" if self.answer == "No" else "Documentation"
+        if self.blockers:
+            values["notes"] = f"{DRAFT_MARK} saved {today}; blockers: " + " | ".join(
+                self.blockers)
+        elif self.answer == "No":
+            values["notes"] = f"{today}: no PA required per the PA Rules"
+        request_id = self.session.add(values)
+        kind = "warn" if self.blockers else "ok"
+        set_message(self.feedback, f"Saved {request_id} to {self.session.path.name}"
+                    + (" as a draft. Still to do: " + "; ".join(self.blockers)
+                       if self.blockers else ". The form is clear for the next request."),
+                    kind)
+        self.clear()  # a second click must not save the same order twice

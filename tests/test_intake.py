@@ -1,0 +1,317 @@
+"""New request intake: plan type from the Payers sheet, unknown payers, similar requests, drafts.
+
+The domain rules (patoolkit.intake) as tables of cases with a reason each; the
+writer's refusal; and the "New request" form driven with .value and .click().
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import shutil
+from pathlib import Path
+
+import ipywidgets as widgets
+import openpyxl
+import pandas as pd
+import pytest
+
+from conftest import SAMPLE_TRACKER
+from patoolkit import InvalidValueError, add_request, load_tracker
+from patoolkit.intake import (
+    DRAFT_MARK,
+    draft_mask,
+    is_draft,
+    known_payer,
+    payer_on_sheet,
+    plan_type_problem,
+    plan_types_for,
+    similar_requests,
+)
+from patoolkit.tracker import typed_frame
+from patoolkit.ui import IntakeForm, TrackerSession
+
+PAYERS = typed_frame("Payers", [
+    {"payer": "Summit Health Plan", "plan_type": "Commercial"},
+    {"payer": "Acme Health", "plan_type": "Commercial"},
+    {"payer": "Acme Health", "plan_type": "Marketplace QHP"},
+    {"payer": "ACME HEALTH", "plan_type": "Commercial"},
+    {"payer": "Blank Plan Mutual"},
+])
+
+
+@pytest.mark.parametrize(("payer", "expected", "reason"), [
+    ("Summit Health Plan", ["Commercial"], "one row, one plan type"),
+    ("  summit HEALTH   plan ", ["Commercial"], "case and spaces are ignored"),
+    ("Summit-Health Plan.", ["Commercial"], "punctuation is ignored"),
+    ("Acme Health", ["Commercial", "Marketplace QHP"],
+     "two plans in sheet order, the repeated Commercial row (spelt in capitals) once"),
+    ("Blank Plan Mutual", [], "a payer row without a plan type gives none"),
+    ("Summit Health", [], "a shorter name is another payer"),
+    ("", [], "no payer typed yet"),
+    (None, [], "no payer at all"),
+])
+def test_plan_types_for(payer: str | None, expected: list[str], reason: str) -> None:
+    assert plan_types_for(PAYERS, payer) == expected, reason
+
+
+@pytest.mark.parametrize(("payer", "spelling", "reason"), [
+    ("summit  health plan", "Summit Health Plan", "the sheet's spelling, whatever was typed"),
+    ("acme health", "Acme Health", "the first row's spelling when rows differ"),
+    ("Blank Plan Mutual", "Blank Plan Mutual", "known even without a plan type"),
+    ("Summit Health", None, "a payer not on the sheet is unknown"),
+    ("   ", None, "spaces are no payer"),
+])
+def test_payer_on_sheet_and_known_payer(payer: str, spelling: str | None, reason: str) -> None:
+    assert payer_on_sheet(PAYERS, payer) == spelling, reason
+    assert known_payer(PAYERS, payer) is (spelling is not None), reason
+
+
+EXISTING = typed_frame("Requests", [
+    {"request_id": "PA-1", "patient_id": "P1", "patient_name": "Doe, Jane",
+     "payer": "Summit Health Plan", "codes": "70551, 70553", "status": "Submitted",
+     "scheduled_service_date": "2026-12-10"},
+    {"request_id": "PA-2", "patient_id": "P2", "patient_name": "Doe, Jane",
+     "payer": "Summit Health Plan", "codes": "70551, 70553",
+     "scheduled_service_date": "2026-12-10"},
+    {"request_id": "PA-3", "patient_name": "Roe, Sam", "payer": "Summit Health Plan",
+     "codes": "97110", "scheduled_service_date": "2026-12-10"},
+    {"request_id": "PA-4", "patient_id": "P1", "patient_name": "Doe, Jane",
+     "payer": "Summit Health Plan", "codes": "70553,70551"},
+    {"request_id": "PA-5", "patient_id": "P1", "patient_name": "Doe, Jane",
+     "payer": "Lakeshore Medicare Advantage", "codes": "70551, 70553",
+     "scheduled_service_date": "2026-12-10"},
+    {"request_id": "PA-6", "patient_id": "P7", "payer": "Summit Health Plan",
+     "scheduled_service_date": "2026-12-10"},
+])
+JANE = {"patient_id": "P1", "patient_name": "Doe, Jane", "payer": "Summit Health Plan",
+        "codes": "70551, 70553", "scheduled_service_date": dt.date(2026, 12, 10)}
+
+
+@pytest.mark.parametrize(("changes", "expected", "reason"), [
+    ({}, {"PA-1", "PA-4"}, "the same request; PA-4 has no service date, so it cannot be ruled out"),
+    ({"codes": "70553 ,70551"}, {"PA-1", "PA-4"}, "codes compare as a set: order and spaces aside"),
+    ({"codes": "70551, 70553, 70551"}, {"PA-1", "PA-4"}, "a repeated code is one code"),
+    ({"codes": "70551"}, set(), "one of the two codes is another request"),
+    ({"patient_id": " p1 ", "payer": "SUMMIT health-plan"}, {"PA-1", "PA-4"},
+     "ID and payer compare without case, spaces or punctuation"),
+    ({"scheduled_service_date": dt.date(2027, 1, 9)}, {"PA-1", "PA-4"}, "30 days after is within"),
+    ({"scheduled_service_date": dt.date(2027, 1, 10)}, {"PA-4"}, "31 days after is not"),
+    ({"scheduled_service_date": dt.date(2026, 11, 10)}, {"PA-1", "PA-4"},
+     "30 days before is within too"),
+    ({"scheduled_service_date": None}, {"PA-1", "PA-4"},
+     "a new request without a service date is like one on any date"),
+    ({"patient_id": "P3"}, set(), "another ID is another patient, whatever the name (PA-2)"),
+    ({"patient_id": None, "patient_name": "DOE JANE"}, {"PA-1", "PA-2", "PA-4"},
+     "without an ID the names decide, case and comma aside"),
+    ({"patient_id": "P9", "patient_name": "roe sam", "codes": "97110"}, {"PA-3"},
+     "PA-3 has no patient ID, so its name decides"),
+    ({"payer": "Lakeshore Medicare Advantage"}, {"PA-5"}, "the payer must be the same"),
+    ({"payer": None}, set(), "no payer: nothing to compare"),
+    ({"patient_id": None, "patient_name": None}, set(), "no patient: nothing to compare"),
+    ({"patient_id": "P7", "codes": None}, {"PA-6"}, "no codes on either side are the same set"),
+    ({"patient_id": "P7", "codes": ""}, {"PA-6"}, "blank codes are no codes"),
+])
+def test_similar_requests(changes: dict[str, object], expected: set[str], reason: str) -> None:
+    found = similar_requests(EXISTING, {**JANE, **changes})
+    assert set(found["request_id"]) == expected, reason
+
+
+def test_similar_requests_keep_the_excel_rows_and_take_another_window() -> None:
+    found = similar_requests(EXISTING, {**JANE, "scheduled_service_date": "2026-12-11"}, days=0)
+    assert list(found["request_id"]) == ["PA-4"]  # one day apart is outside a 0-day window
+    assert list(found.index) == [5]  # PA-4 is on Excel row 5
+    assert list(similar_requests(EXISTING, JANE, days=0).index) == [2, 5]
+
+
+@pytest.mark.parametrize(("notes", "draft", "reason"), [
+    (f"{DRAFT_MARK} no plan type yet", True, "the mark the form writes"),
+    ("DRAFT saved 2026-12-01", True, "the word Draft in any case"),
+    ("  draft", True, "spaces before the word are ignored"),
+    ("Draft saved 2026-12-01; blockers: documents missing", True,
+     "what the form wrote before this rule is a draft too"),
+    ("Drafted the appeal letter", False, "the first word must be Draft, not Drafted"),
+    ("Not a draft", False, "the notes must begin with the word"),
+    ("", False, "blank notes"),
+    (None, False, "no notes"),
+    (float("nan"), False, "an empty cell as pandas reads it"),
+])
+def test_is_draft(notes: object, draft: bool, reason: str) -> None:
+    assert is_draft(notes) is draft, reason
+
+
+def test_draft_mask_answers_is_draft_row_by_row() -> None:
+    notes = pd.Series(["Draft: x", None, "Drafted", "draft saved"], index=[2, 3, 4, 5],
+                      dtype="string")
+    mask = draft_mask(notes)
+    assert mask.dtype == bool
+    assert list(mask.index) == [2, 3, 4, 5]
+    assert list(mask) == [is_draft(value) for value in notes] == [True, False, False, True]
+
+
+@pytest.mark.parametrize(("plan_type", "notes", "refused", "reason"), [
+    ("Commercial", None, False, "a plan type is all it takes"),
+    (None, None, True, "no plan type and not a draft"),
+    ("   ", None, True, "spaces are no plan type"),
+    (float("nan"), None, True, "an empty cell is no plan type"),
+    (None, f"{DRAFT_MARK} ask the payer which plan", False, "a draft may wait for its plan type"),
+    (None, "Drafted by Dana", True, "'Drafted' is not the draft mark"),
+])
+def test_plan_type_problem(plan_type: object, notes: str | None, refused: bool,
+                           reason: str) -> None:
+    problem = plan_type_problem({"plan_type": plan_type, "notes": notes})
+    assert (problem is not None) is refused, reason
+    if problem:
+        assert "choose the request's plan type" in problem
+        assert DRAFT_MARK in problem  # it says how to save a draft
+
+
+# -- the writer ----------------------------------------------------------------------------
+
+def test_add_request_refuses_a_request_without_a_plan_type(small_tracker: Path) -> None:
+    before = small_tracker.read_bytes()
+    with pytest.raises(InvalidValueError, match=r"tracker\.xlsx: Plan type is blank.*Draft:"):
+        add_request(small_tracker, {"patient_id": "P9", "payer": "Summit Health Plan"}, by="t")
+    assert small_tracker.read_bytes() == before
+
+
+def test_add_request_keeps_a_draft_without_a_plan_type(small_tracker: Path) -> None:
+    notes = f"{DRAFT_MARK} ask the front desk for the card"
+    result = add_request(small_tracker, {"patient_id": "P9", "payer": "Summit Health Plan",
+                                         "notes": notes}, by="t")
+    saved = load_tracker(small_tracker).requests.iloc[-1]
+    assert saved["request_id"] == result.request_id
+    assert pd.isna(saved["plan_type"])
+    assert saved["notes"] == notes
+
+
+# -- the form ------------------------------------------------------------------------------
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """The sample tracker, with one more payer that has two plan types (Acme Health)."""
+    path = tmp_path / "pa_tracker.xlsx"
+    shutil.copy2(SAMPLE_TRACKER, path)
+    book = openpyxl.load_workbook(path)
+    for plan_type in ("Commercial", "Marketplace QHP"):
+        book["Payers"].append(["Acme Health", plan_type])
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def form(sample_copy: Path) -> IntakeForm:
+    return IntakeForm(TrackerSession(sample_copy, user="front desk"), today=dt.date(2026, 12, 1))
+
+
+def fill(form: IntakeForm, **values: object) -> None:
+    for name, value in values.items():
+        form.inputs[name].value = value  # type: ignore[attr-defined]
+
+
+def shown(widget: widgets.HTML) -> str:
+    """The text a widget shows (its HTML unescaped)."""
+    return html.unescape(widget.value)
+
+
+def asking(form: IntakeForm) -> bool:
+    return form.question_box.layout.display != "none"
+
+
+def test_a_payer_with_one_plan_type_fills_it_and_a_choice_is_kept(form: IntakeForm) -> None:
+    plan_type = form.inputs["plan_type"]
+    fill(form, payer="Summit Health Plan")
+    assert plan_type.value == "Commercial"  # type: ignore[attr-defined]
+    fill(form, payer="Summit Health Pla")  # typing on: no such payer, the filled value goes
+    assert plan_type.value == ""  # type: ignore[attr-defined]
+    assert "is not on the Payers sheet" in shown(form.checks)
+    fill(form, payer="Acme Health")
+    assert plan_type.value == ""  # type: ignore[attr-defined]
+    assert "lists Commercial, Marketplace QHP for this payer" in shown(form.checks)
+    fill(form, plan_type="Marketplace QHP", payer="Lakeshore Medicare Advantage")
+    assert plan_type.value == "Marketplace QHP", "the user's choice stays"  # type: ignore[attr-defined]
+    assert "lists this payer as Medicare Advantage, not Marketplace QHP" in shown(form.checks)
+
+
+def test_an_unknown_payer_is_saved_only_when_confirmed(form: IntakeForm,
+                                                       sample_copy: Path) -> None:
+    before = sample_copy.read_bytes()
+    fill(form, patient_id="PNEW1", payer="Northwind Health", plan_type="Commercial")
+    assert "'Northwind Health' is not on the Payers sheet" in shown(form.checks)
+    form.save_button.click()
+    assert asking(form)
+    assert "Save with an unknown payer?" in shown(form.question)
+    assert form.confirm_button.description == "Confirm"
+    form.cancel_button.click()
+    assert not asking(form)
+    assert "Not saved" in shown(form.feedback)
+    assert sample_copy.read_bytes() == before
+    form.save_button.click()
+    form.confirm_button.click()
+    assert not asking(form)
+    assert "Saved PA-2026-" in shown(form.feedback)
+    saved = load_tracker(sample_copy).requests.iloc[-1]
+    assert (saved["patient_id"], saved["payer"]) == ("PNEW1", "Northwind Health")
+
+
+def test_a_known_payer_saves_at_once_in_the_sheets_spelling(form: IntakeForm,
+                                                            sample_copy: Path) -> None:
+    fill(form, patient_id="PNEW2", payer="summit  health plan")
+    assert form.inputs["plan_type"].value == "Commercial"  # type: ignore[attr-defined]
+    form.save_button.click()
+    assert not asking(form)
+    saved = load_tracker(sample_copy).requests.iloc[-1]
+    assert (saved["patient_id"], saved["payer"]) == ("PNEW2", "Summit Health Plan")
+
+
+def test_a_similar_request_is_shown_by_id_and_asked_about(form: IntakeForm,
+                                                          sample_copy: Path) -> None:
+    requests = load_tracker(sample_copy).requests
+    first = requests.iloc[0]
+    fill(form, patient_id=first["patient_id"], payer=first["payer"],
+         codes=first["codes"], scheduled_service_date=(first["scheduled_service_date"]
+                                                       + pd.Timedelta(days=20)).date())
+    assert f"{first['request_id']} ({first['status']}, service date " \
+           f"{first['scheduled_service_date']:%Y-%m-%d})" in shown(form.checks)
+    form.save_button.click()
+    assert asking(form)
+    assert first["request_id"] in shown(form.question)
+    assert "Save another?" in shown(form.question)
+    on_screen = shown(form.checks) + shown(form.question)
+    assert not any(str(name) in on_screen for name in requests["patient_name"].dropna())
+    fill(form, codes="E0601, E0260")  # a change: the question was about other values
+    assert not asking(form)
+    assert first["request_id"] not in shown(form.checks)
+    form.save_button.click()
+    assert not asking(form)
+    assert len(load_tracker(sample_copy).requests) == len(requests) + 1
+
+
+def test_a_confirm_after_a_change_asks_again(form: IntakeForm, sample_copy: Path) -> None:
+    before = sample_copy.read_bytes()
+    fill(form, patient_id="PNEW3", payer="Northwind Health", plan_type="Commercial")
+    form.save_button.click()
+    fill(form, patient_id="PNEW4")
+    form.confirm_button.click()  # a stale button (a second browser tab): nothing is saved
+    assert asking(form)
+    assert sample_copy.read_bytes() == before
+
+
+def test_no_plan_type_saves_only_as_a_draft(form: IntakeForm, sample_copy: Path) -> None:
+    before = sample_copy.read_bytes()
+    fill(form, patient_id="PNEW5", payer="Acme Health", codes="70551")
+    assert "choose the plan type" in form.blockers
+    form.save_button.click()
+    assert asking(form)
+    assert "No plan type is chosen" in shown(form.question)
+    assert "Save with an unknown payer?" not in shown(form.question)
+    assert form.confirm_button.description == "Save as draft"
+    assert sample_copy.read_bytes() == before
+    form.confirm_button.click()
+    assert "as a draft" in shown(form.feedback)
+    assert "choose the plan type" in shown(form.feedback)
+    saved = load_tracker(sample_copy).requests.iloc[-1]
+    assert saved["patient_id"] == "PNEW5"
+    assert pd.isna(saved["plan_type"])
+    assert str(saved["notes"]).startswith(f"{DRAFT_MARK} saved 2026-12-01; blockers: ")
+    assert is_draft(saved["notes"])
