@@ -175,13 +175,14 @@ def cmd_letter(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from .letters import LetterMaker, filter_requests, letter_kind, parse_set
+    from .letters import PATIENT, SENDER, LetterMaker, filter_requests, letter_kind, parse_set
 
     kind = letter_kind(args.kind)
     tracker = _load_usable(args.tracker)
     now = pd.Timestamp(_as_of(args.as_of) or pd.Timestamp.now().floor("s"))
     maker = LetterMaker(tracker, now=now, templates=args.templates)
-    supplied = parse_set(args.set or [], maker.fields(kind))
+    fields = maker.fields(kind)
+    supplied = parse_set(args.set or [], fields)
     filters = {"statuses": args.status or (), "decisions": args.decision or (),
                "payer": args.payer, "owner": args.owner,
                "decided_from": _date(args.decided_from, "--decided-from"),
@@ -196,6 +197,20 @@ def cmd_letter(args: argparse.Namespace) -> int:
     elif not request_ids:
         raise PAToolkitError("name a REQUEST_ID, or filters for a batch (e.g. --decision "
                              "Denied --decided-from 2026-11-23).")
+    patient = [name for name in supplied if fields.about(name) == PATIENT]
+    if patient and not (len(request_ids) == 1 and len(args.request_id) == 1):
+        # a --set about one patient goes into one named request's letter, never a batch's
+        labels = {field.name: field.label for field in fields.supplied}
+        listed = ", ".join(f"{name} ({labels[name]})" if name in labels else name
+                           for name in patient)
+        chosen = (f"{len(request_ids)} requests are selected" if len(request_ids) > 1
+                  else "the filters chose the request")
+        shareable = ", ".join(f.name for f in fields.supplied if f.about == SENDER) or "none"
+        raise PAToolkitError(
+            f"--set {listed}: about one patient, and {chosen}; a batch never puts one "
+            "patient's text in another's letter. Make those letters one at a time, naming "
+            f"each request: patoolkit letter TRACKER REQUEST_ID --kind {kind.key} --set ... "
+            f"Fields a batch may share (about the sender): {shareable}. Nothing was written.")
     by = args.by or getpass.getuser() or "patoolkit"
     result = maker.make(request_ids, kind, supplied, out=args.out, pdf=args.pdf, by=by,
                         record=not args.no_history, progress=_progress)

@@ -8,6 +8,13 @@ payer, patient, provider, request, deadlines, letter, criteria); bare names are
 what a person supplies (clinical_rationale, enclosures, ...), named in
 fields.toml beside the templates.
 
+Each supplied field is about the sender (the provider's call window: a batch
+may share it) or about the patient (history, enclosures: never shared). A
+batch takes patient fields only from what was supplied for each request by
+its ID, and a letter that would lack one is not made; plan_batch says, before
+anything is written, what each letter of a batch will contain or why it will
+be skipped.
+
 Rendering is sandboxed (a template cannot reach Python internals), escapes
 every value (autoescape: "Smith & Sons <LLC>" prints as typed) and is strict:
 a missing value never becomes a blank in a letter. Instead one rendering pass
@@ -52,6 +59,7 @@ DEFAULT_LETTERS_FOLDER = "letters_out"
 NAMESPACES = ("practice", "payer", "patient", "provider", "request", "deadlines", "letter",
               "criteria")
 OVERTURNED = "Overturned"
+SENDER, PATIENT = "sender", "patient"  # whose a supplied field is (fields.toml `about`)
 
 
 class LetterError(PAToolkitError):
@@ -72,6 +80,38 @@ class MissingFieldsError(LetterError):
         lines = "\n".join(f"  - {item.name}: {item.where}" for item in self.missing)
         super().__init__(f"request {request_id}: the {kind} letter needs {len(self.missing)} "
                          f"field(s) that are empty; nothing was written.\n{lines}")
+
+
+class PatientFieldsSharedError(LetterError):
+    """A batch was given fields about a patient to put in every letter; nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, kind: LetterKind, count: int, fields: Sequence[SuppliedField],
+                 sender: Sequence[SuppliedField]):
+        self.kind, self.fields = kind, list(fields)
+        may_share = ", ".join(f.name for f in sender) or "none"
+        super().__init__(
+            f"a batch of {count} {kind.key} letters cannot share {_quoted(self.fields)} "
+            f"({', '.join(f.name for f in self.fields)}): they are about one patient, and the "
+            "same text would go into every other patient's letter. Make those letters one at "
+            "a time, each with its own text; nothing was written. Fields a batch may share "
+            f"(about the sender in fields.toml): {may_share}.")
+
+
+class PatientFieldsNeededError(LetterError):
+    """A letter of a batch lacks a field about its patient: it is made on its own, or not."""
+
+    def __init__(self, request_id: str, fields: Sequence[SuppliedField]):
+        self.request_id, self.fields = request_id, list(fields)
+        super().__init__(f"request {request_id}: needs {_quoted(self.fields)} for this "
+                         "patient; make it on its own from the Letter tab (or `patoolkit "
+                         "letter` with its REQUEST_ID)")
+
+
+def _quoted(fields: Sequence[SuppliedField]) -> str:
+    labels = [f"'{f.label}'" for f in fields]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 class LettersNotRecordedError(PAToolkitError):
@@ -289,13 +329,21 @@ def template_path(kind: LetterKind, folders: Sequence[Path]) -> Path:
 
 def _field_help(folders: Sequence[Path]) -> dict[str, dict[str, str]]:
     merged: dict[str, dict[str, str]] = {}
-    for folder in reversed(folders):  # bundled first, client entries win
+    for folder in reversed(folders):  # bundled first, client entries win (each whole)
         path = folder / FIELDS_FILE
         if path.is_file():
             try:
-                merged.update(tomllib.loads(path.read_text(encoding="utf-8")))
+                entries = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
                 raise TemplateProblemError(f"{path}: not valid TOML ({error}).") from None
+            for name, entry in entries.items():
+                about = entry.get("about", PATIENT) if isinstance(entry, dict) else None
+                if about not in (SENDER, PATIENT):
+                    raise TemplateProblemError(
+                        f"{path}: [{name}] about = {about!r}; write about = \"{SENDER}\" "
+                        f"(the same in every letter of a batch) or about = \"{PATIENT}\" "
+                        "(one patient's own text).")
+            merged.update(entries)
     return merged
 
 
@@ -349,6 +397,7 @@ class SuppliedField:
     help: str
     is_list: bool  # one item per line
     optional: bool  # only used under `{% if name is defined %}`
+    about: str = PATIENT  # SENDER: a batch may share it; PATIENT (the default): never
 
 
 @dataclass
@@ -357,6 +406,10 @@ class TemplateFields:
     path: Path
     tracker_fields: list[str]  # namespace.attribute
     supplied: list[SuppliedField]
+
+    def about(self, name: str) -> str:
+        """SENDER or PATIENT; a name the template does not supply is about the patient."""
+        return next((f.about for f in self.supplied if f.name == name), PATIENT)
 
 
 def template_fields(kind: LetterKind, folders: Sequence[Path]) -> TemplateFields:
@@ -392,12 +445,14 @@ def template_fields(kind: LetterKind, folders: Sequence[Path]) -> TemplateFields
         supplied.append(SuppliedField(
             name, str(info.get("label", name.replace("_", " ").capitalize())),
             str(info.get("help", "")), name in iterated,
-            name in guarded and name not in (printed - guarded) and name not in iterated))
+            name in guarded and name not in (printed - guarded) and name not in iterated,
+            str(info.get("about", PATIENT))))
     if any(f.startswith("criteria.") for f in tracker_fields) or "criteria" in {
             n.iter.name for n in tree.find_all(nodes.For) if isinstance(n.iter, nodes.Name)}:
         info = helps.get("evidence", {})
         supplied.append(SuppliedField("evidence", str(info.get("label", "Evidence")),
-                                      str(info.get("help", "")), False, False))
+                                      str(info.get("help", "")), False, False,
+                                      str(info.get("about", PATIENT))))
     return TemplateFields(kind, path, sorted(tracker_fields), supplied)
 
 
@@ -838,6 +893,59 @@ class BatchResult:
         return text
 
 
+@dataclass(frozen=True)
+class PlannedLetter:
+    """One letter of a batch as it will be made: what it takes from the form, or why not."""
+
+    request_id: str  # the tracker's spelling (as asked when no such request)
+    shared: Mapping[str, object]  # fields about the sender, the same in every letter
+    own: Mapping[str, object]  # fields supplied for this request only
+    skip: PAToolkitError | None = None  # why it will not be made
+
+    @property
+    def values(self) -> dict[str, object]:
+        return {**self.shared, **self.own}
+
+    @property
+    def why(self) -> str | None:
+        """Why it will be skipped, in words that follow its request ID."""
+        return None if self.skip is None else _short(self.skip)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What a batch will make, letter by letter, before anything is written."""
+
+    kind: LetterKind
+    fields: TemplateFields
+    letters: list[PlannedLetter]
+    shared: Mapping[str, object]  # fields about the sender, in every letter of a batch
+
+    @property
+    def to_make(self) -> list[PlannedLetter]:
+        return [letter for letter in self.letters if letter.skip is None]
+
+    @property
+    def to_skip(self) -> list[PlannedLetter]:
+        return [letter for letter in self.letters if letter.skip is not None]
+
+    def labelled(self, values: Mapping[str, object]) -> list[tuple[str, object]]:
+        """(label, value) for each field given, in the template's order."""
+        return [(f.label, values[f.name]) for f in self.fields.supplied if f.name in values]
+
+
+def _filled(value: object) -> bool:
+    if isinstance(value, Mapping):
+        return any(not _blank(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(not _blank(item) for item in value)
+    return not _blank(value)
+
+
+def _request_key(request_id: object) -> str:
+    return str(request_id).strip().upper()
+
+
 @dataclass
 class LetterMaker:
     """Makes letters of any kind for one loaded tracker (templates read once per kind)."""
@@ -895,30 +1003,100 @@ class LetterMaker:
         return applicable(kind, self.request_row(request_id), self._deadlines_row(request_id),
                           self.now)
 
+    def _not_fitting(self, request_id: str, kind: LetterKind) -> LetterNotApplicableError | None:
+        reason = self.why_not(request_id, kind)
+        return None if reason is None else LetterNotApplicableError(
+            f"request {request_id}: no {kind.title.lower()} ({kind.key}): {reason}.")
+
     def render(self, request_id: str, kind: LetterKind | str,
                supplied: Mapping[str, object] | None = None) -> bytes:
-        """The filled .docx bytes; refuses a request that does not fit the kind."""
+        """The filled .docx bytes; refuses a request that does not fit the kind.
+
+        supplied is this one request's own: render never shares it (see plan_batch).
+        """
         kind = letter_kind(kind) if isinstance(kind, str) else kind
         request_id = str(self.request_row(request_id)["request_id"])
-        if reason := self.why_not(request_id, kind):
-            raise LetterNotApplicableError(
-                f"request {request_id}: no {kind.title.lower()} ({kind.key}): {reason}.")
+        if error := self._not_fitting(request_id, kind):
+            raise error
         if kind.key not in self._sources:
             self._sources[kind.key] = template_path(kind, self.folders).read_bytes()
         context = build_context(self.tracker, request_id, self._deadlines_row(request_id),
                                 self.now, kind, supplied, self.index, self.checklist(request_id))
         return render_letter(self._sources[kind.key], context, request_id, kind.key)
 
+    def plan_batch(self, request_ids: Sequence[str], kind: LetterKind | str,
+                   supplied: Mapping[str, object] | None = None,
+                   supplied_for: Mapping[str, Mapping[str, object]] | None = None,
+                   batch: bool | None = None) -> BatchPlan:
+        """What each letter will take from the form, or why it will be skipped; writes nothing.
+
+        supplied: for one request, its own values; for a batch (more than one request),
+        values every letter shares, so only fields about the sender: one about the
+        patient raises PatientFieldsSharedError. supplied_for: values for one request
+        only, by request ID (case and spaces forgiven); a letter of a batch takes its
+        patient fields from there alone, and without a required one it is skipped.
+        batch: None counts more than one request as a batch; True holds a batch of one
+        (a dashboard's batch whose filters show one request) to the same rules.
+        """
+        kind = letter_kind(kind) if isinstance(kind, str) else kind
+        fields = self.fields(kind)
+        given = {name: value for name, value in (supplied or {}).items() if _filled(value)}
+        typed_for = {_request_key(key): dict(values) for key, values in
+                     (supplied_for or {}).items()}
+        batch = len(request_ids) > 1 if batch is None else batch
+        if batch and (patient := [name for name in given if fields.about(name) == PATIENT]):
+            known = {f.name: f for f in fields.supplied}
+            raise PatientFieldsSharedError(
+                kind, len(request_ids),
+                [known.get(name) or SuppliedField(name, name, "", False, False)
+                 for name in patient],
+                [f for f in fields.supplied if f.about == SENDER])
+        letters = []
+        for asked in request_ids:
+            try:
+                request_id = str(self.request_row(asked)["request_id"])  # the tracker's spelling
+            except RequestNotFoundError as error:
+                letters.append(PlannedLetter(str(asked), {}, {}, error))
+                continue
+            own = {name: value for name, value in typed_for.get(_request_key(request_id),
+                                                                {}).items() if _filled(value)}
+            shared = given if batch else {}
+            if not batch:
+                own = {**given, **own}
+            skip: PAToolkitError | None = self._not_fitting(request_id, kind)
+            if skip is None and batch:
+                skip = self._lacking(request_id, kind, fields, shared, own)
+            letters.append(PlannedLetter(request_id, shared, own, skip))
+        return BatchPlan(kind, fields, letters, given if batch else {})
+
+    @staticmethod
+    def _lacking(request_id: str, kind: LetterKind, fields: TemplateFields,
+                 shared: Mapping[str, object], own: Mapping[str, object]
+                 ) -> PAToolkitError | None:
+        """Why a letter of a batch cannot be made from the form: a required field is empty."""
+        required = [f for f in fields.supplied if not f.optional]
+        patient = [f for f in required if f.about == PATIENT and f.name not in own]
+        if patient:
+            return PatientFieldsNeededError(request_id, patient)
+        sender = [MissingField(f.name, f"supply it for the whole batch: --set {f.name}=... (or "
+                                       "the Letter tab in the dashboard)")
+                  for f in required if f.name not in shared and f.name not in own]
+        return MissingFieldsError(request_id, kind.key, sender) if sender else None
+
     def make(self, request_ids: Sequence[str], kind: LetterKind | str,
              supplied: Mapping[str, object] | None = None,
              out: Path | str | None = None, pdf: bool = False, by: str = "patoolkit",
-             record: bool = True, progress: Callable[[int, int], None] | None = None
-             ) -> BatchResult:
+             record: bool = True, progress: Callable[[int, int], None] | None = None,
+             supplied_for: Mapping[str, Mapping[str, object]] | None = None,
+             batch: bool | None = None) -> BatchResult:
         """Letters for each request; the ones that cannot be made are skipped with the reason.
 
-        Every letter made is recorded in the History sheet in one safe write.
+        supplied and supplied_for as in plan_batch: a batch never puts a field about
+        one patient into another patient's letter. Every letter made is recorded in
+        the History sheet in one safe write.
         """
         kind = letter_kind(kind) if isinstance(kind, str) else kind
+        plan = self.plan_batch(request_ids, kind, supplied, supplied_for, batch)
         result = BatchResult()
         if record and request_ids:
             from .writer import check_writable
@@ -927,16 +1105,19 @@ class LetterMaker:
             # the History write: say so before any letter is made, not after
             check_writable(self.tracker.path, self.tracker.fingerprint)
         folder = letters_folder(self.tracker, out) if request_ids else Path()
-        for number, asked in enumerate(request_ids, start=1):
-            try:
-                request_id = str(self.request_row(asked)["request_id"])  # the tracker's spelling
-                data = self.render(request_id, kind, supplied)
-            except (LetterNotApplicableError, MissingFieldsError, RequestNotFoundError) as error:
-                result.skipped.append((str(asked), _short(error)))
+        for number, planned in enumerate(plan.letters, start=1):
+            error, data = planned.skip, b""
+            if error is None:
+                try:
+                    data = self.render(planned.request_id, kind, planned.values)
+                except (LetterNotApplicableError, MissingFieldsError) as caught:
+                    error = caught
+            if error is not None:
+                result.skipped.append((planned.request_id, _short(error)))
                 result.errors.append(error)
             else:
-                stem = safe_stem(request_id, kind.key, self.now.date())
-                result.made.append(Made(request_id, kind.key,
+                stem = safe_stem(planned.request_id, kind.key, self.now.date())
+                result.made.append(Made(planned.request_id, kind.key,
                                         write_new(folder, stem, ".docx", data)))
             if progress is not None:
                 progress(number, len(request_ids))

@@ -124,3 +124,34 @@ def build_letter_tracker(path: Path, **changes: dict[str, object]) -> Path:
 
 def request_id(kind: str) -> str:
     return str(REQUESTS[kind]["Request ID"])
+
+
+DENIAL_IDS = [f"LT-DENIAL-{number}" for number in range(1, 6)]
+FIVE_DENIALS = [{**COMMON, **DENIED, "Request ID": request, "Patient ID": f"P90010{number}",
+                 "Patient Name": f"Example-{name}, Pat (synthetic)",
+                 "Member ID": f"SHP00020{number}", "Owner": owner}
+                for number, (request, name, owner) in enumerate(
+                    zip(DENIAL_IDS, ["Ames", "Brook", "Cole", "Dunn", "Eady"],
+                        ["Sam", "Ana", "Lee", "Kim", "Raj"], strict=True), start=1)]
+
+
+def build_denials_tracker(path: Path) -> Path:
+    """Five appealable denials (one per patient), inside their P2P window at AS_OF."""
+    return make_tracker(path, FIVE_DENIALS, headers=HEADERS,
+                        extra_sheets={"Payers": PAYERS, "Settings": SETTINGS,
+                                      "Criteria": CRITERIA})
+
+
+def optional_points_template(folder: Path) -> Path:
+    """A client's P2P template whose discussion points are optional, so a batch makes every
+    letter and a test can read what each holds (the bundled one needs them in each)."""
+    from docx import Document
+
+    folder.mkdir(parents=True, exist_ok=True)
+    document = Document()
+    for line in ("Peer-to-peer request {{ request.request_id }} for {{ patient.name }}",
+                 "Call: {{ availability }}", "{%p if discussion_points is defined %}",
+                 "Points: {{ discussion_points }}", "{%p endif %}"):
+        document.add_paragraph(line)
+    document.save(str(folder / "p2p_request.docx"))
+    return folder

@@ -14,7 +14,16 @@ import openpyxl
 import pandas as pd
 import pytest
 from docx import Document
-from letter_cases import AS_OF, GOLDEN, SUPPLIED, build_letter_tracker, request_id
+from letter_cases import (
+    AS_OF,
+    DENIAL_IDS,
+    GOLDEN,
+    SUPPLIED,
+    build_denials_tracker,
+    build_letter_tracker,
+    optional_points_template,
+    request_id,
+)
 from workbooks import sha256
 
 from patoolkit.cli import main
@@ -25,6 +34,8 @@ from patoolkit.letters import (
     LetterMaker,
     LetterNotApplicableError,
     MissingFieldsError,
+    PatientFieldsNeededError,
+    PatientFieldsSharedError,
     TemplateProblemError,
     filter_requests,
     letter_text,
@@ -48,6 +59,11 @@ def maker_for(path: Path, now: pd.Timestamp = AS_OF, **options: object) -> Lette
 
 def history(path: Path) -> list[dict[str, object]]:
     return load_tracker(path).frames["History"].to_dict("records")
+
+
+def each(request_ids: list[str], kind: str) -> dict[str, dict[str, object]]:
+    """The fields of a kind supplied for each request on its own, as a batch takes them."""
+    return dict.fromkeys(request_ids, SUPPLIED[kind])
 
 
 def test_golden_files_cover_every_kind() -> None:
@@ -242,7 +258,8 @@ def test_a_tracker_open_in_excel_is_refused_before_any_letter(letters_tracker: P
     lock = letters_tracker.with_name(f".~lock.{letters_tracker.name}#")
     lock.write_text("someone,at the front desk")
     with pytest.raises(TrackerLockedError, match="open in Excel or LibreOffice"):
-        maker_for(letters_tracker).make(["LT-P2P", "LT-APPEAL"], "appeal", SUPPLIED["appeal"])
+        maker_for(letters_tracker).make(["LT-P2P", "LT-APPEAL"], "appeal",
+                                        supplied_for=each(["LT-P2P", "LT-APPEAL"], "appeal"))
     assert not (letters_tracker.parent / "letters_out").exists()
     lock.unlink()
     made = maker_for(letters_tracker).make(["LT-P2P"], "p2p", SUPPLIED["p2p"], record=False)
@@ -260,7 +277,8 @@ def test_letters_made_but_not_recorded_are_named(letters_tracker: Path) -> None:
 
     before = sha256(letters_tracker)
     with pytest.raises(LettersNotRecordedError) as caught:
-        maker_for(letters_tracker).make(["LT-P2P", "LT-APPEAL"], "appeal", SUPPLIED["appeal"],
+        maker_for(letters_tracker).make(["LT-P2P", "LT-APPEAL"], "appeal",
+                                        supplied_for=each(["LT-P2P", "LT-APPEAL"], "appeal"),
                                         progress=opened_in_excel_meanwhile)
     made = caught.value.result.made
     assert [m.request_id for m in made] == ["LT-P2P", "LT-APPEAL"]
@@ -361,7 +379,7 @@ def test_batch_makes_what_it_can_and_says_why_it_skipped_the_rest(letters_tracke
     assert denied == ["LT-P2P", "LT-APPEAL", "LT-URGENT"]
     steps: list[tuple[int, int]] = []
     result = LetterMaker(tracker, now=AS_OF).make(
-        [*denied, "LT-LMN", "NOPE"], "appeal", SUPPLIED["appeal"],
+        [*denied, "LT-LMN", "NOPE"], "appeal", supplied_for=each([*denied, "LT-LMN"], "appeal"),
         progress=lambda done, total: steps.append((done, total)))
     assert isinstance(result, BatchResult)
     assert [made.request_id for made in result.made] == ["LT-P2P", "LT-APPEAL", "LT-URGENT"]
@@ -414,15 +432,19 @@ def test_cli_refuses_the_wrong_kind_and_unknown_kinds(letters_tracker: Path,
 
 
 def test_cli_batch_summary(letters_tracker: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    sets = [item for key, value in SUPPLIED["appeal"].items()
-            for item in ("--set", f"{key}={';'.join(value) if isinstance(value, list) else value}")]
     code = main(["letter", str(letters_tracker), "--kind", "appeal", "--decision", "Denied",
-                 "--as-of", "2026-11-28", *sets])
+                 "--as-of", "2026-11-28"])
     printed = capsys.readouterr().out
-    assert code == 1  # LT-EXTERNAL's appeal was already upheld: skipped
-    assert "3 letter(s) made, 1 skipped" in printed
+    assert code == 1
+    assert "0 letter(s) made, 4 skipped" in printed
     assert "skipped LT-EXTERNAL: no first-level appeal (appeal): its first-level appeal was " \
            "already upheld" in printed
+    # an appeal's fields are all about its patient: in a batch, each needs its own
+    assert "skipped LT-APPEAL: needs 'Clinical summary', 'Answer to the denial reason, point " \
+           "by point' and 'Documents enclosed' for this patient; make it on its own from the " \
+           "Letter tab" in printed
+    assert not (letters_tracker.parent / "letters_out").exists() or not any(
+        (letters_tracker.parent / "letters_out").iterdir())
 
 
 def test_cli_templates_lists_kinds_and_fields(capsys: pytest.CaptureFixture[str]) -> None:
@@ -471,3 +493,178 @@ def test_a_plan_without_an_appeal_deadline_still_gets_its_letters(tmp_path: Path
     assert "appeal period" not in appeal
     assert "so that a written appeal can be filed." in p2p
     assert "By fax" not in appeal  # no fax on the Payers row: the line is left out
+
+
+# --- batches: one patient's text never reaches another patient's letter ----------------
+
+MARKER = "Cole: new foot drop on Nov 20, MRI L5 compression"  # typed for LT-DENIAL-3 only
+CALL = "weekdays 12:00-1:00 pm ET, 614-555-0100 ext 2"  # about the sender: shared
+
+
+@pytest.fixture
+def denials(tmp_path: Path) -> Path:
+    return build_denials_tracker(tmp_path / "denials.xlsx")
+
+
+def letters_in(folder: Path) -> dict[str, str]:
+    """Each letter's text by request ID, read back from the .docx files on disk."""
+    return {path.name.split("_")[0]: letter_text(path) for path in folder.glob("*.docx")}
+
+
+def test_a_batch_never_puts_one_patients_text_in_another_letter(denials: Path) -> None:
+    """Five denials, text typed for one: only its letter holds it; the rest say why not."""
+    result = maker_for(denials).make(
+        DENIAL_IDS, "p2p", {"availability": CALL},
+        supplied_for={"lt-denial-3 ": {"discussion_points": [MARKER]}})
+    assert [made.request_id for made in result.made] == ["LT-DENIAL-3"]
+    texts = letters_in(denials.parent / "letters_out")
+    assert list(texts) == ["LT-DENIAL-3"]  # no other letter was written at all
+    assert MARKER in texts["LT-DENIAL-3"]
+    assert CALL in texts["LT-DENIAL-3"]
+    assert "Example-Cole, Pat (synthetic)" in texts["LT-DENIAL-3"]
+    assert [request for request, _ in result.skipped] == [
+        "LT-DENIAL-1", "LT-DENIAL-2", "LT-DENIAL-4", "LT-DENIAL-5"]
+    for _, why in result.skipped:
+        assert why == ("needs 'Points the provider will raise' for this patient; make it on "
+                       "its own from the Letter tab (or `patoolkit letter` with its REQUEST_ID)")
+    assert all(isinstance(error, PatientFieldsNeededError) for error in result.errors)
+    assert [row["request_id"] for row in history(denials)] == ["LT-DENIAL-3"]
+
+
+def test_each_letter_of_a_batch_holds_its_own_patients_text_and_no_one_elses(
+        denials: Path) -> None:
+    client = optional_points_template(denials.parent / "client")
+    own = {request: f"points for {request} only" for request in DENIAL_IDS[:4]}
+    own["LT-DENIAL-3"] = MARKER
+    result = maker_for(denials, templates=client).make(
+        DENIAL_IDS, "p2p", {"availability": CALL},
+        supplied_for={request: {"discussion_points": text} for request, text in own.items()})
+    assert [made.request_id for made in result.made] == DENIAL_IDS  # points are optional here
+    texts = letters_in(denials.parent / "letters_out")
+    assert sorted(texts) == DENIAL_IDS
+    for request, text in texts.items():
+        assert CALL in text  # the sender's call window is in every letter
+        for other, typed in own.items():
+            assert (typed in text) == (other == request), (request, other)
+    assert "Points:" not in texts["LT-DENIAL-5"]  # nothing typed for it: the part is left out
+
+
+def test_a_batch_refuses_to_share_a_field_about_the_patient(denials: Path) -> None:
+    with pytest.raises(PatientFieldsSharedError) as caught:
+        maker_for(denials).make(DENIAL_IDS, "p2p",
+                                {"availability": CALL, "discussion_points": [MARKER]})
+    message = str(caught.value)
+    assert "cannot share 'Points the provider will raise' (discussion_points)" in message
+    assert "Make those letters one at a time" in message
+    assert "Fields a batch may share (about the sender in fields.toml): availability." in message
+    assert MARKER not in message
+    assert caught.value.exit_code == 2
+    assert not (denials.parent / "letters_out").exists()
+    assert history(denials) == []
+    # a dashboard batch whose filters show one request is still a batch
+    with pytest.raises(PatientFieldsSharedError):
+        maker_for(denials).plan_batch(["LT-DENIAL-3"], "p2p", {"discussion_points": MARKER},
+                                      batch=True)
+    # one request on its own takes what was typed for it, as the Letter tab and CLI do
+    alone = maker_for(denials).make(["LT-DENIAL-3"], "p2p",
+                                    {"availability": CALL, "discussion_points": [MARKER]})
+    assert MARKER in letter_text(alone.made[0].path)
+
+
+def test_plan_batch_says_what_each_letter_takes_from_the_form_and_writes_nothing(
+        denials: Path) -> None:
+    before = sha256(denials)
+    plan = maker_for(denials).plan_batch(
+        [*DENIAL_IDS, "NOPE"], "p2p", {"availability": CALL, "discussion_points": ""},
+        supplied_for={"LT-DENIAL-3": {"discussion_points": [MARKER]},
+                      "LT-ELSEWHERE": {"discussion_points": ["not in this batch"]}})
+    assert plan.shared == {"availability": CALL}  # the blank is not a value to share
+    assert plan.labelled(plan.shared) == [
+        ("When the ordering provider is available for the call", CALL)]
+    assert [letter.request_id for letter in plan.to_make] == ["LT-DENIAL-3"]
+    made = plan.to_make[0]
+    assert made.own == {"discussion_points": [MARKER]}
+    assert made.values == {"availability": CALL, "discussion_points": [MARKER]}
+    assert [letter.request_id for letter in plan.to_skip] == [
+        "LT-DENIAL-1", "LT-DENIAL-2", "LT-DENIAL-4", "LT-DENIAL-5", "NOPE"]
+    assert all(letter.own == {} for letter in plan.to_skip)
+    assert plan.to_skip[0].why is not None
+    assert plan.to_skip[0].why.startswith("needs 'Points the provider will raise' for this "
+                                          "patient")
+    assert "no request with ID 'NOPE'" in str(plan.to_skip[-1].why)
+    assert sha256(denials) == before
+    assert not (denials.parent / "letters_out").exists()
+
+
+def test_a_batch_without_a_sender_field_says_to_fill_it_for_the_whole_batch(
+        denials: Path) -> None:
+    plan = maker_for(denials).plan_batch(DENIAL_IDS[:2], "p2p", supplied_for={
+        "LT-DENIAL-1": {"discussion_points": ["own"]}})
+    assert isinstance(plan.letters[0].skip, MissingFieldsError)
+    assert "availability: supply it for the whole batch" in str(plan.letters[0].why)
+    assert isinstance(plan.letters[1].skip, PatientFieldsNeededError)  # its patient first
+
+
+def test_every_field_of_the_bundled_letters_says_whose_it_is() -> None:
+    import tomllib
+
+    from patoolkit.letters import BUNDLED_TEMPLATES, template_fields
+
+    entries = tomllib.loads((BUNDLED_TEMPLATES / "fields.toml").read_text(encoding="utf-8"))
+    assert {entry["about"] for entry in entries.values()} == {"sender", "patient"}
+    about = {f.name: f.about for kind in KINDS.values()
+             for f in template_fields(kind, [BUNDLED_TEMPLATES]).supplied}
+    assert set(about) <= set(entries)  # none left to the default
+    # only what is the same whoever the patient is may be shared by a batch
+    assert {name for name, whose in about.items() if whose == "sender"} == {
+        "availability", "review_entity_address"}
+
+
+def test_a_clients_fields_toml_decides_whose_a_field_is(denials: Path) -> None:
+    client = denials.parent / "client"
+    client.mkdir()
+    # an entry replaces the bundled one whole: without `about`, about the patient
+    (client / "fields.toml").write_text('[availability]\nlabel = "Call window"\n')
+    with pytest.raises(PatientFieldsSharedError, match="'Call window' \\(availability\\)"):
+        maker_for(denials, templates=client).plan_batch(DENIAL_IDS, "p2p",
+                                                        {"availability": CALL})
+    (client / "fields.toml").write_text('[discussion_points]\nabout = "sender"\n')
+    plan = maker_for(denials, templates=client).plan_batch(
+        DENIAL_IDS, "p2p", {"availability": CALL, "discussion_points": "Same for all"})
+    assert len(plan.to_make) == 5  # the client said so: shared
+    (client / "fields.toml").write_text('[availability]\nabout = "practice"\n')
+    with pytest.raises(TemplateProblemError, match=r'about = \'practice\'; write about = "sender"'):
+        maker_for(denials, templates=client).fields("p2p")
+
+
+def test_cli_refuses_a_patient_field_for_more_than_one_request(
+        denials: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def letter(*arguments: str) -> int:
+        return main(["letter", str(denials), *arguments, "--kind", "p2p", "--as-of",
+                     "2026-11-28", "--set", f"availability={CALL}"])
+
+    points = f"--set=discussion_points={MARKER}"
+    assert letter("--decision", "Denied", points) == 2
+    error = capsys.readouterr().err
+    assert "--set discussion_points (Points the provider will raise): about one patient, " \
+           "and 5 requests are selected" in error
+    assert "Make those letters one at a time" in error
+    assert "Fields a batch may share (about the sender): availability" in error
+    assert letter("LT-DENIAL-2", "LT-DENIAL-3", points) == 2
+    assert "2 requests are selected" in capsys.readouterr().err
+    # the filters alone chose one request: the text is for a patient no one named
+    assert letter("--owner", "Lee", points) == 2
+    assert "about one patient, and the filters chose the request" in capsys.readouterr().err
+    assert not (denials.parent / "letters_out").exists()  # nothing made by any of them
+    assert history(denials) == []
+    # a field about the sender is fine in a batch; each letter then needs its own points
+    assert letter("--decision", "Denied") == 1
+    printed = capsys.readouterr().out
+    assert "0 letter(s) made, 5 skipped" in printed
+    assert "skipped LT-DENIAL-1: needs 'Points the provider will raise' for this patient" \
+        in printed
+    # one named request takes its own points
+    assert letter("LT-DENIAL-3", points) == 0
+    texts = letters_in(denials.parent / "letters_out")
+    assert list(texts) == ["LT-DENIAL-3"]
+    assert MARKER in texts["LT-DENIAL-3"]
