@@ -142,6 +142,17 @@ def build_denials_tracker(path: Path) -> Path:
                                       "Criteria": CRITERIA})
 
 
+MARKER = "Cole: new foot drop on Nov 20, MRI L5 compression"  # typed for LT-DENIAL-3 only
+CALL = "weekdays 12:00-1:00 pm ET, 614-555-0100 ext 2"  # about the sender: shared
+
+
+def letters_in(folder: Path) -> dict[str, str]:
+    """Each letter's text by request ID, read back from the .docx files on disk."""
+    from patoolkit.letters import letter_text
+
+    return {path.name.split("_")[0]: letter_text(path) for path in folder.glob("*.docx")}
+
+
 def optional_points_template(folder: Path) -> Path:
     """A client's P2P template whose discussion points are optional, so a batch makes every
     letter and a test can read what each holds (the bundled one needs them in each)."""

@@ -16,11 +16,14 @@ import pytest
 from docx import Document
 from letter_cases import (
     AS_OF,
+    CALL,
     DENIAL_IDS,
     GOLDEN,
+    MARKER,
     SUPPLIED,
     build_denials_tracker,
     build_letter_tracker,
+    letters_in,
     optional_points_template,
     request_id,
 )
@@ -497,18 +500,9 @@ def test_a_plan_without_an_appeal_deadline_still_gets_its_letters(tmp_path: Path
 
 # --- batches: one patient's text never reaches another patient's letter ----------------
 
-MARKER = "Cole: new foot drop on Nov 20, MRI L5 compression"  # typed for LT-DENIAL-3 only
-CALL = "weekdays 12:00-1:00 pm ET, 614-555-0100 ext 2"  # about the sender: shared
-
-
 @pytest.fixture
 def denials(tmp_path: Path) -> Path:
     return build_denials_tracker(tmp_path / "denials.xlsx")
-
-
-def letters_in(folder: Path) -> dict[str, str]:
-    """Each letter's text by request ID, read back from the .docx files on disk."""
-    return {path.name.split("_")[0]: letter_text(path) for path in folder.glob("*.docx")}
 
 
 def test_a_batch_never_puts_one_patients_text_in_another_letter(denials: Path) -> None:

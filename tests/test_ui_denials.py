@@ -7,7 +7,17 @@ import re
 from pathlib import Path
 
 import pytest
-from letter_cases import AS_OF, SUPPLIED, build_letter_tracker
+from letter_cases import (
+    AS_OF,
+    CALL,
+    DENIAL_IDS,
+    MARKER,
+    SUPPLIED,
+    build_denials_tracker,
+    build_letter_tracker,
+    letters_in,
+    optional_points_template,
+)
 
 from patoolkit import load_tracker
 from patoolkit.letters import letter_text
@@ -186,14 +196,119 @@ def test_batch_makes_letters_with_progress_and_a_report(dashboard: DenialsDashbo
     dashboard.letter.kind.value = "appeal"
     fill(dashboard, SUPPLIED["appeal"])
     dashboard.batch_kind.value = "appeal"
-    dashboard.make_batch()
+    dashboard.plan_batch()
+    dashboard.confirm_batch()
     assert dashboard.progress.value == dashboard.progress.max == 4
     report = dashboard.batch_report.value
-    assert "3 letter(s) made" in report
-    assert "1 skipped" in report
+    # the appeal text was typed for LT-APPEAL: the other denials' letters need their own
+    assert "1 letter(s) made" in report
+    assert "3 skipped" in report
     assert "LT-EXTERNAL: no first-level appeal" in report
-    assert report.count('class="pa-download"') == 3
-    assert len(load_tracker(dashboard.session.path).frames["History"]) == 3
+    assert "LT-P2P: needs &#x27;Clinical summary&#x27;" in report
+    assert report.count('class="pa-download"') == 1
+    assert load_tracker(dashboard.session.path).frames["History"]["request_id"].tolist() == [
+        "LT-APPEAL"]
+
+
+def five_denials(folder: Path, client: bool = False) -> DenialsDashboard:
+    """Five denials; MARKER typed for LT-DENIAL-3 on the Letter tab, and the call window."""
+    path = build_denials_tracker(folder / "denials.xlsx")
+    if client:  # a client's P2P template whose points are optional: every letter is made
+        import openpyxl
+
+        optional_points_template(folder / "client")
+        book = openpyxl.load_workbook(path)
+        book["Settings"].append(["letter_templates_folder", "client"])
+        book.save(path)
+    dashboard = DenialsDashboard(TrackerSession(path, user="ana"), as_of=str(AS_OF))
+    open_request(dashboard, "LT-DENIAL-3")
+    dashboard.letter.kind.value = "p2p"
+    fill(dashboard, {"availability": CALL, "discussion_points": [MARKER]})
+    dashboard.batch_kind.value = "p2p"
+    return dashboard
+
+
+def made_letters(dashboard: DenialsDashboard) -> dict[str, str]:
+    return letters_in(dashboard.session.path.parent / "letters_out")
+
+
+def test_a_batch_lists_each_letter_first_and_keeps_the_typed_text_to_its_patient(
+        tmp_path: Path) -> None:
+    dashboard = five_denials(tmp_path)
+    plan = dashboard.plan_batch()
+    assert plan is not None
+    shown = dashboard.batch_plan.value
+    assert "1 peer-to-peer review request letter(s) to make" in shown
+    assert "4 to skip" in shown
+    assert "Nothing is written until you Confirm" in shown
+    assert f"When the ordering provider is available for the call</b>: {CALL}" in shown
+    made = re.findall(r'<li class="pa-batch-letter"><b>([^<]+)</b>(.*?)</li></ul></li>', shown)
+    assert [request for request, _ in made] == ["LT-DENIAL-3"]
+    assert "this patient's own fields" in made[0][1]
+    assert MARKER in made[0][1]
+    assert shown.count(MARKER) == 1  # listed once, under its own request
+    skipped = re.findall(r'<li class="pa-batch-skip"><b>([^<]+)</b>: ([^<]+)</li>', shown)
+    assert [request for request, _ in skipped] == [
+        "LT-DENIAL-1", "LT-DENIAL-2", "LT-DENIAL-4", "LT-DENIAL-5"]
+    assert all(why.startswith("needs &#x27;Points the provider will raise&#x27; for this "
+                              "patient; make it on its own from the Letter tab")
+               for _, why in skipped)
+    assert not (dashboard.session.path.parent / "letters_out").exists()  # listed, not made
+    assert not dashboard.confirm_button.disabled
+    assert dashboard.confirm_button.description == "Confirm: make 1 letter(s)"
+    dashboard.confirm_button.click()
+    letters = made_letters(dashboard)
+    assert list(letters) == ["LT-DENIAL-3"]
+    assert MARKER in letters["LT-DENIAL-3"]
+    assert "1 letter(s) made" in dashboard.batch_report.value
+    assert "LT-DENIAL-5: needs" in dashboard.batch_report.value
+    assert dashboard.confirm_button.disabled  # made once; list again for more
+
+
+def test_the_typed_text_reaches_no_other_letter_of_a_batch(tmp_path: Path) -> None:
+    dashboard = five_denials(tmp_path, client=True)
+    plan = dashboard.plan_batch()
+    assert plan is not None
+    assert [letter.request_id for letter in plan.to_make] == DENIAL_IDS
+    shown = dashboard.batch_plan.value
+    assert shown.count("the tracker's values and the shared fields only") == 4
+    dashboard.confirm_batch()
+    letters = made_letters(dashboard)
+    assert sorted(letters) == DENIAL_IDS
+    for request, text in letters.items():
+        assert CALL in text  # about the sender: in every letter
+        assert (MARKER in text) == (request == "LT-DENIAL-3"), request
+    history = load_tracker(dashboard.session.path).frames["History"]
+    assert sorted(history["request_id"]) == DENIAL_IDS
+
+
+def test_what_confirm_makes_is_what_the_list_showed(tmp_path: Path) -> None:
+    dashboard = five_denials(tmp_path, client=True)
+    dashboard.plan_batch()
+    dashboard.owner.value = "Lee"  # other filters: the list no longer holds
+    assert dashboard.batch_plan.value == ""
+    assert dashboard.confirm_button.disabled
+    dashboard.confirm_batch()
+    assert "Show the letters first" in dashboard.batch_report.value
+    assert not (dashboard.session.path.parent / "letters_out").exists()
+    dashboard.owner.value = "(all)"
+    dashboard.plan_batch()
+    dashboard.letter.inputs["discussion_points"].value = "typed after the list was shown"
+    dashboard.confirm_batch()
+    letters = made_letters(dashboard)
+    assert MARKER in letters["LT-DENIAL-3"]
+    assert not any("typed after the list" in text for text in letters.values())
+
+
+def test_another_kind_on_the_letter_tab_gives_the_batch_nothing(tmp_path: Path) -> None:
+    dashboard = five_denials(tmp_path)
+    dashboard.batch_kind.value = "appeal"
+    plan = dashboard.plan_batch()
+    assert plan is not None
+    assert plan.shared == {}
+    assert plan.to_make == []
+    assert MARKER not in dashboard.batch_plan.value
+    assert dashboard.confirm_button.disabled
 
 
 def test_denials_app_on_an_unusable_tracker_is_a_friendly_page(tmp_path: Path) -> None:

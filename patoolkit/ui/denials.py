@@ -3,7 +3,10 @@
 Every open denial with its peer-to-peer, appeal and external review windows,
 closing soonest first (overdue in red). Open one to make a letter: choose the
 kind, fill the named fields, preview the text, make the .docx (recorded in the
-History sheet) and download it. A batch makes one kind for every request shown.
+History sheet) and download it. A batch makes one kind for every request shown:
+it first lists each letter with what it takes from the form (fields about the
+sender, shared; fields about a patient, only in the letter of the request they
+were typed for) or why it is skipped, and Confirm makes them.
 The request's own page records the P2P and appeal steps through the safe writer.
 """
 
@@ -12,13 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import ipywidgets as widgets
 import pandas as pd
 
 from ..letters import (
     KINDS,
+    SENDER,
+    BatchPlan,
     LetterMaker,
     LettersNotRecordedError,
     MissingFieldsError,
@@ -161,6 +166,19 @@ class LetterForm:
             values["evidence"] = {item: box.value for item, box in self.evidence.items()}
         return clean_supplied(values, self.template_fields())
 
+    def batch_values(self, kind: str) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
+        """What the form gives a batch of this kind: (fields about the sender, shared by
+        every letter; {the open request: its fields about the patient}). Nothing when the
+        form holds another kind."""
+        if self.request_id is None or self.kind.value != kind:
+            return {}, {}
+        fields = self.template_fields()
+        shared: dict[str, object] = {}
+        own: dict[str, object] = {}
+        for name, value in self.supplied().items():
+            (shared if fields.about(name) == SENDER else own)[name] = value
+        return shared, ({self.request_id: own} if own else {})
+
     def _explain_missing(self, error: MissingFieldsError) -> None:
         """Fields of the form by their label ('fill it in above'); tracker fields by place."""
         labels = {field.name: field.label for field in self.template_fields().supplied}
@@ -266,10 +284,21 @@ class DenialsDashboard:
             options=[(kind.title, kind.key) for kind in KINDS.values()], value="appeal",
             description="Kind", layout=widgets.Layout(width="360px"))
         self.batch_kind.add_class("pa-batch-kind")
-        self.batch_button = widgets.Button(description="Make for every denial shown",
-                                           layout=widgets.Layout(width="260px"))
-        self.batch_button.add_class("pa-batch-make")
-        self.batch_button.on_click(lambda _: self.make_batch())
+        self.batch_kind.observe(lambda _: self.forget_batch(), "value")
+        self.batch_button = widgets.Button(description="Show the letters for every denial shown",
+                                           layout=widgets.Layout(width="320px"))
+        self.batch_button.add_class("pa-batch-plan")
+        self.batch_button.on_click(lambda _: self.plan_batch())
+        self.batch_plan = widgets.HTML()
+        self.batch_plan.add_class("pa-batch-plan-list")
+        self.confirm_button = widgets.Button(description="Confirm: make these letters",
+                                             button_style="primary", disabled=True,
+                                             layout=widgets.Layout(width="320px"))
+        self.confirm_button.add_class("pa-batch-confirm")
+        self.confirm_button.on_click(lambda _: self.confirm_batch())
+        # what the list shows, made as shown on Confirm: (request IDs, kind, shared, own)
+        self._pending: tuple[list[str], str, dict[str, object],
+                             dict[str, dict[str, object]]] | None = None
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress",
                                             layout=widgets.Layout(width="420px"))
         self.progress.add_class("pa-batch-progress")
@@ -281,12 +310,17 @@ class DenialsDashboard:
             widgets.VBox([widgets.HBox([self.owner, self.payer, self.window],
                                        layout=widgets.Layout(flex_flow="row wrap")),
                           self.table.widget,
-                          widgets.HTML("<h4>Batch</h4><p>One letter kind for every denial "
-                                       "the filters show, with the fields filled on the "
-                                       "Letter tab. Requests that do not fit are skipped "
-                                       "with the reason.</p>"),
-                          widgets.HBox([self.batch_kind, self.batch_button]), self.progress,
-                          self.batch_report]),
+                          widgets.HTML(
+                              "<h4>Batch</h4><p>One letter kind for every denial the filters "
+                              "show. Of the fields filled on the Letter tab, those about the "
+                              "sender (the provider's call window) go into every letter; those "
+                              "about a patient (history, points, enclosures) go only into the "
+                              "letter of the request they were typed for, and a letter that "
+                              "needs them for its own patient is skipped with the reason. "
+                              "The list shows each letter first; <b>Confirm</b> makes them."
+                              "</p>"),
+                          widgets.HBox([self.batch_kind, self.batch_button]), self.batch_plan,
+                          self.confirm_button, self.progress, self.batch_report]),
             self.letter_box, self.detail_box])
         for index, title in enumerate(("Denials", "Letter", "Request detail")):
             self.tabs.set_title(index, title)
@@ -374,6 +408,7 @@ class DenialsDashboard:
 
     def refresh_table(self) -> None:
         self.table.set_rows(self.filtered())
+        self.forget_batch()  # another set of denials: the list shown no longer holds
 
     def open_row(self, row: pd.Series | Mapping[str, object]) -> None:
         request_id = str(row["request_id"])
@@ -383,18 +418,47 @@ class DenialsDashboard:
         self.detail.show(request_id)
         self.tabs.selected_index = 1
 
-    def make_batch(self) -> None:
+    def forget_batch(self) -> None:
+        self._pending = None
+        self.batch_plan.value = ""
+        self.confirm_button.disabled = True
+
+    def plan_batch(self) -> BatchPlan | None:
+        """List the letters the batch will make, with what each takes from the form, and
+        the ones it will skip with the reason; nothing is written until Confirm."""
+        self.forget_batch()
+        self.batch_report.value = ""
+        set_message(self.feedback, "")
         request_ids = [str(value) for value in self.filtered()["request_id"]]
         kind = str(self.batch_kind.value)
+        if not request_ids:
+            self.batch_plan.value = "<p>No denial is shown: nothing to make.</p>"
+            return None
+        shared, typed_for = self.letter.batch_values(kind)
+        try:
+            plan = self.maker().plan_batch(request_ids, kind, shared, typed_for, batch=True)
+        except Exception as error:
+            set_message(self.feedback, explain(error), "error")
+            return None
+        self._pending = (request_ids, kind, shared, typed_for)
+        self.batch_plan.value = plan_html(plan, self.maker())
+        self.confirm_button.disabled = not plan.to_make
+        self.confirm_button.description = f"Confirm: make {len(plan.to_make)} letter(s)"
+        return plan
+
+    def confirm_batch(self) -> None:
+        """Make the letters the list showed, from the values it showed."""
+        if self._pending is None:
+            self.batch_report.value = "<p>Show the letters first: nothing was made.</p>"
+            return
+        request_ids, kind, shared, typed_for = self._pending
+        self.forget_batch()
         self.progress.max = max(len(request_ids), 1)
         self.progress.value = 0
-        if not request_ids:
-            self.batch_report.value = "<p>No denial is shown: nothing to make.</p>"
-            return
         try:
-            supplied = (self.letter.supplied() if self.letter.kind.value == kind else {})
             result = self.maker().make(
-                request_ids, kind, supplied, by=self.session.user,
+                request_ids, kind, shared, by=self.session.user, supplied_for=typed_for,
+                batch=True,
                 progress=lambda done, total: setattr(self.progress, "value", done))
         except LettersNotRecordedError as error:
             set_message(self.feedback, explain(error), "error")
@@ -417,6 +481,44 @@ class DenialsDashboard:
             + f"; <b>{len(result.skipped)} skipped</b>.</p>"
             + (f"<ul>{links}</ul>" if links else "")
             + (f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""))
+
+
+def _field_items(items: Sequence[tuple[str, object]]) -> str:
+    return "".join(
+        f"<li><b>{html.escape(label)}</b>: "
+        + html.escape("; ".join(map(str, value)) if isinstance(value, list) else
+                      "; ".join(f"{k}: {v}" for k, v in value.items())
+                      if isinstance(value, Mapping) else str(value)) + "</li>"
+        for label, value in items)
+
+
+def plan_html(plan: BatchPlan, maker: LetterMaker) -> str:
+    """The batch's letters before they are made: each with what it takes from the form."""
+    shared = plan.labelled(plan.shared)
+    text = (f"<p><b>{len(plan.to_make)} {html.escape(plan.kind.title.lower())} letter(s) "
+            f"to make</b>, <b>{len(plan.to_skip)} to skip</b>. Nothing is written until "
+            "you Confirm.</p>")
+    text += ("<p>In every letter, about the sender:</p><ul>" + _field_items(shared) + "</ul>"
+             if shared else "<p>No field of the form is shared by every letter.</p>")
+    rows = ""
+    for letter in plan.to_make:
+        payer = html.escape(str(maker.request_row(letter.request_id).get("payer") or ""))
+        own = plan.labelled(letter.own)
+        rows += (f'<li class="pa-batch-letter"><b>{html.escape(letter.request_id)}</b> '
+                 f"({payer}): " + (
+                     ("the shared fields and " if shared else "")
+                     + "this patient's own fields, typed for this request:<ul>"
+                     + _field_items(own) + "</ul>" if own else
+                     "the tracker's values" + (" and the shared fields" if shared else "")
+                     + " only") + "</li>")
+    if rows:
+        text += f"<p>Letters to make:</p><ul>{rows}</ul>"
+    skipped = "".join(f'<li class="pa-batch-skip"><b>{html.escape(letter.request_id)}</b>: '
+                      f"{html.escape(str(letter.why))}</li>"
+                      for letter in plan.to_skip)
+    if skipped:
+        text += f"<p>Letters to skip:</p><ul>{skipped}</ul>"
+    return text
 
 
 PREVIEW_STYLE = """
