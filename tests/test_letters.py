@@ -8,12 +8,15 @@ import json
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 from docx import Document
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from letter_cases import (
     AS_OF,
     CALL,
@@ -662,3 +665,29 @@ def test_cli_refuses_a_patient_field_for_more_than_one_request(
     texts = letters_in(denials.parent / "letters_out")
     assert list(texts) == ["LT-DENIAL-3"]
     assert MARKER in texts["LT-DENIAL-3"]
+
+
+@pytest.fixture(scope="module")
+def denials_maker(tmp_path_factory: pytest.TempPathFactory) -> LetterMaker:
+    return maker_for(build_denials_tracker(tmp_path_factory.mktemp("denials") / "d.xlsx"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(typed=st.dictionaries(st.sampled_from(DENIAL_IDS),
+                             st.text(min_size=1).filter(str.strip), max_size=5),
+       order=st.lists(st.sampled_from(DENIAL_IDS), min_size=2, max_size=7),
+       spelling=st.sampled_from([str, str.lower, lambda key: f" {key.lower()} "]))
+def test_no_letter_of_a_batch_takes_another_requests_values(
+        denials_maker: LetterMaker, typed: dict[str, str], order: list[str],
+        spelling: Callable[[str], str]) -> None:
+    """Whatever was typed for whichever requests, in any order, a letter takes its own only."""
+    plan = denials_maker.plan_batch(
+        order, "p2p", {"availability": CALL},
+        supplied_for={spelling(request): {"discussion_points": text}
+                      for request, text in typed.items()})
+    assert [letter.request_id for letter in plan.letters] == order  # every request listed
+    for letter in plan.letters:
+        own = typed.get(letter.request_id)
+        assert letter.own == ({} if own is None else {"discussion_points": own})
+        assert letter.values == {"availability": CALL, **letter.own}
+        assert (letter.skip is None) == (own is not None)
