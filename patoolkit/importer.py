@@ -8,11 +8,15 @@
    values look like. Columns with no contract column stay as extra columns;
    computed ones (days pending) are recognised and left out.
 3. transform: the values as a person would read them: US and ISO dates, "DOE,
-   JANE" as "Doe, Jane", from-to code columns into codes, statuses and yes/no
+   JANE" as "Doe, Jane", from-to code columns and code ranges (97110-97140)
+   into codes, a state's own service codes kept with a warning, one cell of
+   dates approved into the effective and expiration dates, statuses and yes/no
    flags through the value map, units left into units used. A value that does
    not fit its column is kept in the notes, never dropped.
 4. plan_import: each row new, already present (same request ID, same auth
-   number, or same patient + payer + codes + date) or skipped with the reason.
+   number for the same patient, or same patient + payer + codes + date) or
+   skipped with the reason; a row with gaps (no patient, payer or codes) but a
+   request ID, decision or auth number is imported and its gaps listed.
 5. import_into: the new rows through the safe writer in one save.
 
 Nothing is lost: every source row is imported, found present, or listed with
@@ -25,14 +29,15 @@ import datetime as dt
 import json
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .codes import procedure_code_problem
 from .errors import PAToolkitError, UnusableTrackerError
 from .schema import LISTS, REQUESTS, normalize_header
 from .validation import Collector, check_requests, convert_column
@@ -43,12 +48,15 @@ if TYPE_CHECKING:
 SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "import_synonyms.toml"
 EXTRA = "(extra column)"
 COMPUTED = "(computed: not imported)"
-SPECIAL = ("codes_from", "codes_to", "units_left")
+SPECIAL = ("codes_from", "codes_to", "units_left", "auth_date_range")
 SOURCE_FILE_COLUMN = "Import Source"
 SOURCE_ROW_COLUMN = "Import Source Row"
 HEADER_SEARCH_ROWS = 15
-MAX_RANGE = 50  # a from-to code range longer than this is kept as its two ends
+MAX_RANGE = 50  # a code range of more codes than this keeps its two ends (and a note)
 DATE_COLUMNS = {column.name for column in REQUESTS.columns if column.kind in ("date", "datetime")}
+_DATE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+DATE_RANGE = re.compile(rf"^\s*({_DATE})\s*(?:-|\u2013|to|thru|through)\s*({_DATE})\s*$",
+                        re.IGNORECASE)  # 01/05/2026-03/31/2026, 1/5/26 - 3/31/26
 
 
 class ImportProblemError(PAToolkitError):
@@ -92,7 +100,7 @@ def _header_index(rows: list[list[object]]) -> int:
             if isinstance(cell, str) and cell.strip():
                 text = cell.strip()
                 score += (-2 if VALUE_LIKE.fullmatch(text) else
-                          3 if normalize_header(text) in known else 1)
+                          3 if _known_heading(known, text) else 1)
             elif isinstance(cell, int | float | dt.date) and not isinstance(cell, bool):
                 score -= 2
         if score > best_score:
@@ -162,12 +170,16 @@ def synonyms() -> dict[str, Any]:
 
 @dataclass
 class ColumnChoice:
-    """One source column's fate: target (contract column, special, EXTRA or COMPUTED)."""
+    """One source column's fate: target (contract column, special, EXTRA or COMPUTED).
+
+    contested is the target a column lost to another column (it is then EXTRA).
+    """
 
     source: str
     target: str
     confidence: float
     reason: str
+    contested: str = ""
 
 
 @dataclass
@@ -204,22 +216,36 @@ def _value_maps(saved: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
     return maps
 
 
+def _number_sign_key(text: str) -> str:
+    """'Member #' -> 'member#': the '#' says a number ('Member' alone is a name)."""
+    return re.sub(r"[^0-9a-z#]", "", text.lower())
+
+
 def _lookup() -> dict[str, tuple[str, float, str]]:
-    """normalised heading -> (target, confidence, reason)."""
+    """normalised heading (and, for headings with '#', the '#' kept) -> (target, confidence,
+    reason). Words without '#' claim their key first, so 'Member' stays the name even
+    though 'Member #' (the member ID) normalises to the same letters."""
     table: dict[str, tuple[str, float, str]] = {}
     data = synonyms()
-    for target, words in data.get("columns", {}).items():
-        for word in words:
-            table.setdefault(normalize_header(word), (target, 0.9, f"synonym '{word}'"))
-    for target, words in data.get("special", {}).items():
-        for word in words:
-            table.setdefault(normalize_header(word), (target, 0.9, f"synonym '{word}'"))
-    for word in data.get("computed", {}).get("headings", []):
-        table.setdefault(normalize_header(word), (COMPUTED, 0.9, f"'{word}' is computed"))
+    words = [(target, word, f"synonym '{word}'") for group in ("columns", "special")
+             for target, group_words in data.get(group, {}).items() for word in group_words]
+    words += [(COMPUTED, word, f"'{word}' is computed")
+              for word in data.get("computed", {}).get("headings", [])]
+    for target, word, reason in sorted(words, key=lambda item: "#" in item[1]):
+        if "#" in word:
+            table.setdefault(_number_sign_key(word), (target, 0.9, reason))
+        table.setdefault(normalize_header(word), (target, 0.9, reason))
     for column in REQUESTS.columns:  # the contract's own names win
         for name in (column.name, column.title, *column.aliases):
             table[normalize_header(name)] = (column.name, 1.0, "the contract's own name")
     return table
+
+
+def _known_heading(table: Mapping[str, tuple[str, float, str]], header: str
+                   ) -> tuple[str, float, str] | None:
+    if "#" in header and _number_sign_key(header) in table:
+        return table[_number_sign_key(header)]
+    return table.get(normalize_header(header))
 
 
 def _looks_like(values: pd.Series) -> tuple[str, str] | None:
@@ -249,10 +275,9 @@ def propose_mapping(source: Source, saved: Mapping[str, Any] | None = None) -> I
             chosen.append(ColumnChoice(header, str(saved_columns[header]), 1.0,
                                    "the client's saved mapping"))
             continue
-        key = normalize_header(re.sub(r"\(\d+\)$", "", header))
-        if key in table:
-            target, confidence, reason = table[key]
-            chosen.append(ColumnChoice(header, target, confidence, reason))
+        known = _known_heading(table, re.sub(r"\(\d+\)$", "", header))
+        if known:
+            chosen.append(ColumnChoice(header, *known))
             continue
         words = [w for w in re.split(r"[^a-z0-9]+", header.lower()) if w]
         partial = next(((target, f"contains '{phrase}'") for phrase, (target, _, _) in
@@ -267,20 +292,21 @@ def propose_mapping(source: Source, saved: Mapping[str, Any] | None = None) -> I
         else:
             chosen.append(ColumnChoice(header, EXTRA, 0.0, "no contract column matches; kept as an "
                                    "extra column"))
-    # one source per target: the most confident keeps it, the others become extra columns
+    # one source per target: the most confident keeps it (the first on a tie), the others
+    # become extra columns whose reason names the column that won
     best: dict[str, ColumnChoice] = {}
-    for mapping in chosen:
-        if mapping.target in (EXTRA, COMPUTED):
-            continue
-        holder = best.get(mapping.target)
-        if holder is None or mapping.confidence > holder.confidence:
-            if holder is not None:
-                holder.target, holder.reason = EXTRA, (
-                    f"'{mapping.source}' matches {mapping.target} better; kept as extra")
-            best[mapping.target] = mapping
-        else:
-            mapping.reason = f"'{holder.source}' matches {mapping.target} better; kept as extra"
-            mapping.target = EXTRA
+    for choice in chosen:
+        holder = best.get(choice.target)
+        if choice.target not in (EXTRA, COMPUTED) and (
+                holder is None or choice.confidence > holder.confidence):
+            best[choice.target] = choice
+    for choice in chosen:
+        winner = best.get(choice.target)
+        if winner is not None and winner is not choice:
+            choice.reason = (f"'{winner.source}' matches {choice.target} "
+                             + ("better" if winner.confidence > choice.confidence else
+                                "as well and comes first") + "; kept as extra")
+            choice.target, choice.contested = EXTRA, choice.target
     return ImportMapping(chosen, _value_maps(saved))
 
 
@@ -318,17 +344,51 @@ def readable_name(values: pd.Series) -> pd.Series:
     return text.where(~shouting, titled)
 
 
-def _expand_range(low: str, high: str) -> str:
+# A code's letters, number and suffix: CPT 97110 and 3074F, HCPCS J0135, and the service
+# codes states give their Medicaid programs (Z1234, 1234), which are neither.
+CODE_PARTS = re.compile(r"([A-Z]{0,2})(\d{3,5})([A-Z0-9]{0,2})")
+TOO_LONG = (f"is a range of more than {MAX_RANGE} codes: only its two ends are in the codes; "
+            "type the codes the request is for")
+NOT_CODES = "is not a list of CPT or HCPCS codes (70551, 97110-97112); kept in the notes"
+
+
+def _code_like(text: str) -> bool:
+    return len(text) >= 4 and CODE_PARTS.fullmatch(text) is not None
+
+
+def _expand_range(low: str, high: str) -> tuple[list[str], bool]:
+    """The codes from low to high, and whether the range was too long to expand (then only
+    its two ends are given): 97110-97112, 3074F-3077F and G0151-G0153 all expand."""
     if not high or low == high:
-        return low
-    if low[:4].isdigit() and high[:4].isdigit() and low[4:] == high[4:] and \
-            0 < int(high[:4]) - int(low[:4]) < MAX_RANGE and len(low) == len(high) == 5:
-        return ", ".join(f"{number:04d}{low[4:]}" for number in
-                         range(int(low[:4]), int(high[:4]) + 1))
-    if low.isdigit() and high.isdigit() and 0 < int(high) - int(low) < MAX_RANGE:
-        return ", ".join(str(number).zfill(len(low)) for number in range(int(low),
-                                                                        int(high) + 1))
-    return f"{low}, {high}"
+        return [low], False
+    first, last = CODE_PARTS.fullmatch(low), CODE_PARTS.fullmatch(high)
+    if first and last and (first[1], first[3], len(first[2])) == (last[1], last[3], len(last[2])) \
+            and int(first[2]) < int(last[2]):
+        if int(last[2]) - int(first[2]) + 1 > MAX_RANGE:
+            return [low, high], True
+        return [f"{first[1]}{number:0{len(first[2])}d}{first[3]}"
+                for number in range(int(first[2]), int(last[2]) + 1)], False
+    return [low, high], False
+
+
+def codes_in(cell: str) -> tuple[list[str], bool] | None:
+    """The codes a cell lists, each once, ranges ('97110-97140') expanded, and whether a
+    range was too long to expand; None when something in it is not a code at all.
+
+    Commas, semicolons, slashes, spaces and line breaks separate codes.
+    """
+    codes: list[str] = []
+    too_long = False
+    for token in re.split(r"[,;/\s]+", re.sub(r"\s*[-\u2013]\s*", "-", cell.upper())):
+        if not token:
+            continue
+        low, dash, high = token.partition("-")
+        if not _code_like(low) or (dash and not _code_like(high)):
+            return None
+        expanded, longer = _expand_range(low, high)
+        codes += [code for code in expanded if code not in codes]
+        too_long = too_long or longer
+    return codes, too_long
 
 
 @dataclass
@@ -344,6 +404,7 @@ class Transformed:
     extras: pd.DataFrame  # extra columns by source heading, index = source row
     notes: list[RowNote]  # values kept in notes (they did not fit their column)
     skipped: dict[int, str]  # source row -> why it cannot be imported
+    warnings: list[RowNote] = field(default_factory=list)  # imported, but worth a look
 
 
 def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[str, ...]]
@@ -358,6 +419,7 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
             raw[mapping_row.target] = rows[mapping_row.source]
             origin[mapping_row.target] = mapping_row.source
     notes: list[RowNote] = []
+    warnings: list[RowNote] = []
     kept = pd.Series("", index=rows.index, dtype="string")  # text added to the notes
 
     def keep(mask: pd.Series, column: str, values: pd.Series, why: str) -> None:
@@ -388,14 +450,48 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
         low = _text(raw.pop("codes_from")).str.upper().str.strip()
         high = _text(raw.pop("codes_to")).str.upper().str.strip() if "codes_to" in raw else \
             pd.Series(pd.NA, index=rows.index, dtype="string")
-        ranged = pd.Series([_expand_range(str(a), "" if pd.isna(b) else str(b))
-                            if not pd.isna(a) else pd.NA for a, b in zip(low, high, strict=True)],
+        expanded = [_expand_range(str(a), "" if pd.isna(b) else str(b)) if not pd.isna(a)
+                    else ([], False) for a, b in zip(low, high, strict=True)]
+        ranged = pd.Series([", ".join(codes) or pd.NA for codes, _ in expanded],
                            index=rows.index, dtype="string")
+        keep(pd.Series([longer for _, longer in expanded], index=rows.index), "codes_from",
+             low + "-" + high, TOO_LONG)
+        origin.setdefault("codes", origin["codes_from"])
         raw["codes"] = ranged if "codes" not in raw else _text(raw["codes"]).fillna(ranged)
     if "codes_to" in raw:  # a 'to' code with no 'from' column: kept, not dropped
         upper = _text(raw.pop("codes_to"))
         keep(upper.notna(), "codes_to", upper,
              "is a 'to' code with no 'from' code column; map the 'from' column too")
+    if "codes" in raw:  # ranges expanded; a state's own codes kept, with a warning
+        text = _text(raw["codes"])
+        read = {cell: codes_in(cell) for cell in text.dropna().unique()}
+        found = pd.Series([None if pd.isna(cell) else read[cell] for cell in text],
+                          index=rows.index, dtype=object)
+        keep(text.notna() & found.isna(), "codes", text, NOT_CODES)
+        keep(found.map(lambda result: bool(result and result[1])).astype(bool), "codes", text,
+             TOO_LONG)
+        raw["codes"] = pd.Series([", ".join(result[0]) if result else pd.NA for result in found],
+                                 index=rows.index, dtype="string")
+        for row, result in found.dropna().items():
+            local = [code for code in result[0] if procedure_code_problem(code)]
+            if local:
+                one = len(local) == 1
+                warnings.append(RowNote(int(row), origin.get("codes", "codes"), ", ".join(
+                    f"'{code}'" for code in local) + (
+                    " is not a CPT or HCPCS code: kept in the codes as a state's own service "
+                    "code; check it with the payer" if one else " are not CPT or HCPCS codes: "
+                    "kept in the codes as a state's own service codes; check them with the "
+                    "payer")))
+    if "auth_date_range" in raw:  # '01/05/2026-03/31/2026' into the two dates
+        text = _text(raw.pop("auth_date_range"))
+        ends = text.str.extract(DATE_RANGE)
+        keep(text.notna() & ends[0].isna(), "auth_date_range", text,
+             "is not two dates from-to (01/05/2026-03/31/2026); type them in the "
+             "effective and expiration dates")
+        for column, end in (("auth_effective_date", ends[0]), ("auth_expiration_date", ends[1])):
+            given = raw.get(column)  # a column of its own wins
+            raw[column] = end if given is None else given.mask(_text(given).isna(), end)
+            origin.setdefault(column, origin["auth_date_range"])
     if "units_left" in raw:
         left_text = _text(raw.pop("units_left"))
         left = pd.to_numeric(left_text, errors="coerce")
@@ -423,6 +519,8 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
     empty = pd.Series([None] * len(rows), index=rows.index, dtype=object)
     for spec in REQUESTS.columns:
         given = raw.get(spec.name)
+        if spec.name == "codes":  # the codes were read above, a state's own codes kept
+            spec = replace(spec, kind="text")
         values = (empty if given is None else given.astype(object)
                   .where(pd.notna(given), None))
         cell_problems = Collector(source.sheet, labels)
@@ -453,24 +551,111 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
                for problem in check.problems if problem.severity == "error"
                and problem.row is not None}
     extras = rows[[m.source for m in mapping.columns if m.target == EXTRA]].copy()
-    return Transformed(frame, extras, notes, skipped)
+    return Transformed(frame, extras, notes, skipped, warnings)
 
 
 # --- matching with what the tracker already holds ---------------------------------------------
 
-def _match_keys(frame: pd.DataFrame) -> pd.Series:
-    """patient + payer + codes + first date: how a request is recognised without an ID."""
-    who = frame["patient_id"].astype("string").str.strip().str.upper().fillna(
-        frame["patient_name"].astype("string").str.strip().str.casefold())
-    payer = frame["payer"].astype("string").str.strip().str.casefold()
-    codes = frame["codes"].astype("string").str.upper().str.replace(r"[^A-Z0-9,]", "",
-                                                                    regex=True)
-    codes = codes.str.split(",").map(lambda parts: ",".join(sorted(p for p in parts if p))
-                                     if isinstance(parts, list) else pd.NA).astype("string")
-    day = frame["submitted_at"].fillna(frame["auth_effective_date"]).fillna(
-        frame["scheduled_service_date"]).dt.strftime("%Y-%m-%d")
-    key = who + "|" + payer + "|" + codes.fillna("") + "|" + day.fillna("")
-    return key.where(who.notna() & payer.notna() & day.notna())
+# the first of these a request has is the date that tells two of the patient's requests apart
+KEY_DATES = ("submitted_at", "auth_effective_date", "scheduled_service_date", "decision_date")
+
+
+def _squashed(text: str) -> str:
+    """Letters and digits in upper case: 'ax-1 ' and 'AX1' are one."""
+    return re.sub(r"[^0-9A-Z]", "", text.upper())
+
+
+def _patient_id(text: str) -> str:
+    """'00123' and 123 are one: Excel drops the leading zeros of an ID typed as a number."""
+    return re.sub(r"^0+(?=.)", "", _squashed(text))
+
+
+def _words(text: str) -> str:
+    """'DOE,  Jane' and 'Jane Doe' -> 'doe jane'."""
+    return " ".join(sorted(re.findall(r"[^\W_]+", text.casefold())))
+
+
+def _code_set(cell: str) -> str:
+    read = codes_in(cell)
+    return ",".join(sorted(read[0] if read else re.findall(r"[0-9A-Z]+", cell.upper())))
+
+
+def _recognised_by(frame: pd.DataFrame) -> pd.DataFrame:
+    """What a request is recognised by, normalised alike for a source row and for what the
+    writer stored: its request ID, the patient's ID and name, the auth number, and its
+    content (payer, codes and date). Blank is ''."""
+    def each(column: str, normal: Callable[[str], str]) -> list[str]:
+        return [normal(value) if isinstance(value, str) else ""
+                for value in frame[column].astype("string").to_numpy(dtype=object, na_value=None)]
+
+    day = frame[KEY_DATES[0]]
+    for column in KEY_DATES[1:]:
+        day = day.fillna(frame[column])
+    days = [value.strftime("%Y-%m-%d") if not pd.isna(value) else "" for value in day]
+    content = [f"{payer}|{codes}|{date}" for payer, codes, date in zip(
+        each("payer", _words), each("codes", _code_set), days, strict=True)]
+    return pd.DataFrame({
+        "request_id": each("request_id", lambda value: value.strip().upper()),
+        "patient_id": each("patient_id", _patient_id),
+        "name": each("patient_name", _words), "auth": each("auth_number", _squashed),
+        "content": ["" if text == "||" else text for text in content]}, index=frame.index)
+
+
+class _Known:
+    """Requests seen (the tracker's, or this file's rows so far), found again by request ID,
+    by auth number for the same patient, or by patient + payer + codes + date.
+
+    The same patient: the same patient ID when both rows have one, else the same name (a
+    row with neither is a patient left blank, the same as another left blank).
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+        self.by_patient_id: dict[tuple[str, str, str], str] = {}
+        self.by_name: dict[tuple[str, str, str], str] = {}
+        self.by_name_without_id: dict[tuple[str, str, str], str] = {}
+        self.auths: dict[str, str] = {}  # label -> its auth number
+
+    @staticmethod
+    def _signs(row: Any) -> list[tuple[str, str]]:
+        signs = [("auth", row.auth)] if row.auth else []
+        if row.content or row.patient_id or row.name:
+            signs.append(("content", row.content))
+        return signs
+
+    def add(self, label: str, row: Any) -> None:
+        if row.request_id:
+            self.ids.setdefault(row.request_id, label)
+        if row.auth:
+            self.auths[label] = row.auth
+        for kind, sign in self._signs(row):
+            if row.patient_id:
+                self.by_patient_id.setdefault((row.patient_id, kind, sign), label)
+            else:
+                self.by_name_without_id.setdefault((row.name, kind, sign), label)
+            self.by_name.setdefault((row.name, kind, sign), label)
+
+    def find(self, row: Any) -> str | None:
+        if row.request_id in self.ids:
+            return self.ids[row.request_id]
+        for kind, sign in self._signs(row):
+            label = (self.by_patient_id.get((row.patient_id, kind, sign))
+                     or self.by_name_without_id.get((row.name, kind, sign))
+                     if row.patient_id else self.by_name.get((row.name, kind, sign)))
+            # two authorizations of the same service and date are two requests
+            if label and (kind == "auth" or not row.auth
+                          or self.auths.get(label, row.auth) == row.auth):
+                return label
+        return None
+
+
+GAP_WORDS = {"patient": "a patient", "payer": "a payer", "codes": "codes"}
+
+
+def _gaps(values: pd.DataFrame) -> pd.DataFrame:
+    """Per row, whether it lacks a patient (ID and name), a payer, codes."""
+    return pd.DataFrame({"patient": values[["patient_id", "patient_name"]].isna().all(axis=1),
+                         "payer": values["payer"].isna(), "codes": values["codes"].isna()})
 
 
 @dataclass
@@ -481,6 +666,12 @@ class ImportPlan:
     new_rows: list[int]  # source rows to add
     present: dict[int, str]  # source row -> the request already in the tracker
     skipped: dict[int, str]  # source row -> why not
+    warnings: list[RowNote] = field(default_factory=list)  # new rows worth a look
+
+    def warning_lines(self) -> list[str]:
+        """What to look at in the rows to import: gaps to fill in, state codes."""
+        return [f"row {note.row}" + (f", column '{note.column}'" if note.column else "")
+                + f": {note.message}" for note in self.warnings]
 
     def report(self) -> str:
         total = len(self.source.rows)
@@ -490,6 +681,7 @@ class ImportPlan:
             lines.append(f"  row {row}: already present as {request_id}")
         for row, why in sorted(self.skipped.items()):
             lines.append(f"  row {row}: skipped: {why}")
+        lines += [f"  {line}" for line in self.warning_lines()]
         for note in self.transformed.notes[:50]:
             lines.append(f"  row {note.row}, column '{note.column}': {note.message}")
         if len(self.transformed.notes) > 50:
@@ -499,48 +691,54 @@ class ImportPlan:
 
 
 def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> ImportPlan:
+    """Each source row new, already in the tracker, or skipped with the reason.
+
+    A row is already there when the tracker has its request ID, its auth number for the
+    same patient, or the same patient, payer, codes and date (see _Known); importing a
+    file twice adds nothing. A row with a request ID, a decision or an auth number is
+    imported even without a patient, payer or codes, and the report lists the gaps.
+    """
     transformed = transform(source, mapping, tracker.lists)
     values = transformed.values
+    in_tracker, in_file = _Known(), _Known()
     existing = tracker.requests
+    for request_id, recognised in zip(existing["request_id"].astype(str),
+                                      _recognised_by(existing).itertuples(), strict=True):
+        in_tracker.add(request_id, recognised)
+    gaps = _gaps(values)
+    says_request = values[["request_id", "decision", "auth_number"]].notna().any(axis=1)
+    not_a_request = set(values.index[gaps.all(axis=1) & ~says_request])
     present: dict[int, str] = {}
-    ids = existing["request_id"].astype("string").str.strip().str.upper()
-    by_id = dict(zip(ids, existing["request_id"].astype(str), strict=True))
-    auths = existing.dropna(subset=["auth_number"])
-    by_auth = dict(zip(auths["auth_number"].astype("string").str.strip().str.upper(),
-                       auths["request_id"].astype(str), strict=True))
-    keys = _match_keys(existing)
-    by_key = dict(zip(keys.dropna(), existing.loc[keys.notna(), "request_id"].astype(str),
-                      strict=True))
-    incoming_ids = values["request_id"].astype("string").str.strip().str.upper()
-    incoming_auth = values["auth_number"].astype("string").str.strip().str.upper()
-    incoming_keys = _match_keys(values)
-    not_a_request = values[["patient_id", "patient_name", "payer", "codes"]].isna().all(axis=1)
-    seen: dict[str, int] = {}
-    new_rows = []
+    new_rows: list[int] = []
     skipped = dict(transformed.skipped)
-    for row in values.index:
+    for recognised in _recognised_by(values).itertuples():
+        row = int(recognised.Index)
         if row in skipped:
             continue
-        match = (by_id.get(str(incoming_ids[row])) if not pd.isna(incoming_ids[row]) else None) \
-            or (by_auth.get(str(incoming_auth[row])) if not pd.isna(incoming_auth[row])
-                else None) \
-            or (by_key.get(str(incoming_keys[row])) if not pd.isna(incoming_keys[row])
-                else None)
-        if match:
-            present[int(row)] = match
-            continue
-        key = next((str(k) for k in (incoming_ids[row], incoming_auth[row], incoming_keys[row])
-                    if not pd.isna(k)), None)
-        if key is not None and key in seen:
-            skipped[int(row)] = f"the same request as row {seen[key]} of this file"
-            continue
-        if key is not None:
-            seen[key] = int(row)
-        if not_a_request[row]:
-            skipped[int(row)] = "no patient, payer or codes: not a request"
-            continue
-        new_rows.append(int(row))
-    return ImportPlan(source, mapping, transformed, new_rows, present, skipped)
+        if match := in_tracker.find(recognised):
+            present[row] = match
+        elif earlier := in_file.find(recognised):
+            skipped[row] = f"the same request as {earlier} of this file"
+        elif row in not_a_request:
+            skipped[row] = ("no patient, payer or codes, and no request ID, decision or auth "
+                            "number: not a request")
+        else:
+            in_file.add(f"row {row}", recognised)
+            new_rows.append(row)
+    imported = set(new_rows)
+    warnings = [note for note in transformed.warnings if note.row in imported]
+    lacking = gaps.loc[new_rows]
+    lacking = lacking[lacking.any(axis=1)]
+    for row, blanks in zip(lacking.index, lacking.to_numpy(), strict=True):
+        missing = [GAP_WORDS[name] for name, blank in
+                   zip(lacking.columns, blanks, strict=True) if blank]
+        what = (missing[0] if len(missing) == 1
+                else ", ".join(missing[:-1]) + " and " + missing[-1])
+        warnings.append(RowNote(int(row), None, f"imported without {what}; fill "
+                                f"{'it' if len(missing) == 1 else 'them'} in on the "
+                                "Requests sheet"))
+    warnings.sort(key=lambda note: note.row)
+    return ImportPlan(source, mapping, transformed, new_rows, present, skipped, warnings)
 
 
 def _plain(value: object) -> object:
@@ -566,7 +764,8 @@ def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import") -> list[
                   for row, record in zip(plan.new_rows, extras.to_dict("records"),
                                          strict=True)]
     notes = [f"{plan.source.path.name} row {row}" for row in plan.new_rows]
-    results = add_requests(tracker.path, rows, by, tracker.fingerprint, extra_rows, notes)
+    results = add_requests(tracker.path, rows, by, tracker.fingerprint, extra_rows, notes,
+                           codes_as_typed=True)
     return [result.request_id for result in results]
 
 
@@ -588,12 +787,14 @@ def targets() -> list[str]:
 
 
 def apply_choices(mapping: ImportMapping, choices: Mapping[str, str]) -> ImportMapping:
-    """The mapping with a person's corrections (source column -> target)."""
-    columns = [ColumnChoice(m.source, choices.get(m.source, m.target),
-                        1.0 if m.source in choices and choices[m.source] != m.target
-                        else m.confidence,
-                        "corrected by hand" if m.source in choices and
-                        choices[m.source] != m.target else m.reason)
+    """The mapping with a person's corrections (source column -> target).
+
+    A column that lost its target to another keeps naming the column that holds
+    the target now, or says that none does once the winner was moved by hand.
+    """
+    columns = [ColumnChoice(m.source, choices[m.source], 1.0, "corrected by hand")
+               if m.source in choices and choices[m.source] != m.target else
+               ColumnChoice(m.source, m.target, m.confidence, m.reason, m.contested)
                for m in mapping.columns]
     taken: dict[str, str] = {}
     for m in columns:
@@ -603,4 +804,11 @@ def apply_choices(mapping: ImportMapping, choices: Mapping[str, str]) -> ImportM
             raise ImportProblemError(f"'{m.source}' and '{taken[m.target]}' both map to "
                                      f"{m.target}; choose one.")
         taken[m.target] = m.source
+    proposed = {m.target: m.source for m in mapping.columns}
+    for m in columns:
+        if m.contested and taken.get(m.contested) != proposed.get(m.contested):
+            m.reason = (f"'{taken[m.contested]}' maps to {m.contested} (corrected by hand); "
+                        "kept as extra" if m.contested in taken else
+                        f"kept as extra; no column maps to {m.contested} now: choose it "
+                        "here if this column holds it")
     return ImportMapping(columns, mapping.values)

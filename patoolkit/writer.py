@@ -524,7 +524,8 @@ def _extra_column(ws: Worksheet, header_row: int, positions: dict[str, int],
 def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
                  expected_fingerprint: str | None = None,
                  extras: Sequence[Mapping[str, Any]] | None = None,
-                 history_notes: Sequence[str] | None = None) -> list[WriteResult]:
+                 history_notes: Sequence[str] | None = None,
+                 codes_as_typed: bool = False) -> list[WriteResult]:
     """Append requests under the last one, in one save (an import is one write).
 
     rows hold contract values (a request_id is made for each row without one);
@@ -532,7 +533,10 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
     heading (added at the right of the sheet when missing). Each new request gets a
     History row per field it sets, or, when history_notes (one per row) is given,
     one 'imported from' row with its note (where an imported row came from).
+    codes_as_typed writes codes that are not CPT or HCPCS as given instead of refusing
+    them: an import keeps a state's own service codes (its report warns about them).
     """
+    from dataclasses import replace
     if not rows:
         return []  # nothing to add: the tracker is not even opened
     with _writer_lock(Path(path)):
@@ -570,9 +574,10 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
             used.add(request_id.upper())
             values["request_id"] = request_id
             batch.append(values)
-        typed_columns = {name: _coerce_all(REQUESTS.column(name),
-                                           [values.get(name) for values in batch], opened.lists)
-                         for name in names}
+        typed_columns = {name: _coerce_all(
+            replace(REQUESTS.column(name), kind="text") if name == "codes" and codes_as_typed
+            else REQUESTS.column(name), [values.get(name) for values in batch], opened.lists)
+            for name in names}
         for number, values in enumerate(batch):
             request_id = values["request_id"]
             row += 1

@@ -18,13 +18,16 @@ from patoolkit.importer import (
     COMPUTED,
     EXTRA,
     SOURCE_ROW_COLUMN,
+    ImportPlan,
     ImportProblemError,
+    Source,
     apply_choices,
     import_into,
     load_mapping,
     plan_import,
     propose_mapping,
     read_source,
+    synonyms,
 )
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "pa_tracker.xlsx"
@@ -412,3 +415,319 @@ def test_wizard_proposes_corrects_previews_and_imports(tmp_path: Path, tracker: 
     requests = load_tracker(tracker).requests
     assert list(requests.loc[requests["request_id"].isin(ids), "owner"]) == ["RN", "RN"]
     assert "0</b> rows to import, <b>2</b> already" in wizard.preview.value
+
+
+# --- re-import, gaps, headings, date ranges, code ranges, state codes, the why -------------------
+
+def csv_file(path: Path, rows: list[list[object]]) -> Path:
+    def cell(value: object) -> str:
+        text = "" if value is None else str(value)
+        return f'"{text}"' if any(mark in text for mark in ',"\n') else text
+
+    path.write_text("\n".join(",".join(cell(value) for value in row) for row in rows) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def plan_for(path: Path, tracker: Path) -> ImportPlan:
+    """The plan the CLI makes: the proposed mapping against a fresh load of the tracker."""
+    source = read_source(path)
+    return plan_import(source, propose_mapping(source), load_tracker(tracker))
+
+
+def import_file(path: Path, tracker: Path) -> tuple[list[str], ImportPlan]:
+    """Import path into tracker as the CLI does (a fresh load each time); the IDs and plan."""
+    plan = plan_for(path, tracker)
+    return import_into(plan, load_tracker(tracker)), plan
+
+
+PENDING_AND_DECIDED = [
+    ["Patient", "Payer", "CPT", "Submitted", "Status", "Auth #", "DOS"],
+    ["Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", "Pending", None, "12/01/2026"],
+    ["Lee, Dana", "Summit Health Plan", "97110, 97140", "11/03/2026 10:30", "Pending", None,
+     None],
+    ["Nguyen, Bao", "Summit Health Plan", "72148", None, "Not Started", None, "12/05/2026"],
+    ["Ortiz, Eva", "Summit Health Plan", "72148", None, "Not Started", None, None],
+    ["Cho, Min", None, "70553", "11/04/2026", "Pending", None, None],
+    ["Park, Sam", "Summit Health Plan", "97110", "11/04/2026", "Approved", "SAME-1", None],
+    ["Diaz, Ana", "Summit Health Plan", "97110", "11/05/2026", "Approved", "SAME-1", None],
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_importing_the_same_file_again_adds_nothing(tmp_path: Path, tracker: Path,
+                                                    suffix: str) -> None:
+    path = tmp_path / f"log{suffix}"
+    csv_file(path, PENDING_AND_DECIDED) if suffix == ".csv" else xlsx(path, PENDING_AND_DECIDED)
+    before = len(load_tracker(tracker).requests)
+    first, plan = import_file(path, tracker)
+    assert len(first) == 7  # every row: pending ones, one without a date, two sharing an auth
+    assert plan.skipped == {}
+    for attempt in range(2):  # the file again, then again after the tracker was reloaded
+        again, plan = import_file(path, tracker)
+        assert again == [], attempt
+        assert sorted(plan.present.values()) == sorted(first)
+    assert len(load_tracker(tracker).requests) == before + 7
+
+
+def test_two_patients_sharing_an_auth_number_are_two_requests(tmp_path: Path,
+                                                             tracker: Path) -> None:
+    path = csv_file(tmp_path / "auths.csv", [PENDING_AND_DECIDED[0], *PENDING_AND_DECIDED[6:]])
+    ids, _ = import_file(path, tracker)
+    requests = load_tracker(tracker).requests.set_index("request_id")
+    assert requests.loc[ids, "patient_name"].tolist() == ["Park, Sam", "Diaz, Ana"]
+    assert requests.loc[ids, "auth_number"].tolist() == ["SAME-1", "SAME-1"]
+
+
+MATCH_HEADINGS = ["Patient ID", "Patient", "Payer", "CPT", "Submitted", "Auth #"]
+# (in the tracker, in the file, found present?, why)
+MATCH_CASES = [
+    (["P7", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", None],
+     ["P7", "LEE, DANA", "summit health plan", "70551", "2026-11-02", None], True,
+     "capitals and the date's spelling do not make another request"),
+    ([None, "Lee, Dana", "Summit Health Plan", "97140, 97110", "11/02/2026", None],
+     [None, "Dana Lee", "Summit Health Plan", "97110;97140", "11/02/2026 15:20", None], True,
+     "the name's order, the codes' order and a time on the same day are the same request"),
+    ([None, "Lee, Dana", "Summit Health Plan", "97110, 97111, 97112", "11/02/2026", None],
+     [None, "Lee, Dana", "Summit Health Plan", "97110-97112", "11/02/2026", None], True,
+     "a code range is the codes it spans"),
+    (["00123", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", None],
+     ["123", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", None], True,
+     "a patient ID that lost its leading zeros in Excel is the same patient"),
+    (["P7", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", "AX-1"],
+     ["P7", "Lee, D.", "Summit Health Plan", "72148", "12/01/2026", "ax1"], True,
+     "the auth number for the same patient ID finds the request whatever else changed"),
+    ([None, "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", "AX-1"],
+     [None, "Roe, Tim", "Summit Health Plan", "70551", "11/02/2026", "AX-1"], False,
+     "the same auth number for another patient is another request"),
+    (["P7", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", None],
+     ["P8", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", None], False,
+     "two patient IDs are two patients, even with one name"),
+    ([None, "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", "AX-1"],
+     [None, "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", "AX-2"], False,
+     "two auth numbers for the same service and day are two authorizations"),
+    ([None, "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026", None],
+     [None, "Lee, Dana", "Summit Health Plan", "70551", "11/09/2026", None], False,
+     "another date is another request"),
+    ([None, "Lee, Dana", "Summit Health Plan", "70551", None, None],
+     [None, "Lee, Dana", "Summit Health Plan", "70551", None, None], True,
+     "a request not sent yet (no date at all) is found again"),
+]
+
+
+@pytest.mark.parametrize(("stored", "incoming", "present", "why"), MATCH_CASES,
+                         ids=[case[3] for case in MATCH_CASES])
+def test_a_request_is_recognised_by_patient_payer_codes_and_date(
+        tmp_path: Path, small_tracker: Path, stored: list[object], incoming: list[object],
+        present: bool, why: str) -> None:
+    ids, _ = import_file(csv_file(tmp_path / "first.csv", [MATCH_HEADINGS, stored]),
+                         small_tracker)
+    plan = plan_for(csv_file(tmp_path / "second.csv", [MATCH_HEADINGS, incoming]), small_tracker)
+    assert plan.present == ({2: ids[0]} if present else {}), why
+    assert plan.new_rows == ([] if present else [2]), why
+
+
+def test_rows_with_an_id_a_decision_or_an_auth_but_gaps_are_imported_and_listed(
+        tmp_path: Path, tracker: Path) -> None:
+    path = csv_file(tmp_path / "gaps.csv", [
+        ["Request #", "Patient", "Payer", "CPT", "Decision", "Auth #", "Notes"],
+        ["G-1", None, None, None, None, None, "ID only"],
+        [None, None, "Summit Health Plan", None, "Denied", None, "no patient, no codes"],
+        [None, None, None, None, None, "AX-77", "auth only"],
+        [None, "Lee, Dana", "Summit Health Plan", "70551", None, None, "complete"],
+        [None, "Roe, Tim", None, "70551", None, None, "no payer"],
+        [None, None, None, None, None, None, "a remark, not a request"]])
+    ids, plan = import_file(path, tracker)
+    assert plan.new_rows == [2, 3, 4, 5, 6]
+    assert plan.skipped == {7: "no patient, payer or codes, and no request ID, decision or "
+                               "auth number: not a request"}
+    report = plan.report()
+    assert "row 2: imported without a patient, a payer and codes; fill them in on the " \
+           "Requests sheet" in report
+    assert "row 3: imported without a patient and codes; fill them in" in report
+    assert "row 6: imported without a payer; fill it in on the Requests sheet" in report
+    assert "row 5: imported" not in report  # nothing missing, nothing said
+    requests = load_tracker(tracker).requests.set_index("request_id")
+    assert requests.loc[ids, "notes"].tolist() == ["ID only", "no patient, no codes",
+                                                   "auth only", "complete", "no payer"]
+    again, plan = import_file(path, tracker)
+    assert again == []
+    assert sorted(plan.present.values()) == sorted(ids)
+
+
+@pytest.mark.parametrize(("heading", "target"), [
+    ("Pt Name", "patient_name"), ("Ins", "payer"), ("Insurance", "payer"),
+    ("Medicaid ID", "member_id"), ("Member #", "member_id"), ("Member", "patient_name"),
+    ("DOS", "scheduled_service_date"), ("Visits", "units_authorized"),
+    ("Dates Approved", "auth_date_range"), ("PA #", "request_id"), ("PA Number", "auth_number"),
+])
+def test_common_headings_are_recognised(heading: str, target: str) -> None:
+    source = Source(Path("log.csv"), "log.csv", 1, [heading, "Notes"],
+                    pd.DataFrame({heading: ["x"], "Notes": ["y"]}, index=[2]))
+    assert propose_mapping(source).target_of(heading) == target
+
+
+def test_every_synonym_finds_its_own_column() -> None:
+    """No two lines of import_synonyms.toml claim one heading (after normalising)."""
+    tables = synonyms()
+    words = [(word, target) for group in ("columns", "special")
+             for target, group_words in tables[group].items() for word in group_words]
+    for word, target in words:
+        alone = Source(Path("log.csv"), "log.csv", 1, [word],
+                       pd.DataFrame({word: ["x"]}, index=[2]))
+        assert propose_mapping(alone).target_of(word) == target, word
+
+
+def test_the_headings_land_their_values(tmp_path: Path, tracker: Path) -> None:
+    path = csv_file(tmp_path / "medicaid.csv", [
+        ["Pt Name", "Ins", "Medicaid ID", "Procedure Code", "DOS", "Visits", "Dates Approved"],
+        ["LEE, DANA", "Summit Health Plan", "123456789", "97110", "12/01/2026", "12",
+         "01/05/2027-03/31/2027"]])
+    ids, _ = import_file(path, tracker)
+    request = load_tracker(tracker).requests.set_index("request_id").loc[ids[0]]
+    assert request["patient_name"] == "Lee, Dana"
+    assert request["payer"] == "Summit Health Plan"
+    assert request["member_id"] == "123456789"
+    assert request["scheduled_service_date"] == pd.Timestamp("2026-12-01")
+    assert request["units_authorized"] == 12
+    assert request["auth_effective_date"] == pd.Timestamp("2027-01-05")
+    assert request["auth_expiration_date"] == pd.Timestamp("2027-03-31")
+
+
+@pytest.mark.parametrize(("cell", "effective", "expiration"), [
+    ("01/05/2026-03/31/2026", "2026-01-05", "2026-03-31"),
+    ("1/5/26 - 3/31/26", "2026-01-05", "2026-03-31"),
+    ("2026-01-05 to 2026-03-31", "2026-01-05", "2026-03-31"),
+    ("01-05-2026 thru 03-31-2026", "2026-01-05", "2026-03-31"),
+    ("until March", None, None),
+    ("01/05/2026", None, None),
+])
+def test_a_range_of_dates_is_split_into_effective_and_expiration(
+        tmp_path: Path, tracker: Path, cell: str, effective: str | None,
+        expiration: str | None) -> None:
+    path = csv_file(tmp_path / "log.csv", [["Patient", "Payer", "CPT", "Dates Approved"],
+                                           ["Lee, Dana", "Summit Health Plan", "97110", cell]])
+    values = plan_for(path, tracker).transformed.values.loc[2]
+    if effective is None:
+        assert pd.isna(values["auth_effective_date"])
+        assert pd.isna(values["auth_expiration_date"])
+        assert values["notes"] == (f"import: Dates Approved '{cell}' is not two dates from-to "
+                                   "(01/05/2026-03/31/2026); type them in the effective and "
+                                   "expiration dates")
+    else:
+        assert values["auth_effective_date"] == pd.Timestamp(effective)
+        assert values["auth_expiration_date"] == pd.Timestamp(expiration)
+        assert pd.isna(values["notes"])
+
+
+def test_an_effective_date_column_wins_over_the_range(tmp_path: Path, tracker: Path) -> None:
+    path = csv_file(tmp_path / "log.csv", [
+        ["Patient", "Payer", "CPT", "Dates Approved", "Effective"],
+        ["Lee, Dana", "Summit Health Plan", "97110", "01/05/2026-03/31/2026", "01/07/2026"],
+        ["Roe, Tim", "Summit Health Plan", "97110", "01/05/2026-03/31/2026", None]])
+    values = plan_for(path, tracker).transformed.values
+    assert values["auth_effective_date"].tolist() == [pd.Timestamp("2026-01-07"),
+                                                      pd.Timestamp("2026-01-05")]
+    assert values["auth_expiration_date"].tolist() == [pd.Timestamp("2026-03-31")] * 2
+
+
+@pytest.mark.parametrize(("cell", "codes", "note"), [
+    ("97110-97112", "97110, 97111, 97112", None),
+    ("97110 - 97112, 97530", "97110, 97111, 97112, 97530", None),
+    ("G0151-G0153", "G0151, G0152, G0153", None),
+    ("3074F-3075F", "3074F, 3075F", None),
+    ("97110/97140 97110", "97110, 97140", None),
+    ("97001-97050", ", ".join(str(code) for code in range(97001, 97051)), None),
+    ("97001-97051", "97001, 97051", "is a range of more than 50 codes: only its two ends are "
+     "in the codes; type the codes the request is for"),
+    ("97110 GP", None, "is not a list of CPT or HCPCS codes (70551, 97110-97112); kept in "
+     "the notes"),
+])
+def test_a_code_range_in_a_cell_is_expanded(tmp_path: Path, tracker: Path, cell: str,
+                                            codes: str | None, note: str | None) -> None:
+    path = csv_file(tmp_path / "log.csv", [["Patient", "Payer", "CPT", "Submitted"],
+                                           ["Lee, Dana", "Summit Health Plan", cell,
+                                            "11/02/2026"]])
+    values = plan_for(path, tracker).transformed.values.loc[2]
+    assert (pd.isna(values["codes"]) if codes is None else values["codes"] == codes)
+    assert (pd.isna(values["notes"]) if note is None
+            else values["notes"] == f"import: CPT '{cell}' {note}")
+
+
+def test_a_long_from_to_range_keeps_its_ends_and_says_so(tmp_path: Path,
+                                                         tracker: Path) -> None:
+    path = csv_file(tmp_path / "log.csv", [["Patient", "Payer", "Fr CPT4", "To CPT4"],
+                                           ["Lee, Dana", "Summit Health Plan", "00100",
+                                            "01999"]])
+    plan = plan_for(path, tracker)
+    values = plan.transformed.values.loc[2]
+    assert values["codes"] == "00100, 01999"
+    assert values["notes"] == ("import: Fr CPT4 '00100-01999' is a range of more than 50 "
+                               "codes: only its two ends are in the codes; type the codes the "
+                               "request is for")
+
+
+def test_state_service_codes_stay_in_the_codes_with_a_warning(tmp_path: Path,
+                                                              tracker: Path) -> None:
+    path = csv_file(tmp_path / "medicaid.csv", [
+        ["Patient", "Payer", "Service Code", "Submitted"],
+        ["Lee, Dana", "Summit Health Plan", "Z1234", "11/02/2026"],
+        ["Roe, Tim", "Summit Health Plan", "1234, 97110", "11/02/2026"],
+        ["Cho, Min", "Summit Health Plan", "T1019, S9123", "11/02/2026"]])
+    ids, plan = import_file(path, tracker)
+    report = plan.report()
+    assert ("row 2, column 'Service Code': 'Z1234' is not a CPT or HCPCS code: kept in the "
+            "codes as a state's own service code; check it with the payer") in report
+    assert "row 3, column 'Service Code': '1234' is not a CPT or HCPCS code" in report
+    assert "row 4" not in report  # T1019 and S9123 are HCPCS Level II codes
+    requests = load_tracker(tracker).requests.set_index("request_id")
+    assert requests.loc[ids, "codes"].tolist() == ["Z1234", "1234, 97110", "T1019, S9123"]
+    assert requests.loc[ids, "notes"].isna().all()  # not moved to the notes
+    again, plan = import_file(path, tracker)
+    assert again == []
+    assert len(plan.present) == 3
+
+
+def test_the_why_names_the_column_that_won(tmp_path: Path) -> None:
+    path = csv_file(tmp_path / "log.csv", [
+        ["Insurance Company Name", "Insurance", "Payer", "Carrier", "Patient"],
+        ["Summit", "Summit Health Plan", "Summit Health Plan", "Summit", "Lee, Dana"]])
+    proposed = propose_mapping(read_source(path))
+    why = {choice.source: choice.reason for choice in proposed.columns}
+    assert proposed.target_of("Payer") == "payer"  # the contract's own name beats synonyms
+    assert why["Insurance Company Name"] == "'Payer' matches payer better; kept as extra"
+    assert why["Insurance"] == "'Payer' matches payer better; kept as extra"
+    corrected = apply_choices(proposed, {"Payer": EXTRA, "Insurance": "payer"})
+    why = {choice.source: choice.reason for choice in corrected.columns}
+    assert why["Insurance Company Name"] == ("'Insurance' maps to payer (corrected by hand); "
+                                             "kept as extra")
+    assert why["Payer"] == "corrected by hand"
+    nobody = apply_choices(proposed, {"Payer": EXTRA})
+    assert {choice.source: choice.reason for choice in nobody.columns}["Carrier"] == (
+        "kept as extra; no column maps to payer now: choose it here if this column holds it")
+
+
+def test_the_why_of_a_tie_says_the_first_column_won(tmp_path: Path) -> None:
+    path = csv_file(tmp_path / "log.csv", [["Patient", "Ins", "Insurance"],
+                                           ["Lee, Dana", "SHP", "Summit Health Plan"]])
+    proposed = propose_mapping(read_source(path))
+    assert proposed.target_of("Ins") == "payer"
+    assert {choice.source: choice.reason for choice in proposed.columns}["Insurance"] == (
+        "'Ins' matches payer as well and comes first; kept as extra")
+
+
+def test_wizard_lists_gaps_and_state_codes_before_the_import(tmp_path: Path,
+                                                             tracker: Path) -> None:
+    from patoolkit.ui import ClientSetup
+
+    source = csv_file(tmp_path / "log.csv", [
+        ["Patient", "Payer", "CPT", "Decision"],
+        ["Lee, Dana", None, "Z1234", "Approved"]])
+    wizard = ClientSetup(str(tracker)).importer
+    wizard.load(source.read_bytes(), source.name)
+    assert "<li>row 2: imported without a payer; fill it in on the Requests sheet</li>" \
+        in wizard.preview.value
+    assert "<li>row 2, column &#x27;CPT&#x27;: &#x27;Z1234&#x27; is not a CPT or HCPCS code" \
+        in wizard.preview.value
+    assert wizard.run_import()
+    assert "imported without a payer" in wizard.report.value

@@ -32,6 +32,7 @@ from ..tracker import Tracker, load_tracker
 from .common import download_link, explain, fmt, set_message
 
 TOML_TYPE = "application/toml"
+WARNINGS_SHOWN = 20  # gaps and state codes listed before the import
 
 
 class ImportWizard:
@@ -152,11 +153,17 @@ class ImportWizard:
         save = download_link(mapping.to_toml().encode(), f"{Path(self.source.path).stem}"
                              "_mapping.toml", "Download this mapping (for the client's next "
                              "export)", TOML_TYPE)
+        warnings = plan.warning_lines()
         self.preview.value = (
             f"<p><b>{len(plan.new_rows)}</b> rows to import, <b>{len(plan.present)}</b> "
             f"already in the tracker, <b>{len(plan.skipped)}</b> skipped. {save}</p>"
             + (f'<p>The first rows as they will land:</p><table class="pa-grid"><tr>{head}'
-               f"</tr>{body}</table>" if len(shown) else ""))
+               f"</tr>{body}</table>" if len(shown) else "")
+            + ("<p>To look at in the rows to import:</p><ul>" + "".join(
+                f"<li>{html.escape(line)}</li>" for line in warnings[:WARNINGS_SHOWN])
+               + (f"<li>... and {len(warnings) - WARNINGS_SHOWN} more (in the report after "
+                  "the import)</li>" if len(warnings) > WARNINGS_SHOWN else "") + "</ul>"
+               if warnings else ""))
         self.import_button.disabled = not plan.new_rows
 
     def run_import(self) -> list[str]:
