@@ -98,15 +98,15 @@ def _csv_rows(path: Path, data: bytes) -> list[list[object]]:
 
 def _xlsx_rows(path: Path, data: bytes) -> tuple[list[list[object]], str]:
     from .schema import normalize_header
-    from .tracker import _open_workbook, _rows
+    from .tracker import open_workbook, sheet_rows
 
-    book = _open_workbook(path, data)
+    book = open_workbook(path, data)
     names = list(book.sheet_names)
     name = next((n for n in names if normalize_header(n) == "claims"), names[0] if names
                 else None)
     if name is None:
         raise UnusableTrackerError(f"{path}: the workbook has no sheets.")
-    return _rows(book, name, path), name
+    return sheet_rows(book, name, path), name
 
 
 @dataclass

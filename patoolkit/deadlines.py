@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .calendars import BusinessCalendar
+from .completeness import GAPS
 from .timeframes import (
     APPEAL_FILING,
     DECISION_TIMEFRAMES,
@@ -59,6 +60,7 @@ FINISHED = ("Approved", "Partially Approved", "Denied", "P2P Requested", "Appeal
 INACTIVE = ("Withdrawn", "Expired", "Closed")
 END_OF_DAY = pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
 NEAR_SERVICE_BUSINESS_DAYS = 5
+PLAN_TYPE_BLANK = next(gap.words() for gap in GAPS if gap.column == "plan_type")
 OVERRIDES = ("standard_decision_days", "expedited_decision_hours", "p2p_window_days",
              "appeal_filing_days", "external_review_days")
 
@@ -147,7 +149,7 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     # Sentences by number: the few distinct ones are made once, rows only carry their number.
     sentences: list[str] = []
     sentence_of = np.full(len(index), -1, dtype=np.int64)
-    plan_values = plan_code.to_numpy(dtype=object)
+    plan_values = plan.fillna("").to_numpy(dtype=object)
     for rule in DECISION_TIMEFRAMES:
         applies = (plan_code.isin(rule.plan_types) & (urgency == rule.urgency)
                    & timeframe.isna())
@@ -203,8 +205,8 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
                           + "; no payer due date until it is sent (" + plan[waiting]
                           + " plans may pause the clock)")
     no_rule = timeframe.isna()
-    basis[no_rule] = (plan[no_rule].fillna("no plan type")
-                      + ": no decision timeframe in law; add one on the Payers sheet")
+    basis[no_rule] = (plan[no_rule] + ": no decision timeframe in law; add one on the Payers "
+                      "sheet").fillna(PLAN_TYPE_BLANK)
     basis[submitted.isna() & ~no_rule] = "not submitted yet; " + basis[submitted.isna() & ~no_rule]
     return due.where(submitted.notna()), basis, timeframe, waiting
 
@@ -368,8 +370,8 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
 
     for name in DEADLINES:
         shown = out[name] if name in FLAGS else out[name].notna()
-        if name == "decision_due":
-            shown = shown | clock_stopped
+        if name == "decision_due":  # also why there is none: a blank plan type, no rule
+            shown = shown | clock_stopped | timeframe.isna()
         out["basis_" + name] = bases[name].where(shown)
     out["decision_timeframe"] = timeframe  # for planning submissions (worklist)
     return out
@@ -398,8 +400,11 @@ def deadlines_json(table: pd.DataFrame) -> list[dict[str, object]]:
     """The `deadlines --json` document: one object per request (CONTRACT section 4)."""
     records = []
     columns = {name: table[name].tolist() for name in table.columns}
-    for position, request_id in enumerate(columns["request_id"]):
-        record: dict[str, object] = {"request_id": request_id}
+    for position, (row, request_id) in enumerate(zip(table.index, columns["request_id"],
+                                                     strict=True)):
+        # the Excel row names a request that has no ID yet (a blank ID is listed too)
+        record: dict[str, object] = {"request_id": None if pd.isna(request_id) else request_id,
+                                     "row": int(row)}
         for name in DEADLINES:
             value = columns[name][position]
             record[name] = bool(value) if name in FLAGS else _iso(value)

@@ -106,6 +106,7 @@ class Column:
     required: bool = False  # the column must exist in the sheet
     aliases: tuple[str, ...] = ()
     width: int = 0
+    maximum: int | None = None  # int columns: a larger number is an error (a typo, not a rule)
 
     @property
     def title(self) -> str:
@@ -176,7 +177,7 @@ REQUESTS = Sheet(
         C("info_requested_at", "datetime", "When the payer asked for more information.", width=16),
         C("info_responded_at", "datetime", "When the practice sent the information.", width=16),
         C("extension_days", "int", "Days the payer extended its decision deadline, if any.",
-          width=9),
+          width=9, maximum=365),
         C("decision_date", "datetime", "Date of the payer's decision.", width=12),
         C("decision", "enum", "Approved, Partially Approved or Denied.", enum="decision", width=16),
         C("denial_reason", "text", "The payer's specific denial reason, as the payer wrote it.",
@@ -211,15 +212,15 @@ PAYERS = Sheet(
         C("payer", "text", "Payer name, as used on the Requests sheet.", required=True, width=24),
         C("plan_type", "enum", "Kind of plan.", enum="plan_type", width=20),
         C("standard_decision_days", "int",
-          "Override: calendar days the payer has for a standard decision.", width=10),
+          "Override: calendar days the payer has for a standard decision.", width=10, maximum=365),
         C("expedited_decision_hours", "int",
-          "Override: hours the payer has for an expedited decision.", width=10),
+          "Override: hours the payer has for an expedited decision.", width=10, maximum=2160),
         C("p2p_window_days", "int", "Days after a denial that peer-to-peer can be requested (14 if blank).",
-          width=10),
+          width=10, maximum=365),
         C("appeal_filing_days", "int", "Days after a denial to file an appeal (law's default if blank).",
-          width=10),
+          width=10, maximum=1825),
         C("external_review_days", "int", "Days after an upheld appeal to ask for external review.",
-          width=10),
+          width=10, maximum=1825),
         C("portal", "text", "Web portal used for requests.", width=22),
         C("phone", "text", "Provider services phone.", width=14),
         C("fax", "text", "Fax number for requests.", width=14),
@@ -355,6 +356,7 @@ class Setting:
     default: object
     kind: str  # text, int
     description: str
+    maximum: int | None = None  # int settings: a larger number is refused (default used)
 
 
 SETTINGS_DEFAULTS: tuple[Setting, ...] = (
@@ -364,11 +366,11 @@ SETTINGS_DEFAULTS: tuple[Setting, ...] = (
     Setting("practice_fax", "", "text", "Practice fax."),
     Setting("timezone", "America/New_York", "text", "Time zone of the practice (IANA name)."),
     Setting("state", "", "text", "US state (two letters), for state holidays and rules."),
-    Setting("info_response_hours", 24, "int", "Hours to answer a payer's information request."),
-    Setting("status_check_business_days", 2, "int", "Business days between status checks."),
-    Setting("renewal_lead_days", 14, "int", "Days before expiry to start a renewal."),
-    Setting("low_units_threshold", 5, "int", "Units left at which to start a renewal."),
-    Setting("backups_keep", 20, "int", "How many backup copies of the tracker to keep."),
+    Setting("info_response_hours", 24, "int", "Hours to answer a payer's information request.", maximum=720),
+    Setting("status_check_business_days", 2, "int", "Business days between status checks.", maximum=60),
+    Setting("renewal_lead_days", 14, "int", "Days before expiry to start a renewal.", maximum=365),
+    Setting("low_units_threshold", 5, "int", "Units left at which to start a renewal.", maximum=100000),
+    Setting("backups_keep", 20, "int", "How many backup copies of the tracker to keep.", maximum=1000),
     Setting("letter_templates_folder", "", "text",
             "Folder of this client's own letter templates (.docx), relative to the tracker; "
             "a file there replaces the bundled template of the same name."),

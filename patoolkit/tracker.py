@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def read_workbook_bytes(path: Path | str) -> tuple[Path, bytes]:
     return path, data
 
 
-def _open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
+def open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -141,7 +142,7 @@ def _open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
             "Excel or restore it from the backups folder.") from None
 
 
-def _rows(book: CalamineWorkbook, name: str, path: Path | None = None) -> list[list[object]]:
+def sheet_rows(book: CalamineWorkbook, name: str, path: Path | None = None) -> list[list[object]]:
     try:
         sheet = book.get_sheet_by_name(name)
         rows: list[list[object]] = [list(row) for row in sheet.to_python(skip_empty_area=False)]
@@ -189,12 +190,9 @@ def _raw_frame(rows: list[list[object]], header: HeaderMap) -> pd.DataFrame:
     return frame[sorted(names)].rename(columns=names)
 
 
-def read_lists(book: CalamineWorkbook, sheet_name: str | None) -> dict[str, tuple[str, ...]]:
+def read_lists(rows: list[list[object]]) -> dict[str, tuple[str, ...]]:
     """The contract's lists, extended by any values a consultant added on the Lists sheet."""
     lists = {name: tuple(values) for name, values in LISTS.items()}
-    if sheet_name is None:
-        return lists
-    rows = _rows(book, sheet_name)
     if not rows:
         return lists
     by_title = {normalize_header(title): name for name, title in LIST_TITLES.items()}
@@ -204,7 +202,8 @@ def read_lists(book: CalamineWorkbook, sheet_name: str | None) -> dict[str, tupl
         if name is None:
             continue
         added = [str(row[position]).strip() for row in rows[1:]
-                 if position < len(row) and str(row[position]).strip()]
+                 if position < len(row) and row[position] is not None
+                 and str(row[position]).strip()]
         known = {value.casefold() for value in lists[name]}
         new_values = [value for value in dict.fromkeys(added) if value.casefold() not in known]
         lists[name] = lists[name] + tuple(new_values)
@@ -214,6 +213,7 @@ def read_lists(book: CalamineWorkbook, sheet_name: str | None) -> dict[str, tupl
 def _read_settings(frame: pd.DataFrame, found: Collector) -> dict[str, object]:
     settings: dict[str, object] = {setting.key: setting.default for setting in SETTINGS_DEFAULTS}
     kinds = {setting.key: setting.kind for setting in SETTINGS_DEFAULTS}
+    maximum = {setting.key: setting.maximum for setting in SETTINGS_DEFAULTS}
     for row, key, value in zip(frame.index, frame["key"], frame["value"], strict=True):
         if pd.isna(key):
             continue
@@ -226,11 +226,19 @@ def _read_settings(frame: pd.DataFrame, found: Collector) -> dict[str, object]:
                 number = float(str(value).replace(",", ""))
                 if not number.is_integer() or number < 0:
                     raise ValueError
-                settings[canonical] = int(number)
             except ValueError:
                 found.labels.setdefault("value", "value")
                 found.add([row], "value", f"setting '{canonical}' must be a whole number; "
                           f"leave it blank for the default ({settings[canonical]})", [value])
+                continue
+            limit = maximum.get(canonical)
+            if limit is not None and number > limit:
+                found.labels.setdefault("value", "value")
+                found.add([row], "value", f"setting '{canonical}' is more than {limit:,}, which "
+                          f"cannot be right; the default ({settings[canonical]}) is used until "
+                          "it is corrected", [value])
+                continue
+            settings[canonical] = int(number)
         else:
             settings[canonical] = str(value)
     return settings
@@ -243,8 +251,22 @@ def load_tracker(path: Path | str) -> Tracker:
     other problem is collected in Tracker.problems (see `patoolkit check`).
     """
     path, data = read_workbook_bytes(path)
-    book = _open_workbook(path, data)
+    book = open_workbook(path, data)
     names = list(book.sheet_names)
+    wanted = {name for name in names if sheet_for(name) is not None
+              or normalize_header(name) == normalize_header(LISTS_SHEET)}
+    grids = {name: (sheet_rows(book, name, path) if name in wanted else None) for name in names}
+    return tracker_from_rows(path, hashlib.sha256(data).hexdigest(), grids)
+
+
+def tracker_from_rows(path: Path, fingerprint: str,
+                      grids: Mapping[str, list[list[object]] | None]) -> Tracker:
+    """A Tracker from each sheet's cell values (workbook order; None for a sheet not read).
+
+    load_tracker's second half: the generated-workbook tests build trackers this way
+    without writing a file for each one.
+    """
+    names = list(grids)
     sheet_names: dict[str, str] = {}
     extra_sheets: list[str] = []
     lists_sheet: str | None = None
@@ -262,13 +284,13 @@ def load_tracker(path: Path | str) -> Tracker:
             f"{path}: has no Requests sheet (sheets found: {found_names}); rename the sheet that "
             "lists the PA requests to 'Requests', or start from `patoolkit new-tracker`.")
 
-    lists = read_lists(book, lists_sheet)
+    lists = read_lists(grids[lists_sheet] or [] if lists_sheet else [])
     frames: dict[str, pd.DataFrame] = {}
     headers: dict[str, HeaderMap] = {}
     problems: list[Problem] = []
     settings: dict[str, object] = {}
     for sheet in SHEETS:
-        rows = _rows(book, sheet_names[sheet.name], path) if sheet.name in sheet_names else []
+        rows = (grids[sheet_names[sheet.name]] or []) if sheet.name in sheet_names else []
         header = _find_header(sheet, rows)
         headers[sheet.name] = header
         labels = {column.name: column.title for column in sheet.columns}  # for absent columns
@@ -295,7 +317,7 @@ def load_tracker(path: Path | str) -> Tracker:
     problems.sort(key=lambda p: p.severity != "error")  # stable: sheet order, then row
     return Tracker(
         path=path,
-        fingerprint=hashlib.sha256(data).hexdigest(),
+        fingerprint=fingerprint,
         frames=frames,
         settings=settings,
         lists=lists,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import icd10_problem, npi_problem, procedure_code_problem, split_codes
+from .completeness import GAPS, gap_masks
 from .errors import Problem
 from .schema import NO_WORDS, YES_WORDS, Column, Sheet
 
@@ -198,7 +199,12 @@ def to_integers(raw: pd.Series, column: Column, found: Collector) -> pd.Series:
         rows = raw.index[bad]
         found.add(rows, column.name, "is not a whole number of zero or more; type digits only",
                   raw[rows])
-    return numbers.where(~bad).astype("Int64")
+    too_big = ~bad & (numbers > (column.maximum if column.maximum is not None else 2**53))
+    if too_big.any():
+        rows = raw.index[too_big]
+        found.add(rows, column.name, f"is more than {column.maximum or 2**53:,}, which cannot be "
+                  "right; correct the number (left blank, the default is used)", raw[rows])
+    return numbers.where(~bad & ~too_big).astype("Int64")
 
 
 def _enum_key(value: str) -> str:
@@ -396,8 +402,7 @@ def check_requests(frame: pd.DataFrame, found: Collector) -> None:
         found.add(frame.index[denied], "denial_reason",
                   "denied without a denial reason; record the payer's specific reason, "
                   "the appeal must answer it", severity="warning")
-    decided_no_date = frame["decision"].notna() & frame["decision_date"].isna()
-    if decided_no_date.any():
-        found.add(frame.index[decided_no_date], "decision_date",
-                  "a decision is recorded without its date; add the decision date, the appeal "
-                  "windows count from it", severity="warning")
+    for gap, (column, mask) in zip(GAPS, gap_masks(frame).items(), strict=True):
+        if column != "request_id" and mask.any():  # a blank ID is an error above
+            found.add(frame.index[mask], column, gap.words(),
+                      severity="warning")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .calendars import BusinessCalendar
+from .completeness import GAP_ACTION, request_gaps
 from .deadlines import (
     APPROVALS,
     DENIALS,
@@ -46,6 +47,7 @@ class Action:
 
 ACTIONS = {
     action.key: action for action in (
+        Action("complete_request", GAP_ACTION),
         Action("check_requirement", "Check PA requirement"),
         Action("complete_documentation", "Complete documentation"),
         Action("fix_enrollment", "Enroll or re-assign provider"),
@@ -104,6 +106,10 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         parts.append(pd.DataFrame({
             "action_key": key, "due": pick(due), "reason": pick(reason), "basis": pick(basis),
         }, index=index[mask]))
+
+    gaps = request_gaps(requests)
+    add("complete_request", gaps.notna(), today_end, lambda m: gaps[m],
+        "a blank cell leaves a figure uncomputed for this request (patoolkit check lists them)")
 
     pending = ~submitted & active & decision.isna()
     pa_needed_by_rule = pd.Series("Unknown", index=index, dtype="string")

@@ -61,7 +61,7 @@ from .schema import (
     normalize_header,
     sheet_for,
 )
-from .tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes
+from .tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes, sheet_rows
 from .validation import Collector, convert_column
 from .workbook import DATE_FORMAT, DATETIME_FORMAT
 
@@ -371,7 +371,7 @@ def _load_for_write(path: Path | str, expected_fingerprint: str | None) -> _Open
     calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
     lists_sheet = next((name for name in calamine.sheet_names
                         if normalize_header(name) == normalize_header(LISTS_SHEET)), None)
-    lists = read_lists(calamine, lists_sheet)
+    lists = read_lists(sheet_rows(calamine, lists_sheet, path) if lists_sheet else [])
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
     except Exception as error:

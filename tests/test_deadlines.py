@@ -251,7 +251,7 @@ def test_json_has_every_deadline_and_its_basis() -> None:
     document = json.loads(json.dumps(deadlines_json(table)))
     assert [record["request_id"] for record in document] == ["R1", "R2"]
     first = document[0]
-    assert set(first) == {"request_id", "basis", *DEADLINES}
+    assert set(first) == {"request_id", "row", "basis", *DEADLINES}
     assert set(first["basis"]) == set(DEADLINES)
     assert first["decision_due"] == "2026-11-09T10:00:00"
     assert first["appeal_target"] == "2026-11-09T23:59:59"

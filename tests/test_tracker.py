@@ -25,7 +25,10 @@ def _load(tmp_path: Path, rows: list[dict[str, object] | None], **kwargs: object
 
 
 def _clean(tracker: Tracker) -> None:
-    assert tracker.problems == [], [str(p) for p in tracker.problems]
+    """No problem but the blank-cell warnings (these tests type a few columns on purpose;
+    tests/test_validation.py tests those warnings)."""
+    problems = [p for p in tracker.problems if " is blank: " not in p.message]
+    assert problems == [], [str(p) for p in problems]
 
 
 # --- headers ---------------------------------------------------------------------------------
