@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import PAToolkitError
+from .exports import FORMATS
 
 if TYPE_CHECKING:
     from .tracker import Tracker
@@ -27,29 +28,73 @@ EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _print_json(document: object) -> None:
-    json.dump(document, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+def _json_text(document: object) -> str:
+    return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] = ()) -> None:
+    """--format (when the command has formats) and --out, alike for every command that
+    prints a result; main() checks --out before the command does any work."""
+    if formats:
+        parser.add_argument("--format", choices=list(formats), default=formats[0],
+                            help=f"what to print ({formats[0]})")
+    needed = " (needed for --format xlsx)" if "xlsx" in formats else ""
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help=f"write to this new file instead of the terminal{needed}; an "
+                             "existing file is never replaced")
+    parser.set_defaults(output_options=True)
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """Refuse an --out that cannot be written (or a missing one) before any slow work."""
+    from .files import check_new_file
+
+    xlsx = getattr(args, "format", None) == "xlsx"
+    if args.out is not None:
+        check_new_file(args.out, "spreadsheet", ".xlsx" if xlsx else "")
+    elif xlsx:
+        raise PAToolkitError("--format xlsx needs --out FILE.xlsx (where to write it).")
+
+
+def _wrote(path: Path, summary: str) -> None:
+    print(f"Wrote {summary} to {path}.")
+
+
+def _write_output(args: argparse.Namespace, text: str, summary: str) -> None:
+    """A command's text to the terminal, or to the new file --out names (whole or not at
+    all), then one line saying where and how much."""
+    from .files import create_new_file
+
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+
+    def write(temporary: Path) -> None:
+        temporary.write_text(text, encoding="utf-8")
+
+    _wrote(create_new_file(args.out, write, what="output", suffix=""), summary)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .tracker import load_tracker
 
     tracker = load_tracker(args.tracker)
+    errors, warnings = tracker.errors, tracker.warnings
     if args.json:
-        _print_json(tracker.report())
+        text = _json_text(tracker.report())
     else:
-        errors, warnings = tracker.errors, tracker.warnings
-        print(f"{tracker.path}: {len(tracker.requests)} requests, {len(errors)} errors, "
-              f"{len(warnings)} warnings")
-        for problem in errors:
-            print(f"  error    {problem}" + (f" (found: '{problem.value}')"
+        lines = [f"{tracker.path}: {len(tracker.requests)} requests, {len(errors)} errors, "
+                 f"{len(warnings)} warnings"]
+        lines += [f"  error    {problem}" + (f" (found: '{problem.value}')"
                                              if problem.value and problem.value not in
-                                             problem.message else ""))
-        for problem in warnings:
-            print(f"  warning  {problem}")
+                                             problem.message else "")
+                  for problem in errors]
+        lines += [f"  warning  {problem}" for problem in warnings]
         if not errors and not warnings:
-            print("  No problems found.")
+            lines.append("  No problems found.")
+        text = "\n".join(lines) + "\n"
+    _write_output(args, text, f"the check of {len(tracker.requests)} requests ({len(errors)} "
+                              f"errors, {len(warnings)} warnings)")
     failing = tracker.errors or (args.strict and tracker.warnings)
     return EXIT_FINDINGS if failing else EXIT_OK
 
@@ -113,13 +158,13 @@ def cmd_deadlines(args: argparse.Namespace) -> int:
 
     tracker = _load_usable(args.tracker)
     table = deadlines_for(tracker, _as_of(args.as_of))
-    status = EXIT_FINDINGS if tracker.errors else EXIT_OK
     if args.json:
-        _print_json(deadlines_json(table))
+        text = _json_text(deadlines_json(table))
     else:
         shown = table[["request_id", *DATE_DEADLINES, "at_risk", "low_units"]]
-        print(to_text(shown.rename(columns=lambda name: name.replace("_", " "))))
-    return status
+        text = to_text(shown.rename(columns=lambda name: name.replace("_", " "))) + "\n"
+    _write_output(args, text, f"the deadlines of {len(table)} requests")
+    return EXIT_FINDINGS if tracker.errors else EXIT_OK
 
 
 def cmd_worklist(args: argparse.Namespace) -> int:
@@ -131,24 +176,22 @@ def cmd_worklist(args: argparse.Namespace) -> int:
     tracker = _load_usable(args.tracker)
     as_of = _as_of(args.as_of)
     actions = worklist_for(tracker, as_of, owner=args.owner).drop(columns=["action_key"])
+    overdue = actions["days_left"] < 0
+    summary = f"{len(actions)} actions"
     if args.format == "xlsx":
-        if args.out is None:
-            raise PAToolkitError("--format xlsx needs --out FILE.xlsx (where to write it).")
         now = as_of or pd.Timestamp.now()
         title = f"PA worklist {pd.Timestamp(now):%Y-%m-%d}" + (
             f" for {args.owner}" if args.owner else "")
-        path = write_xlsx(actions, args.out, title, highlight=list(actions["days_left"] < 0))
-        print(f"Wrote {len(actions)} actions to {path}.")
+        _wrote(write_xlsx(actions, args.out, title, highlight=list(overdue)), summary)
     elif args.format == "json":
-        print(to_json(actions))
+        _write_output(args, to_json(actions) + "\n", summary)
     elif args.format == "csv":
-        sys.stdout.write(to_csv(actions))
+        _write_output(args, to_csv(actions), summary)
     else:
         shown = actions[["due", "days_left", "action", "request_id", "patient_id", "payer",
                          "owner", "reason"]]
-        print(to_text(shown, {"reason": 70, "payer": 24}))
-        overdue = int((actions["days_left"] < 0).sum())
-        print(f"\n{len(actions)} actions, {overdue} overdue.")
+        _write_output(args, f"{to_text(shown, {'reason': 70, 'payer': 24})}\n\n"
+                            f"{len(actions)} actions, {int(overdue.sum())} overdue.\n", summary)
     # a tracker with errors still gets its worklist, but the exit code says it is partial
     return EXIT_FINDINGS if tracker.errors else EXIT_OK
 
@@ -246,34 +289,29 @@ def cmd_templates(args: argparse.Namespace) -> int:
             "client_template": fields.path.parent != BUNDLED_TEMPLATES,
             "from_tracker": fields.tracker_fields,
             "to_supply": [{"name": f.name, "label": f.label, "help": f.help,
-                           "one_per_line": f.is_list, "optional": f.optional}
+                           "one_per_line": f.is_list, "optional": f.optional,
+                           "about": f.about}
                           for f in fields.supplied]})
     if args.json:
-        _print_json(documents)
+        sys.stdout.write(_json_text(documents))
         return EXIT_OK
     for document in documents:
         where = "client template" if document["client_template"] else "bundled template"
         print(f"{document['kind']}: {document['title']} ({where} {document['template']})")
         print(f"  {document['purpose']}")
         print("  from the tracker: " + ", ".join(document["from_tracker"]))  # type: ignore[arg-type]
-        print("  to supply (--set name=value):")
+        print("  to supply (--set name=value; a batch shares only those about the sender):")
         for item in document["to_supply"]:  # type: ignore[attr-defined]
             notes = [note for note, on in (("one per line", item["one_per_line"]),
                                            ("optional", item["optional"])) if on]
-            print(f"    {item['name']}: {item['label']}" + (f" ({', '.join(notes)})"
-                                                           if notes else ""))
+            print(f"    {item['name']} ({item['about']}): {item['label']}"
+                  + (f" ({', '.join(notes)})" if notes else ""))
         print()
     return EXIT_OK
 
 
 def _period(args: argparse.Namespace) -> tuple[datetime.date | None, datetime.date | None]:
     return _date(args.date_from, "--from"), _date(args.date_to, "--to")
-
-
-def _need_out(args: argparse.Namespace, what: str) -> Path:
-    if args.out is None:
-        raise PAToolkitError(f"--format xlsx needs --out FILE.xlsx (where to write the {what}).")
-    return Path(args.out)
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -283,24 +321,23 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     tracker = _load_usable(args.tracker)
     date_from, date_to = _period(args)
     card = scorecard_for(tracker, date_from, date_to)
+    summary = f"the scorecard of {len(card.by_payer)} payers"
     if args.format == "json":
-        _print_json(card.as_json())
+        _write_output(args, _json_text(card.as_json()), summary)
     elif args.format == "xlsx":
         span = (f"{date_from or 'start'} to {date_to or 'end'}" if date_from or date_to
                 else "all requests")
-        path = write_scorecard_xlsx(card, _need_out(args, "report"), f"PA scorecard, {span}")
-        print(f"Wrote the scorecard to {path}.")
+        _wrote(write_scorecard_xlsx(card, args.out, f"PA scorecard, {span}"), summary)
     else:
-        print(to_text(as_rows(card.overall)[["metric", "value"]]))
         shown = card.by_payer[["payer", "requests", "decided", "approved_pct", "denied_pct",
                                "late_pct", "median_days_to_decision", "appeal_rate_pct",
                                "overturn_rate_pct"]]
-        print()
-        print(to_text(shown.rename(columns=lambda name: name.replace("_", " ")),
-                      {"payer": 30}))
+        tables = [to_text(as_rows(card.overall)[["metric", "value"]]),
+                  to_text(shown.rename(columns=lambda name: name.replace("_", " ")),
+                          {"payer": 30})]
         if len(card.denial_reasons):
-            print()
-            print(to_text(card.denial_reasons.head(10), {"denial_reason": 60}))
+            tables.append(to_text(card.denial_reasons.head(10), {"denial_reason": 60}))
+        _write_output(args, "\n\n".join(tables) + "\n", summary)
     return EXIT_FINDINGS if tracker.errors else EXIT_OK
 
 
@@ -318,27 +355,24 @@ def cmd_audit_claims(args: argparse.Namespace) -> int:
     findings = audit_for(tracker, claims, _date(args.as_of, "--as-of"))
     table = findings_table(findings, claims)
     counts = summary(findings, claims)
+    described = (f"{len(table)} findings on {counts['claims_with_findings']} of "
+                 f"{counts['claims']} claims")
     if args.format == "json":
-        _print_json(audit_json(findings, claims))
+        _write_output(args, _json_text(audit_json(findings, claims)), described)
     elif args.format == "csv":
-        sys.stdout.write(to_csv(table))
+        _write_output(args, to_csv(table), described)
     elif args.format == "xlsx":
         by_code = pd.DataFrame([{"finding": code, "count": count}
                                 for code, count in counts["findings"].items()])
-        path = write_report_xlsx(_need_out(args, "findings"), "Claims audit",
-                                 {"Findings": table, "Summary": by_code})
-        print(f"Wrote {len(table)} findings on {counts['claims_with_findings']} claims to "
-              f"{path}.")
+        _wrote(write_report_xlsx(args.out, "Claims audit",
+                                 {"Findings": table, "Summary": by_code}), described)
     else:
-        if len(table):
-            print(to_text(table[["claim_id", "code", "message", "fix"]],
-                          {"message": 70, "fix": 50}))
-            print()
-        print(f"{counts['claims']} claims: {counts['clean_claims']} clean, "
-              f"{counts['claims_with_findings']} with findings.")
-        for code, count in counts["findings"].items():
-            if count:
-                print(f"  {code}: {count}")
+        lines = [to_text(table[["claim_id", "code", "message", "fix"]],
+                         {"message": 70, "fix": 50}), ""] if len(table) else []
+        lines.append(f"{counts['claims']} claims: {counts['clean_claims']} clean, "
+                     f"{counts['claims_with_findings']} with findings.")
+        lines += [f"  {code}: {count}" for code, count in counts["findings"].items() if count]
+        _write_output(args, "\n".join(lines) + "\n", described)
     unreadable = [problem for problem in claims_file.problems if problem.severity == "error"]
     failing = len(findings) or unreadable or tracker.errors  # warnings do not fail the audit
     return EXIT_FINDINGS if failing else EXIT_OK
@@ -436,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("tracker", type=Path, help="the tracker .xlsx")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--strict", action="store_true", help="warnings also make exit code 1")
+    _add_output_options(check)
     check.set_defaults(handler=cmd_check)
 
     new = commands.add_parser(
@@ -462,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     deadlines.add_argument("tracker", type=Path, help="the tracker .xlsx")
     deadlines.add_argument("--as-of", metavar="DATE", help="compute as of this date (today)")
     deadlines.add_argument("--json", action="store_true", help="print JSON with the basis")
+    _add_output_options(deadlines)
     deadlines.set_defaults(handler=cmd_deadlines)
 
     worklist = commands.add_parser(
@@ -471,8 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     worklist.add_argument("tracker", type=Path, help="the tracker .xlsx")
     worklist.add_argument("--as-of", metavar="DATE", help="as of this date (now)")
     worklist.add_argument("--owner", help="only this owner's actions")
-    worklist.add_argument("--format", choices=["table", "csv", "json", "xlsx"], default="table")
-    worklist.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
+    _add_output_options(worklist, FORMATS)
     worklist.set_defaults(handler=cmd_worklist)
 
     letter = commands.add_parser(
@@ -533,8 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="first submission date (inclusive)")
     metrics.add_argument("--to", dest="date_to", metavar="DATE",
                          help="last submission date (inclusive)")
-    metrics.add_argument("--format", choices=["table", "json", "xlsx"], default="table")
-    metrics.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
+    _add_output_options(metrics, [name for name in FORMATS if name != "csv"])
     metrics.set_defaults(handler=cmd_metrics)
 
     audit = commands.add_parser(
@@ -545,8 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "authorizations. Exit 1 when anything is found.")
     audit.add_argument("tracker", type=Path, help="the tracker .xlsx")
     audit.add_argument("claims", type=Path, help="the claims export (.csv or .xlsx)")
-    audit.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table")
-    audit.add_argument("--out", type=Path, help="file to write (needed for --format xlsx)")
+    _add_output_options(audit, FORMATS)
     audit.add_argument("--as-of", metavar="DATE",
                        help="date the PA Rules are read for when a claim has none (today)")
     audit.set_defaults(handler=cmd_audit_claims)
@@ -607,6 +640,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
+        if getattr(args, "output_options", False):
+            _check_out(args)
         return handler(args)
     except PAToolkitError as error:
         print(f"patoolkit {args.command}: {error}", file=sys.stderr)

@@ -54,6 +54,18 @@ def procedure_code_problem(code: str) -> str | None:
     )
 
 
+# A code's letters, number and suffix: CPT 97110 and 3074F, HCPCS J0135, and the service
+# codes states give their Medicaid programs (Z1234, 1234), which are neither.
+CODE_PARTS = re.compile(r"([A-Z]{0,2})(\d{3,5})([A-Z0-9]{0,2})")
+STATE_CODE_WARNING = ("is not a CPT or HCPCS code; if it is the state's own service code, check "
+                      "it with the payer")
+
+
+def looks_like_service_code(code: str) -> bool:
+    """A code by its shape (CPT, HCPCS or a state's own service code), not words or a modifier."""
+    return len(code) >= 4 and CODE_PARTS.fullmatch(code) is not None
+
+
 def format_icd10(code: str) -> str:
     """'m5416' -> 'M54.16': upper case with the dot after the third character."""
     code = code.strip().upper().replace(" ", "")

@@ -52,7 +52,7 @@ def _decided(requests: pd.DataFrame) -> pd.Series:
 
 
 def _unsent(requests: pd.DataFrame) -> pd.Series:
-    return requests["submitted_at"].isna() & requests["decision"].isna()
+    return requests["submitted_at"].isna() & ~_sent(requests)
 
 
 GAPS = (

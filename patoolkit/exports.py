@@ -13,12 +13,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import xlsxwriter
 
 from .files import create_new_file
+
+if TYPE_CHECKING:
+    import xlsxwriter  # loaded on first write: the CLI imports FORMATS for every command
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -124,6 +126,8 @@ def _write_table(book: xlsxwriter.Workbook, ws: Any, frame: pd.DataFrame, title:
 
 
 def _book(temporary: Path) -> xlsxwriter.Workbook:
+    import xlsxwriter
+
     return xlsxwriter.Workbook(str(temporary), {"strings_to_formulas": False,
                                                 "strings_to_urls": False,
                                                 "remove_timezone": True})

@@ -20,6 +20,8 @@ def check_new_file(path: Path | str, what: str = "file", suffix: str = ".xlsx",
                    overwrite: bool = False) -> Path:
     """Refuse now a name create_new_file would refuse later (before any slow work)."""
     path = Path(path)
+    if path.is_dir():
+        raise PAToolkitError(f"{path}: is a folder; name a file in it (nothing was written).")
     if suffix and path.suffix.lower() != suffix:
         raise PAToolkitError(f"{path}: a {what} must be a {suffix} file; use a name ending "
                              f"{suffix}.")

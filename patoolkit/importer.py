@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .codes import procedure_code_problem
+from .codes import CODE_PARTS, looks_like_service_code, procedure_code_problem
 from .errors import PAToolkitError, UnusableTrackerError
 from .schema import LISTS, REQUESTS, normalize_header
 from .validation import Collector, check_requests, convert_column
@@ -344,16 +344,9 @@ def readable_name(values: pd.Series) -> pd.Series:
     return text.where(~shouting, titled)
 
 
-# A code's letters, number and suffix: CPT 97110 and 3074F, HCPCS J0135, and the service
-# codes states give their Medicaid programs (Z1234, 1234), which are neither.
-CODE_PARTS = re.compile(r"([A-Z]{0,2})(\d{3,5})([A-Z0-9]{0,2})")
 TOO_LONG = (f"is a range of more than {MAX_RANGE} codes: only its two ends are in the codes; "
             "type the codes the request is for")
 NOT_CODES = "is not a list of CPT or HCPCS codes (70551, 97110-97112); kept in the notes"
-
-
-def _code_like(text: str) -> bool:
-    return len(text) >= 4 and CODE_PARTS.fullmatch(text) is not None
 
 
 def _expand_range(low: str, high: str) -> tuple[list[str], bool]:
@@ -383,7 +376,7 @@ def codes_in(cell: str) -> tuple[list[str], bool] | None:
         if not token:
             continue
         low, dash, high = token.partition("-")
-        if not _code_like(low) or (dash and not _code_like(high)):
+        if not looks_like_service_code(low) or (dash and not looks_like_service_code(high)):
             return None
         expanded, longer = _expand_range(low, high)
         codes += [code for code in expanded if code not in codes]

@@ -348,3 +348,20 @@ def typed_frame(sheet: str, records: list[dict[str, object]],
     if errors:
         raise ValueError("; ".join(str(problem) for problem in errors))
     return frame
+
+
+def convert_sheet_records(sheet: str, records: list[dict[str, object]],
+                          lists: dict[str, tuple[str, ...]]) -> list[Problem]:
+    """Every problem typed_frame would find in these records, warnings included (tests)."""
+    from .schema import CLAIMS
+
+    spec = next(candidate for candidate in (*SHEETS, CLAIMS) if candidate.name == sheet)
+    raw = pd.DataFrame.from_records(records, columns=[c.name for c in spec.columns])
+    raw = raw.astype(object).where(raw.notna(), None)
+    raw.index = pd.RangeIndex(2, 2 + len(raw))
+    found = Collector(sheet, {})
+    frame = convert_sheet(spec, raw, lists, found)
+    if spec is REQUESTS:
+        check_requests(frame, found)
+    return found.problems
+

@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .codes import icd10_problem, npi_problem, procedure_code_problem, split_codes
+from .codes import (
+    STATE_CODE_WARNING,
+    icd10_problem,
+    looks_like_service_code,
+    npi_problem,
+    procedure_code_problem,
+    split_codes,
+)
 from .completeness import GAPS, gap_masks
 from .errors import Problem
 from .schema import NO_WORDS, YES_WORDS, Column, Sheet
@@ -208,20 +215,43 @@ def to_integers(raw: pd.Series, column: Column, found: Collector) -> pd.Series:
 
 
 def _enum_key(value: str) -> str:
+    """Case and spacing do not matter: 'medicare  advantage' is 'Medicare Advantage'."""
     return " ".join(value.replace("_", " ").split()).casefold()
+
+
+def loose_key(value: str) -> str:
+    """Nor punctuation, nor '&' against 'and': 'Physical, occupational, speech therapy' is
+    'Physical/Occupational/Speech Therapy'."""
+    return "".join(ch for ch in value.casefold().replace("&", "and") if ch.isalnum())
 
 
 def to_enum(raw: pd.Series, column: Column, allowed: tuple[str, ...], found: Collector,
             star: bool = False) -> pd.Series:
-    """Enum values in any case and spacing, mapped to the list's spelling."""
+    """Enum values in any case, spacing and punctuation, mapped to the list's spelling.
+
+    A value read only by ignoring its punctuation is a warning ('written as X, read as Y'),
+    so the analyst can tidy it; case and spacing alone are not worth a word.
+    """
     text = to_text(raw)
     canonical = {_enum_key(value): value for value in allowed}
+    loose: dict[str, str] = {}
+    for value in allowed:
+        loose.setdefault(loose_key(value), value)  # the first of two that collide wins
     if star:
         canonical["*"] = "*"
     mapping: dict[str, object] = {}
+    guessed: dict[str, str] = {}
     for value in text.dropna().unique():
-        mapping[value] = canonical.get(_enum_key(value), pd.NA)
+        exact = canonical.get(_enum_key(value))
+        if exact is None and loose_key(value) in loose:
+            exact = guessed[value] = loose[loose_key(value)]
+        mapping[value] = pd.NA if exact is None else exact
     converted = text.map(mapping, na_action="ignore").astype("string")
+    if guessed:
+        rows = raw.index[text.isin(list(guessed)).fillna(False)]
+        found.add(rows, column.name, lambda value: f"written as '{value}', read as "
+                  f"'{guessed[value]}'; choose it from the dropdown to tidy it",
+                  text[rows], severity="warning")
     bad = text.notna() & converted.isna()
     if bad.any():
         rows = raw.index[bad]
@@ -275,7 +305,10 @@ def check_code_lists(text: pd.Series, column: Column, found: Collector, icd10: b
             verdicts[code] = icd10_problem(code)
         else:
             why = procedure_code_problem(code)
-            verdicts[code] = ("error", why) if why else None
+            if why and looks_like_service_code(code):  # a state's own code: say, don't refuse
+                verdicts[code] = ("warning", STATE_CODE_WARNING)
+            else:
+                verdicts[code] = ("error", why) if why else None
     flagged = parts[parts.map(lambda code: verdicts[code] is not None)]
     for row, codes in flagged.groupby(level=0):
         for severity in ("error", "warning"):

@@ -286,3 +286,34 @@ def test_a_tracker_with_problems_shows_the_check_report(sample_copy: Path) -> No
     assert "duplicate request_id" in dashboard.problems.children[0].value
     assert "1 error(s)" in dashboard.problems.get_title(0)
     assert "1 problem(s) in the tracker" in dashboard.header.value
+
+
+def test_a_page_that_fails_to_build_says_what_and_where_never_a_cell_error(
+        sample_copy: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import patoolkit.ui as ui
+
+    book = openpyxl.load_workbook(sample_copy)
+    book["Requests"]["A5"] = None  # a blank request ID: the likely cause to show
+    book.save(sample_copy)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise TypeError("boolean value of NA is ambiguous")
+
+    monkeypatch.setattr(ui.TodayDashboard, "__init__", fail)
+    page = ui.today_app(str(sample_copy), as_of=AS_OF)
+    assert "pa-unusable" in page._dom_classes
+    assert "This page could not be shown" in page.value
+    assert "Something went wrong (TypeError, reference" in page.value
+    assert "<td>Requests</td><td>5</td><td>Request ID</td>" in page.value  # where to fix it
+    assert "Traceback" not in page.value and "ambiguous" not in page.value
+    reference = page.value.split("reference ", 1)[1][:8]
+    assert any(reference in record.getMessage() for record in caplog.records)
+
+
+def test_reload_with_the_tracker_gone_says_so_in_the_page(today: TodayDashboard,
+                                                          sample_copy: Path) -> None:
+    sample_copy.unlink()
+    today.reload_button.click()
+    assert "no such file" in today.feedback.value
+    assert "pa-error" in today.feedback.value

@@ -72,3 +72,114 @@ def test_a_two_digit_birth_year_is_never_in_the_future(typed: str, born: str) ->
                                       "submitted_at": "11/2/26"}])
     assert frame["patient_dob"].iloc[0] == pd.Timestamp(born)
     assert frame["submitted_at"].iloc[0] == pd.Timestamp("2026-11-02")  # other dates unchanged
+
+
+# --- forgiving dropdown values ------------------------------------------------------------------
+
+def _problems(sheet: str, records: list[dict[str, object]]) -> list[str]:
+    from patoolkit.schema import LISTS
+    from patoolkit.tracker import convert_sheet_records
+
+    return [f"{p.severity}: {p.message}" for p in convert_sheet_records(
+        sheet, records, {k: tuple(v) for k, v in LISTS.items()})]
+
+
+@pytest.mark.parametrize(("column", "typed", "read", "warned"), [
+    ("service_category", "Physical, occupational, speech therapy",
+     "Physical/Occupational/Speech Therapy", True),  # the case: ',' against '/'
+    ("service_category", "surgery - procedure", "Surgery/Procedure", True),  # punctuation
+    ("plan_type", "Medicare-Advantage", "Medicare Advantage", True),  # a hyphen for a space
+    ("plan_type", "medicare  advantage", "Medicare Advantage", False),  # case, spaces: silent
+    ("channel", "fhir-api", "FHIR API", True),
+    ("status", "P2P requested", "P2P Requested", False),
+    ("status", "info. requested", "Info Requested", True),
+])
+def test_near_miss_dropdown_values_are_read_as_the_list_spells_them(
+        column: str, typed: str, read: str, warned: bool) -> None:
+    frame = typed_frame("Requests", [{"request_id": "R1", column: typed}])
+    assert frame[column].iloc[0] == read
+    warnings = [p for p in _problems("Requests", [{"request_id": "R1", column: typed}])
+                if "read as" in p]
+    assert warnings == ([f"warning: written as '{typed}', read as '{read}'; choose it from "
+                         "the dropdown to tidy it"] if warned else [])
+
+
+def test_and_against_ampersand_on_a_consultants_list(tmp_path: Path) -> None:
+    from workbooks import make_tracker
+
+    from patoolkit.tracker import load_tracker
+
+    path = make_tracker(tmp_path / "t.xlsx", [
+        {"Request ID": "R1", "Service Category": "sleep and respiratory"}],
+        extra_sheets={"Lists": [["Service Category"], ["Sleep & Respiratory"]]})
+    tracker = load_tracker(path)
+    assert tracker.requests["service_category"].iloc[0] == "Sleep & Respiratory"
+    assert not tracker.errors
+
+
+def test_a_value_nothing_like_the_list_is_still_an_error() -> None:
+    with pytest.raises(ValueError, match="is not one of the allowed values"):
+        typed_frame("Requests", [{"request_id": "R1", "plan_type": "Medicare Supplement"}])
+
+
+# --- blanks that leave a figure uncomputed ----------------------------------------------------
+
+def test_blank_cells_that_leave_a_figure_uncomputed_are_warned() -> None:
+    problems = _problems("Requests", [
+        {"request_id": "R1", "patient_id": "P1", "payer": "Summit", "codes": "70551",
+         "status": "Submitted"},  # sent without a plan type nor a submission date
+        {"request_id": "R2", "patient_id": "P2", "payer": "Summit", "codes": "70551",
+         "plan_type": "Commercial", "status": "Closed"},  # closed: its blanks are history
+    ])
+    assert "warning: Plan Type is blank: no payer deadline can be computed; choose one" \
+        in problems
+    assert any(p.startswith("warning: Submitted At is blank: the payer's clock") for p in problems)
+    assert len(problems) == 2, problems
+
+
+# --- numbers that cannot be right ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("sheet", "column", "value", "ok"), [
+    ("Payers", "standard_decision_days", 365, True),
+    ("Payers", "standard_decision_days", 1234567890, False),  # overflowed every command once
+    ("Payers", "expedited_decision_hours", 10**9, False),
+    ("Requests", "extension_days", 14, True),
+    ("Requests", "extension_days", 10**6, False),
+])
+def test_an_override_no_payer_could_mean_is_an_error(sheet: str, column: str, value: int,
+                                                     ok: bool) -> None:
+    base = {"payer": "Summit"} if sheet == "Payers" else {"request_id": "R1"}
+    problems = [p for p in _problems(sheet, [{**base, column: value}]) if p.startswith("error")]
+    assert (problems == []) == ok, problems
+    if not ok:
+        assert "which cannot be right" in problems[0]
+
+
+def test_a_setting_too_large_keeps_its_default(tmp_path: Path) -> None:
+    from workbooks import make_tracker
+
+    from patoolkit.tracker import load_tracker
+
+    path = make_tracker(tmp_path / "t.xlsx", [{"Request ID": "R1"}], extra_sheets={
+        "Settings": [["Key", "Value"], ["status_check_business_days", 10**9],
+                     ["renewal_lead_days", 30]]})
+    tracker = load_tracker(path)
+    assert tracker.settings["status_check_business_days"] == 2  # the default
+    assert tracker.settings["renewal_lead_days"] == 30
+    assert any("is more than 60" in p.message for p in tracker.errors)
+
+
+# --- state service codes --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("codes", "severity"), [
+    ("Z1234", "warning"),  # shaped like a code, not CPT nor HCPCS: a state's own code
+    ("1234", "warning"),
+    ("97110 GP", "error"),  # a modifier is not a code
+    ("knee MRI", "error"),
+    ("97110, J0135", None),
+])
+def test_a_state_service_code_is_a_warning_and_words_an_error(codes: str,
+                                                             severity: str | None) -> None:
+    found = [p for p in _problems("Requests", [{"request_id": "R1", "codes": codes}])
+             if "CPT" in p]
+    assert [p.split(":")[0] for p in found] == ([severity] if severity else [])

@@ -15,11 +15,12 @@ a friendly page saying what is wrong and what to do, never a traceback.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import ipywidgets as widgets
 
 from .claims_audit import ClaimsAuditDashboard
-from .common import TrackerSession, resolve_tracker_path, unusable_page
+from .common import TrackerSession, broken_page, resolve_tracker_path, unusable_page
 from .denials import DenialsDashboard, LetterForm
 from .detail import RequestDetail
 from .intake import IntakeForm
@@ -57,29 +58,35 @@ def _session(tracker_path: str | os.PathLike[str] | None) -> TrackerSession | wi
         return unusable_page(path, error)
 
 
-def today_app(tracker_path: str | None = None, as_of: str | None = None) -> widgets.Widget:
+def _page(tracker_path: str | os.PathLike[str] | None,
+          build: Callable[[TrackerSession], widgets.Widget]) -> widgets.Widget:
+    """A dashboard, or a page saying what went wrong and where to fix it: never a cell error."""
     session = _session(tracker_path)
     if not isinstance(session, TrackerSession):
         return session
-    return TodayDashboard(session, as_of=as_of).widget
+    try:
+        return build(session)
+    except Exception as error:
+        return broken_page(session.tracker, error)
+
+
+def today_app(tracker_path: str | None = None, as_of: str | None = None) -> widgets.Widget:
+    return _page(tracker_path, lambda session: TodayDashboard(session, as_of=as_of).widget)
 
 
 def intake_app(tracker_path: str | None = None) -> widgets.Widget:
-    session = _session(tracker_path)
-    if not isinstance(session, TrackerSession):
-        return session
-    return IntakeForm(session).widget
+    return _page(tracker_path, lambda session: IntakeForm(session).widget)
 
 
 def setup_app(tracker_path: str | None = None) -> widgets.Widget:
-    return ClientSetup(tracker_path).widget
+    try:
+        return ClientSetup(tracker_path).widget
+    except Exception as error:
+        return unusable_page(resolve_tracker_path(tracker_path), error)
 
 
 def denials_app(tracker_path: str | None = None, as_of: str | None = None) -> widgets.Widget:
-    session = _session(tracker_path)
-    if not isinstance(session, TrackerSession):
-        return session
-    return DenialsDashboard(session, as_of=as_of).widget
+    return _page(tracker_path, lambda session: DenialsDashboard(session, as_of=as_of).widget)
 
 
 def scorecard_app(tracker_path: str | None = None, date_from: str | None = None,
@@ -89,15 +96,10 @@ def scorecard_app(tracker_path: str | None = None, date_from: str | None = None,
         from IPython.display import HTML
 
         return HTML(scorecard_report(tracker_path, date_from, date_to))
-    session = _session(tracker_path)
-    if not isinstance(session, TrackerSession):
-        return session
-    return ScorecardDashboard(session, date_from, date_to).widget
+    return _page(tracker_path,
+                 lambda session: ScorecardDashboard(session, date_from, date_to).widget)
 
 
 def claims_app(tracker_path: str | None = None, claims_path: str | None = None
                ) -> widgets.Widget:
-    session = _session(tracker_path)
-    if not isinstance(session, TrackerSession):
-        return session
-    return ClaimsAuditDashboard(session, claims_path).widget
+    return _page(tracker_path, lambda session: ClaimsAuditDashboard(session, claims_path).widget)

@@ -23,6 +23,7 @@ import pandas as pd
 from ..errors import (
     InvalidValueError,
     PAToolkitError,
+    Problem,
     RequestNotFoundError,
     TrackerConflictError,
     TrackerLockedError,
@@ -185,9 +186,31 @@ def unusable_page(path: Path, error: Exception) -> widgets.HTML:
     return page
 
 
+def broken_page(tracker: Tracker, error: Exception) -> widgets.HTML:
+    """Shown instead of a dashboard that failed to build: what went wrong, where to fix it.
+
+    The cause is almost always a cell of the tracker; the check's problems name each one
+    by sheet, row and column. The log gets the reference, never the values.
+    """
+    text = explain(error)
+    problems = [p for p in tracker.problems if p.severity == "error"] or tracker.problems
+    page = widgets.HTML(
+        STYLE + '<div class="pa-title">This page could not be shown</div>'
+        f'<div class="pa-message pa-error">{html.escape(text)}</div>'
+        "<p>The cells below are the likely cause: fix them in the tracker (sheet, row, "
+        "column), save, and reload this page. <code>patoolkit check FILE</code> lists the "
+        "same.</p>" + problems_table_of(problems))
+    page.add_class("pa-unusable")
+    return page
+
+
 def problems_table(tracker: Tracker, limit: int = 200) -> str:
     """The check report as an HTML table (errors first)."""
-    problems = tracker.problems[:limit]
+    return problems_table_of(tracker.problems, limit)
+
+
+def problems_table_of(all_problems: list[Problem], limit: int = 200) -> str:
+    problems = all_problems[:limit]
     if not problems:
         return '<div class="pa-message pa-ok">No problems found.</div>'
     rows = "".join(
@@ -195,8 +218,8 @@ def problems_table(tracker: Tracker, limit: int = 200) -> str:
         f"<td>{p.row or ''}</td><td>{html.escape(p.column or '')}</td>"
         f"<td>{html.escape(p.value or '')}</td><td>{html.escape(p.message)}</td></tr>"
         for p in problems)
-    more = (f"<p>{len(tracker.problems) - limit} more not shown; run patoolkit check.</p>"
-            if len(tracker.problems) > limit else "")
+    more = (f"<p>{len(all_problems) - limit} more not shown; run patoolkit check.</p>"
+            if len(all_problems) > limit else "")
     return ('<table class="pa-grid pa-problems"><tr><th>Severity</th><th>Sheet</th><th>Row</th>'
             f"<th>Column</th><th>Found</th><th>What to do</th></tr>{rows}</table>{more}")
 

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..worklist import worklist_for
-from .common import STYLE, TrackerSession, problems_table, set_message
+from .common import STYLE, TrackerSession, problems_table, safely, set_message
 from .detail import RequestDetail
 from .table import RowTable
 
@@ -57,7 +57,9 @@ class TodayDashboard:
         self.user.observe(self._set_user, "value")
         self.reload_button = widgets.Button(description="Reload")
         self.reload_button.add_class("pa-reload-all")
-        self.reload_button.on_click(lambda _: self.session.reload())
+        # a tracker gone or broken since the page loaded: said in the page, like any action
+        self.reload_button.on_click(safely(lambda: self.feedback)(
+            lambda _: self.session.reload()))
         self.count_buttons: dict[str, widgets.Button] = {}
         self.counts = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.counts.add_class("pa-counts")
