@@ -37,7 +37,7 @@ def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] 
     prints a result; main() checks --out before the command does any work."""
     if formats:
         parser.add_argument("--format", choices=list(formats), default=formats[0],
-                            help=f"what to print ({formats[0]})")
+                            help=f"output format ({formats[0]})")
     needed = " (needed for --format xlsx)" if "xlsx" in formats else ""
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help=f"write to this new file instead of the terminal{needed}; an "

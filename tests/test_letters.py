@@ -468,6 +468,21 @@ def test_cli_templates_lists_kinds_and_fields(capsys: pytest.CaptureFixture[str]
     assert "medical-necessity: Letter of medical necessity" in capsys.readouterr().out
 
 
+def test_cli_templates_says_whose_each_field_is(capsys: pytest.CaptureFixture[str]) -> None:
+    # fields.toml: the provider's call window is the sender's (a batch may share it); what
+    # the provider will raise is about one patient
+    assert main(["templates", "--json"]) == 0
+    documents = {d["kind"]: d for d in json.loads(capsys.readouterr().out)}
+    about = {f["name"]: f["about"] for f in documents["p2p"]["to_supply"]}
+    assert about == {"availability": "sender", "discussion_points": "patient"}
+    assert {f["about"] for d in documents.values() for f in d["to_supply"]} == {"sender",
+                                                                                 "patient"}
+    assert main(["templates"]) == 0
+    printed = capsys.readouterr().out
+    assert "    availability (sender): When the ordering provider" in printed
+    assert "    discussion_points (patient): Points the provider will raise" in printed
+
+
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_opens_every_rendered_kind(letters_tracker: Path, tmp_path: Path) -> None:
     out = tmp_path / "pdf"
