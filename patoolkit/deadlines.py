@@ -247,7 +247,7 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     due, due_basis, timeframe, clock_stopped = decision_due(requests, overrides, now)
     out["decision_due"] = due
     bases["decision_due"] = due_basis.where(due.notna() | requests["submitted_at"].isna()
-                                            | clock_stopped)
+                                            | clock_stopped | timeframe.isna())
 
     hours = _setting(settings, "info_response_hours", 24)
     requested = requests["info_requested_at"]

@@ -147,6 +147,13 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
     kinds = _kinds(raw)
     native = pd.Series(kinds == DATE, index=raw.index)
     if native.any():
+        # a year outside 1900-2199 cannot even be held (past 2262 it overflows): say so here
+        years = pd.Series([value.year for value in raw[native]], index=raw.index[native])
+        wild = years.index[(years < EARLIEST.year) | (years > LATEST.year)]
+        if len(wild):
+            found.add(wild, column.name, "is not a plausible date (before 1900 or after 2199); "
+                      "correct the year", raw[wild])
+            native[wild] = False
         out[native] = pd.to_datetime(raw[native].to_numpy(dtype=object))
     numeric = pd.Series(kinds == NUMBER, index=raw.index)
     if numeric.any():

@@ -252,3 +252,31 @@ def request_ids(tracker: Tracker) -> list[str]:
 
 def as_frame(records: list[dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
+
+
+def write_xlsx(base_: Base, changes: list[Edit]) -> Path:
+    """The edited grids as a real workbook (openpyxl: '#N/A' is an error cell, '=' a formula
+    with no cached value), in a new file."""
+    import itertools
+
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value: object) -> object:  # what a file can hold (no control characters)
+        if isinstance(value, str):
+            return ILLEGAL_CHARACTERS_RE.sub("", value) or None
+        return value
+
+    grids = apply(base_.grids, changes)
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in grids.items():
+        sheet = book.create_sheet(name[:31])
+        for row in rows or []:
+            sheet.append([cell(value) for value in row])
+    for number in itertools.count():
+        path = base_.folder / f"file-{os.getpid()}-{number}.xlsx"
+        if not path.exists():
+            book.save(path)
+            return path
+    raise AssertionError("unreachable")
