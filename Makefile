@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TRACKER ?=
 
-.PHONY: setup dashboards test lint benchmark sample clean
+.PHONY: setup dashboards test test-nightly lint benchmark sample clean
 
 $(BIN)/patoolkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,21 @@ lint: setup
 	$(BIN)/ruff check patoolkit tests benchmarks scripts conftest.py
 	$(BIN)/mypy
 
+# The generated-workbook invariants (tests/property/test_every_command.py, marker
+# `generated`, about 8 minutes of one core) run beside the rest of the suite, one core
+# each; their report is printed when both are done, and either failing fails the target.
 test: lint
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -m generated -p no:cacheprovider > .generated-tests.log 2>&1 & \
+	generated=$$!; \
+	$(BIN)/python -m pytest -m "not generated"; rest=$$?; \
+	wait $$generated; invariants=$$?; \
+	echo "--- generated-workbook invariants (pytest -m generated) ---"; \
+	cat .generated-tests.log; rm -f .generated-tests.log; \
+	test $$rest -eq 0 && test $$invariants -eq 0
+
+# The same invariants over 20 times as many generated workbooks (about 3 hours): nightly.
+test-nightly: setup
+	PATOOLKIT_EXAMPLES_SCALE=20 $(BIN)/python -m pytest -m generated
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py

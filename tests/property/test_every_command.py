@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 from patoolkit.completeness import GAP_ACTION, request_gaps
 
+pytestmark = pytest.mark.generated
+
 KINDS = ["p2p", "appeal", "expedited-appeal", "external-review", "info-response",
          "medical-necessity"]  # the letter command's --kind values
 
