@@ -19,11 +19,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .intake import draft_mask
-from .schema import REQUESTS
+from .schema import CLOSED_STATUSES, REQUESTS
 
 GAP_ACTION = "Complete the request"
-# Statuses of a request nobody works on any more: its blanks are history, not work.
-CLOSED_STATUSES = ("Withdrawn", "Expired", "Closed")
 SENT_STATUSES = ("Submitted", "Info Requested")
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .calendars import BusinessCalendar
 from .completeness import GAPS
+from .schema import CLOSED_STATUSES
 from .timeframes import (
     APPEAL_FILING,
     DECISION_TIMEFRAMES,
@@ -57,7 +58,7 @@ APPROVALS = ("Approved", "Partially Approved")
 # Statuses in which nobody is waiting for a first decision any more.
 FINISHED = ("Approved", "Partially Approved", "Denied", "P2P Requested", "Appeal Submitted",
             "External Review", "Overturned", "Upheld", "Withdrawn", "Expired", "Closed")
-INACTIVE = ("Withdrawn", "Expired", "Closed")
+INACTIVE = CLOSED_STATUSES
 END_OF_DAY = pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
 NEAR_SERVICE_BUSINESS_DAYS = 5
 PLAN_TYPE_BLANK = next(gap.words() for gap in GAPS if gap.column == "plan_type")

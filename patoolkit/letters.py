@@ -72,6 +72,10 @@ class LetterNotApplicableError(LetterError):
     """The request does not fit the letter kind (a P2P request for an approved request)."""
 
 
+class DuplicateRequestIdError(LetterNotApplicableError):
+    """The request ID is on more than one row: no letter until each has its own."""
+
+
 class MissingFieldsError(LetterError):
     """Fields the template needs are empty; .missing lists each with where to fill it."""
 
@@ -537,9 +541,12 @@ class RequestIndex:
         requests = tracker.requests
         keys = requests["request_id"].astype("string").str.strip().str.upper()
         self.rows: dict[str, int] = {}
+        self.shared: dict[str, list[int]] = {}  # an ID on several rows: whose letter is it?
         for row, key in zip(requests.index, keys, strict=True):
             if not pd.isna(key):
-                self.rows.setdefault(str(key), int(row))  # the first of a duplicated ID
+                first = self.rows.setdefault(str(key), int(row))
+                if first != int(row):
+                    self.shared.setdefault(str(key), [first]).append(int(row))
         self._records: dict[int, dict[str, Any]] = {}
         self._payers: dict[tuple[str, str], tuple[int | None, Row]] = {}
 
@@ -552,7 +559,15 @@ class RequestIndex:
 
     def find(self, request_id: str) -> tuple[int, dict[str, Any]]:
         """(Excel row, the request's values) or RequestNotFoundError."""
-        row = self.rows.get(str(request_id).strip().upper())
+        key = str(request_id).strip().upper()
+        if key in self.shared:
+            rows = self.shared[key]
+            raise DuplicateRequestIdError(
+                f"request {request_id}: its ID is on Requests rows "
+                f"{', '.join(map(str, rows[:-1]))} and {rows[-1]}, so which patient a letter "
+                "is for cannot be told; give each request its own ID (patoolkit check lists "
+                "them), then make the letter.")
+        row = self.rows.get(key)
         if row is None:
             raise RequestNotFoundError(f"{self.tracker.path}: no request with ID "
                                        f"'{request_id}' on the Requests sheet.")
@@ -1055,7 +1070,7 @@ class LetterMaker:
         for asked in request_ids:
             try:
                 request_id = str(self.request_row(asked)["request_id"])  # the tracker's spelling
-            except RequestNotFoundError as error:
+            except (RequestNotFoundError, DuplicateRequestIdError) as error:
                 letters.append(PlannedLetter(str(asked), {}, {}, error))
                 continue
             own = {name: value for name, value in typed_for.get(_request_key(request_id),

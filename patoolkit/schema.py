@@ -64,6 +64,9 @@ LISTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Statuses of a request nobody works on any more (deadlines, worklist, completeness).
+CLOSED_STATUSES = ("Withdrawn", "Expired", "Closed")
+
 # Headings of the Lists sheet, one column per list.
 LIST_TITLES: dict[str, str] = {
     "plan_type": "Plan Type",

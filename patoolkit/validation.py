@@ -130,7 +130,9 @@ ISO_FULL = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 def _parse_text_dates(text: pd.Series) -> pd.Series:
     # ISO 8601 only when the day is given: '2026' or '2026-03' is not a date, it is a typo
     full = text.str.match(ISO_FULL).fillna(False).astype(bool)
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    # microseconds: a year past 2262 (a typo for 2026) must parse to be reported, and
+    # nanoseconds cannot hold it
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if full.any():
         parsed[full] = pd.to_datetime(text[full], format="ISO8601", errors="coerce")
     for fmt in TEXT_DATE_FORMATS:
@@ -178,8 +180,13 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
             future = two_digit & (parsed > pd.Timestamp.now()).fillna(False)
             if future.any():
                 parsed[future] = parsed[future] - pd.DateOffset(years=100)
-        out[parsed.index] = parsed
-        bad = parsed.index[parsed.isna()]
+        wild = parsed.notna() & ~parsed.between(EARLIEST, LATEST)
+        if wild.any():
+            found.add(parsed.index[wild], column.name, "is not a plausible date (before 1900 or "
+                      "after 2199); correct the year", raw[parsed.index[wild]])
+        parsed = parsed.where(~wild)
+        out[parsed.index] = parsed.astype("datetime64[ns]")
+        bad = parsed.index[parsed.isna() & ~wild]
         found.add(bad, column.name, _date_message, raw[bad])
     other = pd.Series(kinds == OTHER, index=raw.index)
     if other.any():

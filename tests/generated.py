@@ -58,6 +58,10 @@ class Base:
         self.claims_path = claims_path
         self.import_path = import_path
         self.grids = grids
+        from patoolkit.claims import read_claims
+
+        claims = read_claims(claims_path).claims
+        self.claim_ids = set(claims["claim_id"].dropna().astype(str))
 
     def __repr__(self) -> str:  # hypothesis prints the arguments of a failing example
         return f"Base({self.tracker_path})"
@@ -92,7 +96,8 @@ GARBLE = ["", "   ", "n/a", "TBD", "?", "-", "0", "-5", "1e308", "=SUM(A1:A3)", 
           "#VALUE!", "<script>alert(1)</script>", "Robert'); DROP TABLE--", "{{ 7*7 }}",
           "Physical, occupational, speech therapy", "medicare  advantage", "EXPEDITED",
           "yes please", "2026-02-30", "31/12/2026", "13/45/2026", "1/2/3", "9999-99-99",
-          "2026-03-14T25:00", "97110-97100", "70553-70551", "ZZZZZ", "A1", "J0135,,", "1234567890",
+          "2026-03-14T25:00", "2300-01-01", "12/31/9999", "1/1/1850", "97110-97100",
+          "70553-70551", "ZZZZZ", "A1", "J0135,,", "1234567890",
           "Approved?", "Denied ", "denied", "Level 3", "Monday", "\t=cmd", "+1", "@SUM(1)",
           "Ünïcödé Ñame", "名前", "x" * 300]
 

@@ -20,9 +20,14 @@ from hypothesis import strategies as st
 from letter_cases import (
     AS_OF,
     CALL,
+    CRITERIA,
     DENIAL_IDS,
+    FIVE_DENIALS,
     GOLDEN,
+    HEADERS,
     MARKER,
+    PAYERS,
+    SETTINGS,
     SUPPLIED,
     build_denials_tracker,
     build_letter_tracker,
@@ -30,7 +35,7 @@ from letter_cases import (
     optional_points_template,
     request_id,
 )
-from workbooks import sha256
+from workbooks import make_tracker, sha256
 
 from patoolkit.cli import main
 from patoolkit.letters import (
@@ -706,3 +711,28 @@ def test_no_letter_of_a_batch_takes_another_requests_values(
         assert letter.own == ({} if own is None else {"discussion_points": own})
         assert letter.values == {"availability": CALL, **letter.own}
         assert (letter.skip is None) == (own is not None)
+
+
+def test_a_request_id_on_two_rows_gets_no_letter_whoever_typed_for_it(tmp_path: Path) -> None:
+    """Two patients' rows under one ID (' lt-denial-1 ' spelled otherwise too): which patient
+    a letter is for cannot be told, so neither gets one, and nobody else's text is used."""
+    rows = [dict(row) for row in FIVE_DENIALS]
+    rows[3]["Request ID"] = "LT-DENIAL-3"  # the fourth patient's row reuses the third's ID
+    rows[4]["Request ID"] = " lt-denial-1 "
+    path = make_tracker(tmp_path / "dup.xlsx", rows, headers=HEADERS,
+                        extra_sheets={"Payers": PAYERS, "Settings": SETTINGS,
+                                      "Criteria": CRITERIA})
+    client = optional_points_template(tmp_path / "client")
+    result = maker_for(path, templates=client).make(
+        ["LT-DENIAL-1", "LT-DENIAL-2", "LT-DENIAL-3"], "p2p", {"availability": CALL},
+        supplied_for={"LT-DENIAL-3": {"discussion_points": MARKER}})
+    assert [made.request_id for made in result.made] == ["LT-DENIAL-2"]
+    skipped = dict(result.skipped)
+    assert "its ID is on Requests rows 4 and 5" in skipped["LT-DENIAL-3"]
+    assert "its ID is on Requests rows 2 and 6" in skipped["LT-DENIAL-1"]
+    texts = letters_in(tmp_path / "letters_out")
+    assert list(texts) == ["LT-DENIAL-2"]
+    assert MARKER not in texts["LT-DENIAL-2"]
+    with pytest.raises(LetterNotApplicableError, match="give each request its own ID"):
+        maker_for(path, templates=client).render("LT-DENIAL-3", "p2p",
+                                                 {"availability": CALL})

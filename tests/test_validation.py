@@ -183,3 +183,9 @@ def test_a_state_service_code_is_a_warning_and_words_an_error(codes: str,
     found = [p for p in _problems("Requests", [{"request_id": "R1", "codes": codes}])
              if "CPT" in p]
     assert [p.split(":")[0] for p in found] == ([severity] if severity else [])
+
+
+@pytest.mark.parametrize("typed", ["2300-01-01", "12/31/9999", "1/1/1850", "2262-04-12"])
+def test_a_text_date_outside_1900_to_2199_is_reported_not_a_crash(typed: str) -> None:
+    with pytest.raises(ValueError, match="is not a plausible date"):
+        typed_frame("Requests", [{"request_id": "R1", "submitted_at": typed}])

@@ -63,6 +63,11 @@ def _extra_commands(path: str, base: generated.Base, request_id: str | None,
         "audit-claims json": ["audit-claims", path, str(base.claims_path), "--format", "json"],
         "import": ["import", str(base.import_path), "--into", path, "--dry-run"],
     }
+    # a batch shares only fields about the sender: the call window of a P2P request
+    commands["letters batch"] = ["letter", path, "--kind", kind, "--decision", "Denied",
+                                 "--no-history", "--out", str(base.folder / "letters"),
+                                 *(["--set", "availability=weekdays 9-5"] if kind == "p2p"
+                                   else [])]
     if request_id is not None:
         commands["letter"] = ["letter", path, request_id, "--kind", kind, "--no-history",
                               "--out", str(base.folder / "letters"),
@@ -71,7 +76,7 @@ def _extra_commands(path: str, base: generated.Base, request_id: str | None,
 
 
 EXTRA = ["check", "deadlines", "worklist", "worklist csv", "metrics", "metrics json",
-         "audit-claims", "audit-claims json", "import", "letter", "report"]
+         "audit-claims", "audit-claims json", "import", "letter", "letters batch", "report"]
 
 
 @_settings(400)
@@ -114,6 +119,14 @@ def test_every_command_completes_and_lists_every_request(
         for row, words in gaps.dropna().items():  # said in words, in the worklist
             mine = worklist[(worklist["row"] == row) & (worklist["action"] == GAP_ACTION)]
             assert mine["reason"].tolist() == [words], (row, words)
+        # and independently of how the words are made: an open request without a plan type,
+        # a payer or an ID is listed, naming the blank column
+        open_ = ~requests["status"].isin(["Withdrawn", "Expired", "Closed"]).fillna(False)
+        for column, title in (("plan_type", "Plan Type"), ("payer", "Payer"),
+                              ("request_id", "Request ID")):
+            for row in requests.index[open_ & requests[column].isna()]:
+                reasons = worklist.loc[worklist["row"] == row, "reason"].tolist()
+                assert any(f"{title} is blank" in reason for reason in reasons), (row, title)
 
         ids = requests["request_id"].dropna().astype(str).tolist()
         chosen = ids[pick % len(ids)] if ids else None
@@ -126,7 +139,16 @@ def test_every_command_completes_and_lists_every_request(
                 assert "Something went wrong" not in page
                 assert "requests" in page
             elif name in commands:
-                completed(run_cli(*commands[name]))
+                ran = run_cli(*commands[name])
+                completed(ran)
+                if name == "metrics json":  # every request counted, by payer as overall
+                    card = json.loads(ran.out)
+                    assert card["overall"]["requests"] == len(requests)
+                    assert sum(row["requests"] for row in card["by_payer"]) == len(requests)
+                if name == "audit-claims json":  # every claim listed, clean ones included
+                    audited = json.loads(ran.out)
+                    assert {claim["claim_id"] for claim in audited["claims"]} >= set(
+                        base.claim_ids)
 
 
 PAGES = ["setup", "scorecard", "claims"]
