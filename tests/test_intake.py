@@ -315,3 +315,37 @@ def test_no_plan_type_saves_only_as_a_draft(form: IntakeForm, sample_copy: Path)
     assert pd.isna(saved["plan_type"])
     assert str(saved["notes"]).startswith(f"{DRAFT_MARK} saved 2026-12-01; blockers: ")
     assert is_draft(saved["notes"])
+
+
+def test_a_draft_stays_open_even_when_no_pa_is_needed(sample_copy: Path) -> None:
+    """No PA needed but something still to do (the provider's enrollment is pending): the
+    draft is not closed, so the worklist lists it to complete, and the PA answer is kept."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(sample_copy)
+    providers = book["Providers"]
+    heading = [cell.value for cell in providers[1]]
+    for row in providers.iter_rows(min_row=2):
+        if row[heading.index("NPI")].value == "1055531572" and \
+                row[heading.index("Payer")].value == "Medicare Part B":
+            row[heading.index("Enrollment Status")].value = "Pending"
+    book.save(sample_copy)
+    form = IntakeForm(TrackerSession(sample_copy, user="front desk"), today=dt.date(2026, 12, 1))
+    fill(form, patient_id="PNEW6", payer="Medicare Part B", plan_type="Medicare FFS",
+         codes="70551", ordering_npi="1055531572")
+    assert form.answer == "No"
+    assert form.blockers
+    form.save_button.click()
+    if asking(form):
+        form.confirm_button.click()
+    tracker = load_tracker(sample_copy)
+    saved = tracker.requests.iloc[-1]
+    assert saved["patient_id"] == "PNEW6"
+    assert saved["status"] == "Documentation"
+    assert is_draft(saved["notes"])
+    assert "no PA required per the PA Rules" in saved["notes"]
+    from patoolkit.worklist import worklist_for
+
+    mine = worklist_for(tracker, "2026-12-01 09:00")
+    mine = mine[mine["request_id"] == saved["request_id"]]
+    assert "Complete the request" in mine["action"].tolist()

@@ -357,12 +357,15 @@ class IntakeForm:
             "documents missing" in blocker for blocker in self.blockers) else "Yes"
         if values["ordering_npi"]:
             values["ordering_provider"] = self.provider_names.get(str(values["ordering_npi"]))
-        values["status"] = "Closed" if self.answer == "No" else "Documentation"
+        # a draft stays open (a closed request is nobody's work), whatever the PA answer
+        values["status"] = "Closed" if self.answer == "No" and not self.blockers \
+            else "Documentation"
+        no_pa = f"{today}: no PA required per the PA Rules" if self.answer == "No" else ""
         if self.blockers:
             values["notes"] = f"{DRAFT_MARK} saved {today}; blockers: " + " | ".join(
-                self.blockers)
-        elif self.answer == "No":
-            values["notes"] = f"{today}: no PA required per the PA Rules"
+                self.blockers) + (f"; {no_pa}" if no_pa else "")
+        elif no_pa:
+            values["notes"] = no_pa
         request_id = self.session.add(values)
         kind = "warn" if self.blockers else "ok"
         set_message(self.feedback, f"Saved {request_id} to {self.session.path.name}"
