@@ -14,7 +14,8 @@
    flags through the value map, units left into units used. A value that does
    not fit its column is kept in the notes, never dropped.
 4. plan_import: each row new, already present (same request ID, same auth
-   number for the same patient, or same patient + payer + codes + date) or
+   number for the same patient, or same patient + payer + codes + date, but
+   never a request with another request ID) or
    skipped with the reason; a row with gaps (no patient, payer or codes) but a
    request ID, decision or auth number is imported and its gaps listed.
 5. import_into: the new rows through the safe writer in one save.
@@ -598,16 +599,20 @@ class _Known:
     """Requests seen (the tracker's, or this file's rows so far), found again by request ID,
     by auth number for the same patient, or by patient + payer + codes + date.
 
+    Two request IDs are two requests: a row with a request ID is found by auth number or
+    content only as a request without one.
+
     The same patient: the same patient ID when both rows have one, else the same name (a
     row with neither is a patient left blank, the same as another left blank).
     """
 
     def __init__(self) -> None:
         self.ids: dict[str, str] = {}
-        self.by_patient_id: dict[tuple[str, str, str], str] = {}
-        self.by_name: dict[tuple[str, str, str], str] = {}
-        self.by_name_without_id: dict[tuple[str, str, str], str] = {}
+        self.by_patient_id: dict[tuple[str, str, str], list[str]] = {}
+        self.by_name: dict[tuple[str, str, str], list[str]] = {}
+        self.by_name_without_id: dict[tuple[str, str, str], list[str]] = {}
         self.auths: dict[str, str] = {}  # label -> its auth number
+        self.request_ids: dict[str, str] = {}  # label -> its request ID
 
     @staticmethod
     def _signs(row: Any) -> list[tuple[str, str]]:
@@ -619,26 +624,32 @@ class _Known:
     def add(self, label: str, row: Any) -> None:
         if row.request_id:
             self.ids.setdefault(row.request_id, label)
+            self.request_ids[label] = row.request_id
         if row.auth:
             self.auths[label] = row.auth
         for kind, sign in self._signs(row):
             if row.patient_id:
-                self.by_patient_id.setdefault((row.patient_id, kind, sign), label)
+                self.by_patient_id.setdefault((row.patient_id, kind, sign), []).append(label)
             else:
-                self.by_name_without_id.setdefault((row.name, kind, sign), label)
-            self.by_name.setdefault((row.name, kind, sign), label)
+                self.by_name_without_id.setdefault((row.name, kind, sign), []).append(label)
+            self.by_name.setdefault((row.name, kind, sign), []).append(label)
 
     def find(self, row: Any) -> str | None:
         if row.request_id in self.ids:
             return self.ids[row.request_id]
         for kind, sign in self._signs(row):
-            label = (self.by_patient_id.get((row.patient_id, kind, sign))
-                     or self.by_name_without_id.get((row.name, kind, sign))
-                     if row.patient_id else self.by_name.get((row.name, kind, sign)))
-            # two authorizations of the same service and date are two requests
-            if label and (kind == "auth" or not row.auth
-                          or self.auths.get(label, row.auth) == row.auth):
-                return label
+            key = (row.name, kind, sign)
+            labels = ([*self.by_patient_id.get((row.patient_id, kind, sign), []),
+                       *self.by_name_without_id.get(key, [])]
+                      if row.patient_id else self.by_name.get(key, []))
+            for label in labels:
+                if row.request_id and self.request_ids.get(label, row.request_id) \
+                        != row.request_id:
+                    continue  # two request IDs are two requests
+                # two authorizations of the same service and date are two requests
+                if kind == "auth" or not row.auth or \
+                        self.auths.get(label, row.auth) == row.auth:
+                    return label
         return None
 
 
@@ -687,9 +698,10 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> Imp
     """Each source row new, already in the tracker, or skipped with the reason.
 
     A row is already there when the tracker has its request ID, its auth number for the
-    same patient, or the same patient, payer, codes and date (see _Known); importing a
-    file twice adds nothing. A row with a request ID, a decision or an auth number is
-    imported even without a patient, payer or codes, and the report lists the gaps.
+    same patient, or the same patient, payer, codes and date (see _Known), and never
+    under another request ID; importing a file twice adds nothing. A row with a request
+    ID, a decision or an auth number is imported even without a patient, payer or codes,
+    and the report lists the gaps.
     """
     transformed = transform(source, mapping, tracker.lists)
     values = transformed.values

@@ -731,3 +731,50 @@ def test_wizard_lists_gaps_and_state_codes_before_the_import(tmp_path: Path,
         in wizard.preview.value
     assert wizard.run_import()
     assert "imported without a payer" in wizard.report.value
+
+
+EXTERNAL_IDS = [["Request #", "Patient ID", "Patient", "Payer", "CPT", "Submitted"],
+                ["EXT-1", "P7", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026"],
+                ["EXT-2", "P7", "Lee, Dana", "Summit Health Plan", "70551", "11/02/2026"]]
+
+
+def test_two_request_ids_in_a_file_are_two_requests_whatever_else_they_share(
+        tmp_path: Path, small_tracker: Path) -> None:
+    plan = plan_for(csv_file(tmp_path / "ids.csv", EXTERNAL_IDS), small_tracker)
+    assert plan.new_rows == [2, 3]
+    assert plan.skipped == {}
+
+
+def test_a_request_id_the_tracker_lacks_is_new_whatever_else_it_shares(
+        tmp_path: Path, small_tracker: Path) -> None:
+    import_file(csv_file(tmp_path / "first.csv", EXTERNAL_IDS[:2]), small_tracker)
+    plan = plan_for(csv_file(tmp_path / "second.csv", [EXTERNAL_IDS[0], EXTERNAL_IDS[2]]),
+                    small_tracker)
+    assert plan.present == {}
+    assert plan.new_rows == [2]
+
+
+def blank_last_request_id(tracker: Path) -> None:
+    """Clear the request ID of the tracker's last request, as a person might."""
+    book = openpyxl.load_workbook(tracker)
+    sheet = book["Requests"]
+    column = [cell.value for cell in sheet[1]].index("Request ID") + 1
+    sheet.cell(row=sheet.max_row, column=column).value = None
+    book.save(tracker)
+
+
+@pytest.mark.parametrize(("stored_id", "incoming_id", "why"), [
+    ("EXT-1", None, "the file has no request ID: its content finds EXT-1"),
+    (None, "EXT-1", "the tracker's request has no request ID: its content finds it"),
+])
+def test_content_finds_a_request_when_one_side_has_no_request_id(
+        tmp_path: Path, small_tracker: Path, stored_id: str | None, incoming_id: str | None,
+        why: str) -> None:
+    import_file(csv_file(tmp_path / "first.csv", EXTERNAL_IDS[:2]), small_tracker)
+    if stored_id is None:
+        blank_last_request_id(small_tracker)
+    incoming = [incoming_id, *EXTERNAL_IDS[1][1:]]
+    plan = plan_for(csv_file(tmp_path / "second.csv", [EXTERNAL_IDS[0], incoming]),
+                    small_tracker)
+    assert len(plan.present) == 1, why
+    assert plan.new_rows == [], why
