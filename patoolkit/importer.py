@@ -14,7 +14,7 @@
    flags through the value map, units left into units used. A value that does
    not fit its column is kept in the notes, never dropped.
 4. plan_import: each row new, already present (same request ID, same auth
-   number for the same patient, or same patient + payer + codes + date, but
+   number for the same patient, or same patient + payer + codes + dates, but
    never a request with another request ID) or
    skipped with the reason; a row with gaps (no patient, payer or codes) but a
    request ID, decision or auth number is imported and its gaps listed.
@@ -550,7 +550,7 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
 
 # --- matching with what the tracker already holds ---------------------------------------------
 
-# the first of these a request has is the date that tells two of the patient's requests apart
+# the dates that tell two of a patient's requests for the same payer and codes apart
 KEY_DATES = ("submitted_at", "auth_effective_date", "scheduled_service_date", "decision_date")
 
 
@@ -576,43 +576,57 @@ def _code_set(cell: str) -> str:
 
 def _recognised_by(frame: pd.DataFrame) -> pd.DataFrame:
     """What a request is recognised by, normalised alike for a source row and for what the
-    writer stored: its request ID, the patient's ID and name, the auth number, and its
-    content (payer, codes and date). Blank is ''."""
+    writer stored: its request ID, the patient's ID and name, the auth number, its content
+    (payer and codes) and its KEY_DATES (days, in one tuple). Blank is ''."""
     def each(column: str, normal: Callable[[str], str]) -> list[str]:
         return [normal(value) if isinstance(value, str) else ""
                 for value in frame[column].astype("string").to_numpy(dtype=object, na_value=None)]
 
-    day = frame[KEY_DATES[0]]
-    for column in KEY_DATES[1:]:
-        day = day.fillna(frame[column])
-    days = [value.strftime("%Y-%m-%d") if not pd.isna(value) else "" for value in day]
-    content = [f"{payer}|{codes}|{date}" for payer, codes, date in zip(
-        each("payer", _words), each("codes", _code_set), days, strict=True)]
+    days = zip(*([value.strftime("%Y-%m-%d") if not pd.isna(value) else ""
+                  for value in frame[column]] for column in KEY_DATES), strict=True)
+    content = [f"{payer}|{codes}" for payer, codes in zip(
+        each("payer", _words), each("codes", _code_set), strict=True)]
     return pd.DataFrame({
         "request_id": each("request_id", lambda value: value.strip().upper()),
         "patient_id": each("patient_id", _patient_id),
         "name": each("patient_name", _words), "auth": each("auth_number", _squashed),
-        "content": ["" if text == "||" else text for text in content]}, index=frame.index)
+        "content": ["" if text == "|" else text for text in content],
+        "days": list(days)}, index=frame.index)
+
+
+def _dates_agree(one: tuple[str, ...], other: tuple[str, ...]) -> bool | None:
+    """Whether two requests' KEY_DATES say they are one: True when a date both have agrees
+    and none disagrees, False when one disagrees, None when no date is on both sides."""
+    both = [(day, other_day) for day, other_day in zip(one, other, strict=True)
+            if day and other_day]
+    return all(day == other_day for day, other_day in both) if both else None
 
 
 class _Known:
     """Requests seen (the tracker's, or this file's rows so far), found again by request ID,
-    by auth number for the same patient, or by patient + payer + codes + date.
+    by auth number for the same patient, or by patient + payer + codes + dates.
 
     Two request IDs are two requests: a row with a request ID is found by auth number or
     content only as a request without one.
 
     The same patient: the same patient ID when both rows have one, else the same name (a
     row with neither is a patient left blank, the same as another left blank).
+
+    The dates (KEY_DATES) of the same patient, payer and codes: the same request when a
+    date both rows have agrees and none disagrees (a pending request, exported again
+    once submitted, has the same service date and a submitted date more). When no date is
+    on both sides: the same request if one row has no date at all (a request typed before
+    it had one), found by one row of the file only, and only when no request shares a
+    date with that row; two rows each with dates but none in common are two requests
+    (nothing says they are one: this January's MRI submitted, December's scheduled).
     """
 
     def __init__(self) -> None:
         self.ids: dict[str, str] = {}
-        self.by_patient_id: dict[tuple[str, str, str], list[str]] = {}
-        self.by_name: dict[tuple[str, str, str], list[str]] = {}
-        self.by_name_without_id: dict[tuple[str, str, str], list[str]] = {}
-        self.auths: dict[str, str] = {}  # label -> its auth number
-        self.request_ids: dict[str, str] = {}  # label -> its request ID
+        self.by_patient_id: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+        self.by_name: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+        self.by_name_without_id: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+        self.found_without_dates: set[str] = set()  # labels an undated comparison found
 
     @staticmethod
     def _signs(row: Any) -> list[tuple[str, str]]:
@@ -624,33 +638,40 @@ class _Known:
     def add(self, label: str, row: Any) -> None:
         if row.request_id:
             self.ids.setdefault(row.request_id, label)
-            self.request_ids[label] = row.request_id
-        if row.auth:
-            self.auths[label] = row.auth
         for kind, sign in self._signs(row):
             if row.patient_id:
-                self.by_patient_id.setdefault((row.patient_id, kind, sign), []).append(label)
+                self.by_patient_id.setdefault((row.patient_id, kind, sign), []).append(
+                    (label, row))
             else:
-                self.by_name_without_id.setdefault((row.name, kind, sign), []).append(label)
-            self.by_name.setdefault((row.name, kind, sign), []).append(label)
+                self.by_name_without_id.setdefault((row.name, kind, sign), []).append(
+                    (label, row))
+            self.by_name.setdefault((row.name, kind, sign), []).append((label, row))
 
     def find(self, row: Any) -> str | None:
         if row.request_id in self.ids:
             return self.ids[row.request_id]
+        undated: str | None = None
         for kind, sign in self._signs(row):
             key = (row.name, kind, sign)
-            labels = ([*self.by_patient_id.get((row.patient_id, kind, sign), []),
-                       *self.by_name_without_id.get(key, [])]
-                      if row.patient_id else self.by_name.get(key, []))
-            for label in labels:
-                if row.request_id and self.request_ids.get(label, row.request_id) \
-                        != row.request_id:
+            seen = ([*self.by_patient_id.get((row.patient_id, kind, sign), []),
+                     *self.by_name_without_id.get(key, [])]
+                    if row.patient_id else self.by_name.get(key, []))
+            for label, other in seen:
+                if row.request_id and other.request_id and other.request_id != row.request_id:
                     continue  # two request IDs are two requests
-                # two authorizations of the same service and date are two requests
-                if kind == "auth" or not row.auth or \
-                        self.auths.get(label, row.auth) == row.auth:
+                if kind == "auth":  # the auth number finds it whatever else changed
                     return label
-        return None
+                if row.auth and other.auth and other.auth != row.auth:
+                    continue  # two authorizations of the same service and date
+                agree = _dates_agree(row.days, other.days)
+                if agree:
+                    return label
+                if (agree is None and undated is None and label not in
+                        self.found_without_dates and not (any(row.days) and any(other.days))):
+                    undated = label
+        if undated is not None:
+            self.found_without_dates.add(undated)
+        return undated
 
 
 GAP_WORDS = {"patient": "a patient", "payer": "a payer", "codes": "codes"}
@@ -698,7 +719,7 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> Imp
     """Each source row new, already in the tracker, or skipped with the reason.
 
     A row is already there when the tracker has its request ID, its auth number for the
-    same patient, or the same patient, payer, codes and date (see _Known), and never
+    same patient, or the same patient, payer, codes and dates (see _Known), and never
     under another request ID; importing a file twice adds nothing. A row with a request
     ID, a decision or an auth number is imported even without a patient, payer or codes,
     and the report lists the gaps.

@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from patoolkit import load_tracker
+from patoolkit import add_request, load_tracker
 from patoolkit.cli import main
 from patoolkit.importer import (
     COMPUTED,
@@ -515,14 +515,37 @@ MATCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("stored", "incoming", "present", "why"), MATCH_CASES,
-                         ids=[case[3] for case in MATCH_CASES])
-def test_a_request_is_recognised_by_patient_payer_codes_and_date(
-        tmp_path: Path, small_tracker: Path, stored: list[object], incoming: list[object],
-        present: bool, why: str) -> None:
-    ids, _ = import_file(csv_file(tmp_path / "first.csv", [MATCH_HEADINGS, stored]),
-                         small_tracker)
-    plan = plan_for(csv_file(tmp_path / "second.csv", [MATCH_HEADINGS, incoming]), small_tracker)
+DATE_HEADINGS = ["Patient ID", "Patient", "Payer", "CPT", "Submitted", "DOS"]
+P7 = ["P7", "Lee, Dana", "Summit Health Plan", "70551"]
+# (the tracker's dates, the file's dates, found present?, why): Submitted, service date (DOS)
+DATE_CASES = [
+    ([None, "12/01/2026"], ["11/25/2026", "12/01/2026"], True,
+     "a pending request once submitted: the service date agrees, the new date tells nothing"),
+    (["11/25/2026", "12/01/2026"], [None, "12/01/2026"], True,
+     "a date on one side only does not tell two requests apart"),
+    ([None, "12/01/2026"], ["11/25/2026", "12/08/2026"], False,
+     "a date both rows have that disagrees is another request"),
+    (["11/25/2026", "12/01/2026"], ["11/25/2026", "12/08/2026"], False,
+     "one date agreeing does not outweigh one that disagrees"),
+    ([None, None], ["11/25/2026", None], True,
+     "a request typed before it had a date is found once it has one"),
+    (["11/25/2026", None], [None, None], True,
+     "a row without a date cannot be told apart from the request"),
+    (["01/10/2026", None], [None, "12/01/2026"], False,
+     "two dated requests without a date in common: nothing says they are one"),
+]
+RECOGNISED = ([(MATCH_HEADINGS, *case) for case in MATCH_CASES]
+              + [(DATE_HEADINGS, [*P7, *stored], [*P7, *incoming], present, why)
+                 for stored, incoming, present, why in DATE_CASES])
+
+
+@pytest.mark.parametrize(("headings", "stored", "incoming", "present", "why"), RECOGNISED,
+                         ids=[case[4] for case in RECOGNISED])
+def test_a_request_is_recognised_by_patient_payer_codes_and_dates(
+        tmp_path: Path, small_tracker: Path, headings: list[object], stored: list[object],
+        incoming: list[object], present: bool, why: str) -> None:
+    ids, _ = import_file(csv_file(tmp_path / "first.csv", [headings, stored]), small_tracker)
+    plan = plan_for(csv_file(tmp_path / "second.csv", [headings, incoming]), small_tracker)
     assert plan.present == ({2: ids[0]} if present else {}), why
     assert plan.new_rows == ([] if present else [2]), why
 
@@ -778,3 +801,30 @@ def test_content_finds_a_request_when_one_side_has_no_request_id(
                     small_tracker)
     assert len(plan.present) == 1, why
     assert plan.new_rows == [], why
+
+
+def add_p7(tracker: Path, **dates: str) -> str:
+    """A request for P7's 70551 typed in the tracker (not imported), with these dates."""
+    return add_request(tracker, {"patient_id": "P7", "patient_name": "Lee, Dana",
+                                 "payer": "Summit Health Plan", "plan_type": "Commercial",
+                                 "codes": "70551", **dates}, by="front desk").request_id
+
+
+def test_a_date_in_common_wins_over_a_request_without_dates(tmp_path: Path,
+                                                            small_tracker: Path) -> None:
+    add_p7(small_tracker)
+    dated = add_p7(small_tracker, submitted_at="2026-11-25")
+    plan = plan_for(csv_file(tmp_path / "week2.csv",
+                             [DATE_HEADINGS, [*P7, "11/25/2026", None]]), small_tracker)
+    assert plan.present == {2: dated}
+
+
+def test_a_request_without_dates_is_found_by_one_row_only(tmp_path: Path,
+                                                         small_tracker: Path) -> None:
+    undated = add_p7(small_tracker)
+    plan = plan_for(csv_file(tmp_path / "year.csv", [
+        DATE_HEADINGS, [*P7, "01/10/2026", None], [*P7, "06/10/2026", None],
+        [*P7, None, None]]), small_tracker)
+    assert plan.present == {2: undated}  # January's; June's is another request
+    assert plan.new_rows == [3]
+    assert plan.skipped == {4: "the same request as row 3 of this file"}
