@@ -1,5 +1,8 @@
 """Tables out of patoolkit: plain text for the terminal, CSV, JSON and a printable .xlsx.
 
+No cell of any of them is a formula a spreadsheet would evaluate, whatever the
+tracker or the claims file holds (formulas.py says how, per kind of file).
+
 The .xlsx is for printing and sharing: a title, bold header repeated on every
 printed page, widths that fit, landscape, fit to one page wide, autofilter,
 overdue rows highlighted. Like every file patoolkit makes, it appears whole
@@ -8,6 +11,7 @@ or not at all and never replaces an existing file.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .files import create_new_file
+from .formulas import escape_formula
 
 if TYPE_CHECKING:
     import xlsxwriter  # loaded on first write: the CLI imports FORMATS for every command
@@ -44,9 +49,47 @@ def to_json(frame: pd.DataFrame) -> str:
     return json.dumps(records(frame), indent=2, default=str)
 
 
+def _escape_text(value: object) -> object:
+    return escape_formula(value) if isinstance(value, str) else value
+
+
+def csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a CSV should carry it: text a spreadsheet would evaluate is escaped.
+
+    Only text is escaped (formulas.escape_formula: "=SUM(A1)" -> "'=SUM(A1)").
+    A column of numbers (int, float, nullable Int64, bool) is left alone, so -5
+    or -0.5 stays a number a spreadsheet can sum; it is a number, not a formula.
+    Date and time columns are left alone: to_csv writes them as 2026-11-02 09:30.
+    In a text column (or a column of mixed values) every text is checked, so a
+    '-5' typed as text (a code, an ID, a note) becomes "'-5": the column is text
+    and stays text, instead of a number the spreadsheet made up or a formula it
+    ran. A number or a date inside a mixed column is left as it is.
+    """
+    escaped = frame.copy()
+    for position in range(escaped.shape[1]):
+        values = escaped.iloc[:, position]
+        if (pd.api.types.is_numeric_dtype(values)  # bool included
+                or pd.api.types.is_datetime64_any_dtype(values)
+                or pd.api.types.is_timedelta64_dtype(values)):
+            continue
+        escaped.isetitem(position, values.map(_escape_text, na_action="ignore"))
+    return escaped
+
+
 def to_csv(frame: pd.DataFrame) -> str:
+    """The frame as CSV text, safe to open in a spreadsheet (see csv_cells).
+
+    Text cells are quoted (numbers are not), so a cell holding a carriage return
+    stays one cell: the csv module quotes only the line ending it writes ("\n"),
+    and an unquoted carriage return would start a new row whose first cell a
+    spreadsheet could evaluate. The heading row (patoolkit's own column names,
+    escaped all the same) is written plain, as before.
+    """
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, date_format="%Y-%m-%d %H:%M")
+    csv.writer(buffer, lineterminator="\n").writerow(
+        [escape_formula(str(name)) for name in frame.columns])
+    csv_cells(frame).to_csv(buffer, index=False, header=False, lineterminator="\n",
+                            date_format="%Y-%m-%d %H:%M", quoting=csv.QUOTE_NONNUMERIC)
     return buffer.getvalue()
 
 
