@@ -609,8 +609,9 @@ class _Known:
     Two request IDs are two requests: a row with a request ID is found by auth number or
     content only as a request without one.
 
-    The same patient: the same patient ID when both rows have one, else the same name (a
-    row with neither is a patient left blank, the same as another left blank).
+    The same patient: the same patient ID when both rows have one, else the same name; a
+    row with neither is a patient left blank, found again only as a row with neither (an
+    ID without a name is no name: a row with no patient is not that patient's).
 
     The dates (KEY_DATES) of the same patient, payer and codes: the same request when a
     date both rows have agrees and none disagrees (a pending request, exported again
@@ -623,9 +624,12 @@ class _Known:
 
     def __init__(self) -> None:
         self.ids: dict[str, str] = {}
+        # (patient ID or name, "auth" or "content", the auth number or content) -> seen;
+        # a blank ID or name is never a key: a row with neither is under no_patient
         self.by_patient_id: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
         self.by_name: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
         self.by_name_without_id: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+        self.no_patient: dict[tuple[str, str], list[tuple[str, Any]]] = {}
         self.found_without_dates: set[str] = set()  # labels an undated comparison found
 
     @staticmethod
@@ -638,25 +642,33 @@ class _Known:
     def add(self, label: str, row: Any) -> None:
         if row.request_id:
             self.ids.setdefault(row.request_id, label)
+        seen = (label, row)
         for kind, sign in self._signs(row):
             if row.patient_id:
-                self.by_patient_id.setdefault((row.patient_id, kind, sign), []).append(
-                    (label, row))
+                self.by_patient_id.setdefault((row.patient_id, kind, sign), []).append(seen)
+            elif row.name:
+                self.by_name_without_id.setdefault((row.name, kind, sign), []).append(seen)
             else:
-                self.by_name_without_id.setdefault((row.name, kind, sign), []).append(
-                    (label, row))
-            self.by_name.setdefault((row.name, kind, sign), []).append((label, row))
+                self.no_patient.setdefault((kind, sign), []).append(seen)
+            if row.name:
+                self.by_name.setdefault((row.name, kind, sign), []).append(seen)
+
+    def _same_patient(self, row: Any, kind: str, sign: str) -> list[tuple[str, Any]]:
+        """The requests seen with this sign for the row's patient (the rule above)."""
+        named = (row.name, kind, sign)
+        if row.patient_id:
+            return [*self.by_patient_id.get((row.patient_id, kind, sign), []),
+                    *(self.by_name_without_id.get(named, []) if row.name else [])]
+        if row.name:
+            return self.by_name.get(named, [])
+        return self.no_patient.get((kind, sign), [])
 
     def find(self, row: Any) -> str | None:
         if row.request_id in self.ids:
             return self.ids[row.request_id]
         undated: str | None = None
         for kind, sign in self._signs(row):
-            key = (row.name, kind, sign)
-            seen = ([*self.by_patient_id.get((row.patient_id, kind, sign), []),
-                     *self.by_name_without_id.get(key, [])]
-                    if row.patient_id else self.by_name.get(key, []))
-            for label, other in seen:
+            for label, other in self._same_patient(row, kind, sign):
                 if row.request_id and other.request_id and other.request_id != row.request_id:
                     continue  # two request IDs are two requests
                 if kind == "auth":  # the auth number finds it whatever else changed

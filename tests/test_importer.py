@@ -828,3 +828,26 @@ def test_a_request_without_dates_is_found_by_one_row_only(tmp_path: Path,
     assert plan.present == {2: undated}  # January's; June's is another request
     assert plan.new_rows == [3]
     assert plan.skipped == {4: "the same request as row 3 of this file"}
+
+
+# a file's row (MATCH_HEADINGS) against P9's request, which has no name; present?; why
+NO_PATIENT_CASES = [
+    ([None, None, None, None, None, "AX-9"], False,
+     "an auth number with no patient is not the auth number of P9, who has no name"),
+    ([None, None, "Summit Health Plan", "70551", "11/02/2026", None], False,
+     "payer, codes and date with no patient are not P9's request"),
+    (["P9", None, None, None, None, "ax9"], True, "P9's auth number for P9"),
+]
+
+
+@pytest.mark.parametrize(("incoming", "present", "why"), NO_PATIENT_CASES,
+                         ids=[case[2] for case in NO_PATIENT_CASES])
+def test_a_row_without_a_patient_is_not_a_patient_without_a_name(
+        tmp_path: Path, small_tracker: Path, incoming: list[object], present: bool,
+        why: str) -> None:
+    stored = add_request(small_tracker, {
+        "patient_id": "P9", "payer": "Summit Health Plan", "plan_type": "Commercial",
+        "codes": "70551", "submitted_at": "2026-11-02", "auth_number": "AX-9"}, by="t")
+    plan = plan_for(csv_file(tmp_path / "auth.csv", [MATCH_HEADINGS, incoming]), small_tracker)
+    assert plan.present == ({2: stored.request_id} if present else {}), why
+    assert plan.new_rows == ([] if present else [2]), why
