@@ -701,7 +701,7 @@ class ImportPlan:
     mapping: ImportMapping
     transformed: Transformed
     new_rows: list[int]  # source rows to add
-    present: dict[int, str]  # source row -> the request already in the tracker
+    present: dict[int, str]  # source row -> the request ID found ("Requests row 14" if blank)
     skipped: dict[int, str]  # source row -> why not
     warnings: list[RowNote] = field(default_factory=list)  # new rows worth a look
 
@@ -740,9 +740,11 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> Imp
     values = transformed.values
     in_tracker, in_file = _Known(), _Known()
     existing = tracker.requests
-    for request_id, recognised in zip(existing["request_id"].astype(str),
-                                      _recognised_by(existing).itertuples(), strict=True):
-        in_tracker.add(request_id, recognised)
+    # a request is named by its request ID, or by its row when its ID was left blank
+    request_ids = existing["request_id"].astype("string").str.strip().fillna("")
+    for request_id, recognised in zip(request_ids, _recognised_by(existing).itertuples(),
+                                      strict=True):
+        in_tracker.add(request_id or f"{REQUESTS.name} row {recognised.Index}", recognised)
     gaps = _gaps(values)
     says_request = values[["request_id", "decision", "auth_number"]].notna().any(axis=1)
     not_a_request = set(values.index[gaps.all(axis=1) & ~says_request])

@@ -851,3 +851,14 @@ def test_a_row_without_a_patient_is_not_a_patient_without_a_name(
     plan = plan_for(csv_file(tmp_path / "auth.csv", [MATCH_HEADINGS, incoming]), small_tracker)
     assert plan.present == ({2: stored.request_id} if present else {}), why
     assert plan.new_rows == ([] if present else [2]), why
+
+
+def test_a_request_without_an_id_is_named_by_its_row(tmp_path: Path,
+                                                     small_tracker: Path) -> None:
+    path = csv_file(tmp_path / "log.csv", [MATCH_HEADINGS, [*P7, "11/02/2026", None]])
+    import_file(path, small_tracker)
+    blank_last_request_id(small_tracker)
+    row = load_tracker(small_tracker).requests.index[-1]
+    plan = plan_for(path, small_tracker)
+    assert plan.present == {2: f"Requests row {row}"}
+    assert f"row 2: already present as Requests row {row}" in plan.report()
