@@ -40,6 +40,7 @@ import pandas as pd
 
 from .codes import CODE_PARTS, looks_like_service_code, procedure_code_problem
 from .errors import PAToolkitError, UnusableTrackerError
+from .intake import patient_key
 from .schema import LISTS, REQUESTS, normalize_header
 from .validation import Collector, check_requests, convert_column
 
@@ -559,11 +560,6 @@ def _squashed(text: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", text.upper())
 
 
-def _patient_id(text: str) -> str:
-    """'00123' and 123 are one: Excel drops the leading zeros of an ID typed as a number."""
-    return re.sub(r"^0+(?=.)", "", _squashed(text))
-
-
 def _words(text: str) -> str:
     """'DOE,  Jane' and 'Jane Doe' -> 'doe jane'."""
     return " ".join(sorted(re.findall(r"[^\W_]+", text.casefold())))
@@ -586,10 +582,11 @@ def _recognised_by(frame: pd.DataFrame) -> pd.DataFrame:
                   for value in frame[column]] for column in KEY_DATES), strict=True)
     content = [f"{payer}|{codes}" for payer, codes in zip(
         each("payer", _words), each("codes", _code_set), strict=True)]
+    patients = patient_key(frame["patient_id"], frame["patient_name"]).fillna("")
     return pd.DataFrame({
         "request_id": each("request_id", lambda value: value.strip().upper()),
-        "patient_id": each("patient_id", _patient_id),
-        "name": each("patient_name", _words), "auth": each("auth_number", _squashed),
+        "patient_id": patients["id"].tolist(), "name": patients["name"].tolist(),
+        "auth": each("auth_number", _squashed),
         "content": ["" if text == "|" else text for text in content],
         "days": list(days)}, index=frame.index)
 
@@ -609,8 +606,9 @@ class _Known:
     Two request IDs are two requests: a row with a request ID is found by auth number or
     content only as a request without one.
 
-    The same patient: the same patient ID when both rows have one, else the same name; a
-    row with neither is a patient left blank, found again only as a row with neither (an
+    The same patient: as patoolkit.intake.same_patient (the same patient ID when both rows
+    have one, else the same name, as patient_key compares them); a row with neither is a
+    patient left blank, found again only as a row with neither (an
     ID without a name is no name: a row with no patient is not that patient's).
 
     The dates (KEY_DATES) of the same patient, payer and codes: the same request when a

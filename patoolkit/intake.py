@@ -4,14 +4,22 @@ The "New request" dashboard asks these before it saves, and the writer's
 add_request enforces the draft rule, so the CLI, a notebook and the dashboard
 agree. Pure functions over the tracker's frames.
 
-- Matching: payers and patients are compared with case, spaces and
-  punctuation ignored, so "Summit Health Plan" and "SUMMIT health-plan" are one
-  payer, "Doe, Jane" and "DOE JANE" one patient name.
+- Matching: payers are compared with case, spaces and punctuation ignored, so
+  "Summit Health Plan" and "SUMMIT health-plan" are one payer.
+- Same patient (patient_key, same_patient; the import finds requests already
+  in the tracker by the same rule): two requests that both have a patient ID
+  are for the same patient when the IDs are the same, whatever the names; when
+  either has no ID, when the names are the same. An ID is compared without
+  case, spaces or punctuation, and an ID of digits without its leading zeros
+  (Excel drops them from an ID typed as a number: "00123" is 123). A name is
+  compared as its words in any order, without case or accents ("Dummy,
+  Sawyer", "SAWYER DUMMY" and "Sawyer Dummy" are one name); an apostrophe or
+  a hyphen does not split a word ("O'Brien" is "OBrien"). A request with
+  neither an ID nor a name is no patient, the same as nobody.
 - Plan type: each Payers row is one plan of a payer; a payer with a single
   plan type gives it to a new request (plan_types_for). A payer with no row is
   unknown (known_payer): the form asks before it saves one.
-- Similar request: same patient (patient IDs compared where both requests
-  have one, else the names), same payer, the same set of codes (order, spaces
+- Similar request: same patient, same payer, the same set of codes (order, spaces
   and case aside; two requests without codes have the same, empty, set) and
   service dates at most SIMILAR_DAYS (30) apart. A request without a service
   date, on either side, is similar whatever the other date: nothing rules out
@@ -26,12 +34,15 @@ agree. Pure functions over the tracker's frames.
 Limitations: a similar request is not always a duplicate (a second course of
 the same therapy is a real new request), so it is a question, never a
 refusal. Patients are matched by what the tracker holds (IDs, names), not by
-date of birth or member ID. A note that happens to begin with the word
-"Draft" ("Draft letter sent") marks its request as a draft.
+date of birth or member ID; "Mary-Ann" and "Mary Ann", or a middle initial
+typed on one request only, are two names. A note that happens to begin with
+the word "Draft" ("Draft letter sent") marks its request as a draft.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 
 import pandas as pd
@@ -47,6 +58,34 @@ def match_key(values: pd.Series) -> pd.Series:
     """Names as compared: case, spaces and punctuation dropped; NA when nothing is left."""
     keys = values.astype("string").str.casefold().str.replace(r"[\W_]+", "", regex=True)
     return keys.mask(keys == "")
+
+
+def _name_words(name: str) -> str:
+    """'Núñez,  JOSE' -> 'jose nunez': the words, accents and case aside, sorted."""
+    plain = "".join(char for char in unicodedata.normalize("NFKD", name)
+                    if not unicodedata.combining(char)).casefold()
+    words = (re.sub(r"[\W_]+", "", word) for word in re.split(r"[\s,;/]+", plain))
+    return " ".join(sorted(word for word in words if word))
+
+
+def patient_key(ids: pd.Series, names: pd.Series) -> pd.DataFrame:
+    """Per request, its patient as compared (see the module docstring): 'id', the patient
+    ID (lower case, letters and digits, a number without its leading zeros) and 'name',
+    the name's words sorted; NA where blank. Compare two with same_patient."""
+    id_keys = match_key(ids).str.replace(r"^0+(?=\d)(?=\d+$)", "", regex=True)
+    name_keys = names.astype("string").map(_name_words, na_action="ignore")
+    return pd.DataFrame({"id": id_keys, "name": name_keys.mask(name_keys == "")},
+                        index=ids.index, dtype="string")
+
+
+def same_patient(keys: pd.DataFrame, patient: pd.Series) -> pd.Series:
+    """Per row of keys (patient_key's), whether it is patient (one row of patient_key):
+    the IDs decide where both have one, else the names; no ID and no name is nobody."""
+    by_id = (keys["id"] == patient["id"]).fillna(False).astype(bool)
+    by_name = (keys["name"] == patient["name"]).fillna(False).astype(bool)
+    if pd.notna(patient["id"]):
+        by_name &= keys["id"].isna()
+    return by_id | by_name
 
 
 def _blank(value: object) -> bool:
@@ -105,22 +144,14 @@ def similar_requests(requests: pd.DataFrame, values: Mapping[str, object],
     The rows keep their index (Excel row) and every column; show their request
     IDs, not their names.
     """
-    patient_id = _key_of(values.get("patient_id"))
-    name = _key_of(values.get("patient_name"))
+    patient = patient_key(pd.Series([values.get("patient_id")], dtype=object),
+                          pd.Series([values.get("patient_name")], dtype=object)).iloc[0]
     payer = _key_of(values.get("payer"))
-    if payer is None or (patient_id is None and name is None):
+    if payer is None or patient.isna().all():
         return requests.iloc[0:0]
-    ids = match_key(requests["patient_id"])
-    same_patient = pd.Series(False, index=requests.index)
-    if patient_id is not None:
-        same_patient |= (ids == patient_id).fillna(False).astype(bool)
-    if name is not None:
-        by_name = (match_key(requests["patient_name"]) == name).fillna(False).astype(bool)
-        if patient_id is not None:  # an ID on both sides decides; else the names do
-            by_name &= ids.isna()
-        same_patient |= by_name
     # the patient test first: the other tests then run over a few rows, not the whole sheet
-    found = requests[same_patient]
+    found = requests[same_patient(patient_key(requests["patient_id"],
+                                              requests["patient_name"]), patient)]
     found = found[(match_key(found["payer"]) == payer).fillna(False).astype(bool)]
     service = values.get("scheduled_service_date")
     if not _blank(service):

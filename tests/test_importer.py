@@ -862,3 +862,35 @@ def test_a_request_without_an_id_is_named_by_its_row(tmp_path: Path,
     plan = plan_for(path, small_tracker)
     assert plan.present == {2: f"Requests row {row}"}
     assert f"row 2: already present as Requests row {row}" in plan.report()
+
+
+# the tracker's patient (ID, name), the file's, the same patient?, why
+PATIENT_CASES = [
+    (("00123", "Dummy, Sawyer"), ("123", "Dummy, Sawyer"), True,
+     "an ID that lost its leading zeros in Excel"),
+    ((None, "Dummy, Sawyer"), (None, "Sawyer Dummy"), True, "a name's words in any order"),
+    (("P1", "Dummy, Sawyer"), ("P2", "Dummy, Sawyer"), False, "two IDs are two patients"),
+    (("P1", "Dummy, Sawyer"), (None, "SAWYER DUMMY"), True, "without an ID the names decide"),
+    (("P1", None), (None, "Dummy, Sawyer"), False, "an ID against a name: nothing to compare"),
+]
+
+
+@pytest.mark.parametrize(("stored", "incoming", "same", "why"), PATIENT_CASES,
+                         ids=[case[3] for case in PATIENT_CASES])
+def test_import_and_new_request_agree_on_the_same_patient(
+        tmp_path: Path, small_tracker: Path, stored: tuple[str | None, str | None],
+        incoming: tuple[str | None, str | None], same: bool, why: str) -> None:
+    from patoolkit.intake import similar_requests
+
+    request = {"payer": "Summit Health Plan", "codes": "70551",
+               "scheduled_service_date": "2026-12-01"}
+    added = add_request(small_tracker, {"patient_id": stored[0], "patient_name": stored[1],
+                                        "plan_type": "Commercial", **request}, by="t")
+    plan = plan_for(csv_file(tmp_path / "log.csv", [
+        ["Patient ID", "Patient", "Payer", "CPT", "DOS"],
+        [*incoming, "Summit Health Plan", "70551", "12/01/2026"]]), small_tracker)
+    assert plan.present == ({2: added.request_id} if same else {}), why
+    similar = similar_requests(load_tracker(small_tracker).requests,
+                               {"patient_id": incoming[0], "patient_name": incoming[1],
+                                **request})
+    assert similar["request_id"].tolist() == ([added.request_id] if same else []), why

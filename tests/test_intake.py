@@ -23,9 +23,11 @@ from patoolkit.intake import (
     draft_mask,
     is_draft,
     known_payer,
+    patient_key,
     payer_on_sheet,
     plan_type_problem,
     plan_types_for,
+    same_patient,
     similar_requests,
 )
 from patoolkit.tracker import typed_frame
@@ -83,6 +85,8 @@ EXISTING = typed_frame("Requests", [
      "scheduled_service_date": "2026-12-10"},
     {"request_id": "PA-6", "patient_id": "P7", "payer": "Summit Health Plan",
      "scheduled_service_date": "2026-12-10"},
+    {"request_id": "PA-7", "patient_id": "00123", "patient_name": "Dummy, Sawyer",
+     "payer": "Summit Health Plan", "codes": "97110"},
 ])
 JANE = {"patient_id": "P1", "patient_name": "Doe, Jane", "payer": "Summit Health Plan",
         "codes": "70551, 70553", "scheduled_service_date": dt.date(2026, 12, 10)}
@@ -111,10 +115,58 @@ JANE = {"patient_id": "P1", "patient_name": "Doe, Jane", "payer": "Summit Health
     ({"patient_id": None, "patient_name": None}, set(), "no patient: nothing to compare"),
     ({"patient_id": "P7", "codes": None}, {"PA-6"}, "no codes on either side are the same set"),
     ({"patient_id": "P7", "codes": ""}, {"PA-6"}, "blank codes are no codes"),
+    ({"patient_id": "123", "codes": "97110"}, {"PA-7"},
+     "an ID that lost its leading zeros in Excel is the same patient (as on import)"),
+    ({"patient_id": None, "patient_name": "Sawyer Dummy", "codes": "97110"}, {"PA-7"},
+     "a name's words in any order are one name (as on import)"),
 ])
 def test_similar_requests(changes: dict[str, object], expected: set[str], reason: str) -> None:
     found = similar_requests(EXISTING, {**JANE, **changes})
     assert set(found["request_id"]) == expected, reason
+
+
+# two requests' patient ID and name; the same patient?; why
+SAME_PATIENT_CASES = [
+    (("P1", "Doe, Jane"), ("P1", "Roe, Sam"), True,
+     "the IDs decide when both requests have one, whatever the names"),
+    (("P1", "Doe, Jane"), ("P2", "Doe, Jane"), False, "two IDs are two patients, one name or not"),
+    (("00123", None), ("123", None), True, "Excel drops the leading zeros of an ID typed as a "
+     "number"),
+    ((" p-1 ", None), ("P1", None), True, "an ID's case, spaces and punctuation aside"),
+    (("0A1", None), ("A1", None), False, "only a number loses its leading zeros"),
+    (("0", None), ("000", None), True, "an ID of zeros keeps one"),
+    ((None, "Sawyer Dummy"), (None, "Dummy, Sawyer"), True, "a name's words in any order"),
+    ((None, "DOE,JANE"), (None, "  jane   doe "), True, "a name's case, commas and spaces aside"),
+    ((None, "O'Brien, Pat"), (None, "Pat OBrien"), True,
+     "an apostrophe or a hyphen inside a word does not split it"),
+    ((None, "José Núñez"), (None, "NUNEZ, JOSE"), True, "accents aside"),
+    ((None, "Doe, Jane"), (None, "Doe, Jan"), False, "a name is all of its words"),
+    ((None, "Doe, Jane A."), (None, "Jane Doe"), False, "a middle initial is a word more"),
+    (("P1", "Doe, Jane"), (None, "Jane Doe"), True, "one request without an ID: the names decide"),
+    (("P1", None), (None, "Doe, Jane"), False,
+     "an ID on one side and only a name on the other: nothing to compare"),
+    ((None, None), (None, None), False, "no patient on either side is nobody"),
+    (("  ", "--"), (None, None), False, "spaces and punctuation are no patient"),
+]
+
+
+@pytest.mark.parametrize(("one", "other", "same", "reason"), SAME_PATIENT_CASES,
+                         ids=[case[3] for case in SAME_PATIENT_CASES])
+def test_same_patient(one: tuple[str | None, str | None], other: tuple[str | None, str | None],
+                      same: bool, reason: str) -> None:
+    keys = patient_key(pd.Series([one[0], other[0]], dtype=object),
+                       pd.Series([one[1], other[1]], dtype=object))
+    assert list(keys.columns) == ["id", "name"]
+    assert same_patient(keys.iloc[[1]], keys.iloc[0]).tolist() == [same], reason
+    assert same_patient(keys.iloc[[0]], keys.iloc[1]).tolist() == [same], reason  # symmetric
+
+
+def test_patient_key_keeps_the_index_and_leaves_blanks_missing() -> None:
+    keys = patient_key(pd.Series(["00123", None, " "], index=[4, 7, 9], dtype="string"),
+                       pd.Series(["Doe, Jane", "", None], index=[4, 7, 9], dtype="string"))
+    assert list(keys.index) == [4, 7, 9]
+    assert keys.loc[4].tolist() == ["123", "doe jane"]
+    assert keys.loc[[7, 9]].isna().all(axis=None)
 
 
 def test_similar_requests_keep_the_excel_rows_and_take_another_window() -> None:
