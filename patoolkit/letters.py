@@ -309,19 +309,22 @@ def applicable(kind: LetterKind, request: Row, deadlines: Row, now: pd.Timestamp
 def template_folders(tracker: Tracker | None = None, override: Path | str | None = None
                      ) -> list[Path]:
     """Folders searched for a template, first match wins: --templates, Settings, bundled."""
-    folders: list[Path] = []
+    folders: list[tuple[Path, bool]] = []  # (folder, named by the tracker's Settings)
     if override:
-        folders.append(Path(override))
+        folders.append((Path(override), False))
     setting = tracker.settings.get(TEMPLATES_SETTING) if tracker is not None else None
     if tracker is not None and not _blank(setting):
         folder = Path(str(setting)).expanduser()
-        folders.append(folder if folder.is_absolute() else tracker.path.parent / folder)
-    for folder in folders:
+        folders.append((folder if folder.is_absolute() else tracker.path.parent / folder, True))
+    for folder, from_settings in folders:
         if not folder.is_dir():
-            raise TemplateProblemError(f"{folder}: the letter template folder does not exist; "
-                                       "fix --templates or the Settings key "
-                                       f"'{TEMPLATES_SETTING}'.")
-    return [*folders, BUNDLED_TEMPLATES]
+            error = TemplateProblemError(f"{folder}: the letter template folder does not "
+                                         "exist; fix --templates or the Settings key "
+                                         f"'{TEMPLATES_SETTING}'.")
+            if from_settings:
+                error.exit_code = 1  # a finding in the tracker, which `check` warns about
+            raise error
+    return [*(folder for folder, _ in folders), BUNDLED_TEMPLATES]
 
 
 def template_path(kind: LetterKind, folders: Sequence[Path]) -> Path:

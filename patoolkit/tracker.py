@@ -244,6 +244,28 @@ def _read_settings(frame: pd.DataFrame, found: Collector) -> dict[str, object]:
     return settings
 
 
+FOLDER_SETTINGS = {"letter_templates_folder": "no letter can be made until it is fixed or "
+                   "cleared (cleared, the bundled templates are used)"}
+
+
+def _check_folders(settings: dict[str, object], frame: pd.DataFrame, path: Path,
+                   found: Collector) -> None:
+    """A Settings folder that does not exist: said by `check`, before a letter is refused."""
+    for key, consequence in FOLDER_SETTINGS.items():
+        value = settings.get(key)
+        if value is None or not str(value).strip():
+            continue
+        folder = Path(str(value).strip()).expanduser()
+        folder = folder if folder.is_absolute() else path.parent / folder
+        if folder.is_dir():
+            continue
+        rows = [row for row, name in zip(frame.index, frame["key"], strict=True)
+                if not pd.isna(name) and normalize_header(name) == normalize_header(key)]
+        found.labels.setdefault("value", "value")
+        found.add(rows[-1:], "value", f"setting '{key}' names a folder that does not exist "
+                  f"({folder}); {consequence}", [value], severity="warning")
+
+
 def load_tracker(path: Path | str) -> Tracker:
     """Read and validate a tracker workbook.
 
@@ -312,6 +334,7 @@ def tracker_from_rows(path: Path, fingerprint: str,
             check_requests(frame, found)
         if sheet.name == "Settings":
             settings = _read_settings(frame, found)
+            _check_folders(settings, frame, path, found)
         frames[sheet.name] = frame
         problems.extend(sorted(found.problems, key=lambda p: p.row or 0))
     problems.sort(key=lambda p: p.severity != "error")  # stable: sheet order, then row

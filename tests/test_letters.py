@@ -736,3 +736,17 @@ def test_a_request_id_on_two_rows_gets_no_letter_whoever_typed_for_it(tmp_path: 
     with pytest.raises(LetterNotApplicableError, match="give each request its own ID"):
         maker_for(path, templates=client).render("LT-DENIAL-3", "p2p",
                                                  {"availability": CALL})
+
+
+def test_a_settings_template_folder_that_does_not_exist_is_a_finding(
+        letters_tracker: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder named in Settings that is not there: check warns, letter exits 1 saying why."""
+    book = openpyxl.load_workbook(letters_tracker)
+    book["Settings"].append(["letter_templates_folder", "Clients/Maple (moved)"])
+    book.save(letters_tracker)
+    tracker = load_tracker(letters_tracker)
+    assert any("names a folder that does not exist" in p.message for p in tracker.warnings)
+    code = main(["letter", str(letters_tracker), request_id("p2p"), "--kind", "p2p",
+                 "--no-history", *[f"--set={k}={v}" for k, v in SUPPLIED["p2p"].items()]])
+    assert code == 1
+    assert "the letter template folder does not exist" in capsys.readouterr().err
