@@ -48,6 +48,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from .codes import split_codes
+from .schema import is_blank
 
 DRAFT_MARK = "Draft:"
 DRAFT_START = r"^\s*draft\b"  # the notes' first word is Draft, in any case
@@ -86,13 +87,6 @@ def same_patient(keys: pd.DataFrame, patient: pd.Series) -> pd.Series:
     if pd.notna(patient["id"]):
         by_name &= keys["id"].isna()
     return by_id | by_name
-
-
-def _blank(value: object) -> bool:
-    """None, NaN, NaT, pd.NA or only spaces: nothing given."""
-    if isinstance(value, str):
-        return not value.strip()
-    return value is None or bool(pd.isna(value))
 
 
 def _key_of(value: object) -> str | None:
@@ -154,7 +148,7 @@ def similar_requests(requests: pd.DataFrame, values: Mapping[str, object],
                                               requests["patient_name"]), patient)]
     found = found[(match_key(found["payer"]) == payer).fillna(False).astype(bool)]
     service = values.get("scheduled_service_date")
-    if not _blank(service):
+    if not is_blank(service):
         dates = found["scheduled_service_date"].dt.normalize()
         apart = (dates - pd.Timestamp(service).normalize()).abs()
         found = found[dates.isna() | (apart <= pd.Timedelta(days=days))]
@@ -175,7 +169,7 @@ def is_draft(notes: object) -> bool:
 
 def plan_type_problem(values: Mapping[str, object]) -> str | None:
     """Why a new request may not be saved as it is, or None: a plan type, or a draft."""
-    if not _blank(values.get("plan_type")) or is_draft(values.get("notes")):
+    if not is_blank(values.get("plan_type")) or is_draft(values.get("notes")):
         return None
     return ("Plan type is blank: choose the request's plan type (the Payers sheet lists each "
             f"payer's), or save it as a draft by starting its notes with '{DRAFT_MARK}'.")

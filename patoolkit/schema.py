@@ -8,7 +8,10 @@ sheet all read one table. A new column is a new row here, not a new code path.
 from __future__ import annotations
 
 import re
+from collections.abc import Sized
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 # Enumerations: the contract's values. The Lists sheet of a workbook may add
 # more (a consultant extends a dropdown there), never remove these.
@@ -86,6 +89,17 @@ LIST_TITLES: dict[str, str] = {
 # Spellings an analyst types for Yes and No.
 YES_WORDS = frozenset({"yes", "y", "true", "t", "x", "1", "✓", "✔"})
 NO_WORDS = frozenset({"no", "n", "false", "f", "0"})
+
+
+def is_blank(value: object) -> bool:
+    """Whether a value gives nothing: None, NaN, NaT, pd.NA, a string of only spaces, or an
+    empty list, tuple, mapping or array (a multi-select left empty). Zero, False and a
+    list holding something are values; so is any other object."""
+    if isinstance(value, str):
+        return not value.strip()
+    if pd.api.types.is_scalar(value):
+        return bool(pd.isna(value))
+    return isinstance(value, Sized) and len(value) == 0
 
 
 def normalize_header(text: object) -> str:

@@ -57,6 +57,7 @@ from .schema import (
     REQUESTS,
     Column,
     Sheet,
+    is_blank,
     match_headers,
     normalize_header,
     sheet_for,
@@ -180,7 +181,7 @@ def _grow_tables(ws: Worksheet, last_row: int, last_column: int) -> None:
 def _coerce_all(column: Column, values: Sequence[object],
                 lists: Mapping[str, tuple[str, ...]]) -> list[object]:
     """Values given by a caller, checked and typed as the column's kind, in one pass."""
-    raw = pd.Series([None if _blank(value) else value for value in values],
+    raw = pd.Series([None if is_blank(value) else value for value in values],
                     index=range(len(values)), dtype=object)
     found = Collector(REQUESTS.name, {})
     typed = convert_column(column, raw, dict(lists), found)
@@ -193,19 +194,9 @@ def _coerce_all(column: Column, values: Sequence[object],
     return [_python_value(column, result) for result in typed.to_numpy(dtype=object)]
 
 
-def _blank(value: object) -> bool:
-    """None, NaN, NaT, pd.NA or only spaces: nothing given."""
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(value is None or pd.isna(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # a list or an array: not a missing scalar
-        return False
-
-
 def _given_id(values: Mapping[str, Any]) -> str:
     value = values.get("request_id")
-    return "" if _blank(value) else str(value).strip()
+    return "" if is_blank(value) else str(value).strip()
 
 
 def _python_value(column: Column, result: object) -> object:
@@ -589,7 +580,7 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
             applied = _apply(ws, row, positions, {name: typed_columns[name][number]
                                                   for name in values})
             for title, value in (extras[number] if extras else {}).items():
-                if _blank(value):
+                if is_blank(value):
                     continue
                 column, last_column = _extra_column(ws, header_row, positions, extra_columns,
                                                     last_column, str(title))

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import ipywidgets as widgets
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -30,6 +31,7 @@ from patoolkit.intake import (
     same_patient,
     similar_requests,
 )
+from patoolkit.schema import is_blank
 from patoolkit.tracker import typed_frame
 from patoolkit.ui import IntakeForm, TrackerSession
 
@@ -216,6 +218,50 @@ def test_plan_type_problem(plan_type: object, notes: str | None, refused: bool,
     if problem:
         assert "choose the request's plan type" in problem
         assert DRAFT_MARK in problem  # it says how to save a draft
+
+
+@pytest.mark.parametrize(("plan_type", "refused", "reason"), [
+    ([], True, "an empty list (a multi-select left empty) is no plan type"),
+    (["Commercial", "Other"], False, "two plan types are not a blank: the writer says what "
+     "is wrong with them"),
+])
+def test_plan_type_problem_takes_a_list_without_crashing(plan_type: object, refused: bool,
+                                                         reason: str) -> None:
+    assert (plan_type_problem({"plan_type": plan_type}) is not None) is refused, reason
+
+
+# what the package counts as a blank value (patoolkit.schema.is_blank, used here and by the
+# writer); the value, blank?, why
+BLANK_CASES = [
+    (None, True, "nothing"),
+    (float("nan"), True, "an empty cell as pandas reads it"),
+    (pd.NA, True, "an empty cell of a string or integer column"),
+    (pd.NaT, True, "an empty cell of a date column"),
+    (np.datetime64("NaT"), True, "numpy's empty date"),
+    ("", True, "an empty string"),
+    ("  \n\t", True, "only spaces and line breaks"),
+    ("x", False, "text"),
+    (" 0 ", False, "text with spaces around it"),
+    (0, False, "zero is a value"),
+    (0.0, False, "zero is a value as a float too"),
+    (False, False, "No is a value"),
+    (dt.date(2026, 12, 1), False, "a date"),
+    (pd.Timestamp("2026-12-01"), False, "a timestamp"),
+    ([], True, "an empty list: nothing chosen"),
+    ((), True, "an empty tuple"),
+    ({}, True, "an empty mapping"),
+    (np.array([]), True, "an empty array"),
+    (["70551"], False, "a list with something in it"),
+    ([None], False, "a list holding a blank is still a list: the caller says what it means"),
+    (np.array([1.0, np.nan]), False, "an array is not a missing scalar"),
+    (Path("x.docx"), False, "any other object is a value"),
+]
+
+
+@pytest.mark.parametrize(("value", "blank", "reason"), BLANK_CASES,
+                         ids=[case[2] for case in BLANK_CASES])
+def test_is_blank(value: object, blank: bool, reason: str) -> None:
+    assert is_blank(value) is blank, reason
 
 
 # -- the writer ----------------------------------------------------------------------------
