@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from .errors import Problem, UnusableTrackerError
+from .extents import guard_extents
 from .schema import (
     LIST_TITLES,
     LISTS,
@@ -273,12 +275,23 @@ def load_tracker(path: Path | str) -> Tracker:
     other problem is collected in Tracker.problems (see `patoolkit check`).
     """
     path, data = read_workbook_bytes(path)
-    book = open_workbook(path, data)
+    open_workbook(path, data)  # a damaged or foreign file is said so before anything else
+
+    def wanted(name: str) -> bool:
+        return sheet_for(name) is not None or \
+            normalize_header(name) == normalize_header(LISTS_SHEET)
+
+    readable, strays = guard_extents(path, data, wanted)
+    book = open_workbook(path, readable)
     names = list(book.sheet_names)
-    wanted = {name for name in names if sheet_for(name) is not None
-              or normalize_header(name) == normalize_header(LISTS_SHEET)}
-    grids = {name: (sheet_rows(book, name, path) if name in wanted else None) for name in names}
-    return tracker_from_rows(path, hashlib.sha256(data).hexdigest(), grids)
+    grids = {name: (sheet_rows(book, name, path) if wanted(name) else None) for name in names}
+    tracker = tracker_from_rows(path, hashlib.sha256(data).hexdigest(), grids)
+    tracker.problems.extend(Problem(
+        stray.sheet, int(re.sub(r"[A-Z]", "", stray.address)), None,
+        f"a value at {stray.address}, far outside the table, is ignored; clear the cell (it "
+        "makes the sheet look millions of cells large to every program that reads it)",
+        severity="warning") for stray in strays[:100])
+    return tracker
 
 
 def tracker_from_rows(path: Path, fingerprint: str,

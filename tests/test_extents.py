@@ -1,0 +1,87 @@
+"""A stray far cell never decides how much memory a read takes (extents.py)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from workbooks import make_tracker
+
+from patoolkit import extents
+from patoolkit.errors import UnusableTrackerError
+from patoolkit.tracker import load_tracker
+
+ROWS = [{"Request ID": f"PA-{n}", "Patient ID": f"P{n}", "Notes": "x"} for n in range(1, 6)]
+
+
+def _with_cells(path: Path, cells: dict[str, object]) -> Path:
+    book = openpyxl.load_workbook(path)
+    for address, value in cells.items():
+        book["Requests"][address] = value
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("address", "reason"), [
+    ("XFD1048576", "the last cell Excel has: 17 billion cells as a grid, the reader aborted"),
+    ("AP1048576", "a far row in a near column: 44 million cells, 2 GB per command"),
+    ("ZZ3", "a far column in a near row"),
+])
+def test_a_stray_far_cell_is_set_aside_and_named_by_check(tmp_path: Path, address: str,
+                                                          reason: str) -> None:
+    path = _with_cells(make_tracker(tmp_path / "t.xlsx", ROWS), {address: "oops"})
+    tracker = load_tracker(path)
+    assert tracker.requests["request_id"].tolist() == [f"PA-{n}" for n in range(1, 6)], reason
+    stray = [p for p in tracker.warnings if address in p.message]
+    assert len(stray) == 1, reason
+    assert stray[0].sheet == "Requests"
+    assert "far outside the table" in stray[0].message
+    assert not [p for p in tracker.errors if "oops" in (p.value or "")]
+
+
+def test_cells_near_the_table_are_the_table(tmp_path: Path) -> None:
+    """An analyst's column a few columns to the right, a row of totals below: kept."""
+    path = _with_cells(make_tracker(tmp_path / "t.xlsx", ROWS), {"AB1": "Analyst column",
+                                                                 "AB4": "kept", "A40": None,
+                                                                 "C30": "a total"})
+    tracker = load_tracker(path)
+    assert "Analyst column" in tracker.requests.columns
+    assert "kept" in tracker.requests["Analyst column"].tolist()
+    assert not [p for p in tracker.warnings if "far outside" in p.message]
+
+
+def test_the_file_itself_is_never_changed(tmp_path: Path) -> None:
+    path = _with_cells(make_tracker(tmp_path / "t.xlsx", ROWS), {"XFD1048576": "oops"})
+    before = path.read_bytes()
+    tracker = load_tracker(path)
+    assert path.read_bytes() == before
+    import hashlib
+
+    assert tracker.fingerprint == hashlib.sha256(before).hexdigest()  # of the file as it is
+
+
+def test_a_table_beyond_the_limits_is_refused_with_its_size(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setattr(extents, "MAX_CELLS", 10)
+    path = make_tracker(tmp_path / "t.xlsx", ROWS)
+    with pytest.raises(UnusableTrackerError, match="holds a table of 6 rows by 3 columns"):
+        load_tracker(path)
+
+
+def test_the_stripped_sheet_keeps_every_cell_of_the_table(tmp_path: Path) -> None:
+    path = _with_cells(make_tracker(tmp_path / "t.xlsx", ROWS), {"XFD1048576": "oops"})
+    data, strays = extents.guard_extents(path, path.read_bytes(), lambda name: True)
+    assert [s.address for s in strays] == ["XFD1048576"]
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, zipfile.ZipFile(path) as source:
+        assert sorted(archive.namelist()) == sorted(source.namelist())  # nothing else lost
+
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["Requests"]
+    assert sheet.max_row == 6
+    assert [sheet.cell(row=n, column=1).value for n in range(2, 7)] == \
+        [f"PA-{n}" for n in range(1, 6)]
