@@ -124,7 +124,9 @@ def read_workbook_bytes(path: Path | str) -> tuple[Path, bytes]:
     return path, data
 
 
-def open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
+def open_workbook(path: Path, data: bytes, guarded: bool = False) -> CalamineWorkbook:
+    """The workbook for reading; unless guarded (extents already set aside), stray far cells
+    of every sheet are left out first, so no claimed size decides memory (extents.py)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -136,6 +138,8 @@ def open_workbook(path: Path, data: bytes) -> CalamineWorkbook:
         raise UnusableTrackerError(
             f"{path}: is a zip archive but not an Excel workbook (no xl/workbook.xml); "
             "save it as Excel Workbook (.xlsx).")
+    if not guarded:
+        data, _ = guard_extents(path, data, lambda name: True)
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as error:  # calamine raises its own types for many kinds of damage
@@ -275,14 +279,14 @@ def load_tracker(path: Path | str) -> Tracker:
     other problem is collected in Tracker.problems (see `patoolkit check`).
     """
     path, data = read_workbook_bytes(path)
-    open_workbook(path, data)  # a damaged or foreign file is said so before anything else
+    open_workbook(path, data, guarded=True)  # a damaged or foreign file: said so first
 
     def wanted(name: str) -> bool:
         return sheet_for(name) is not None or \
             normalize_header(name) == normalize_header(LISTS_SHEET)
 
     readable, strays = guard_extents(path, data, wanted)
-    book = open_workbook(path, readable)
+    book = open_workbook(path, readable, guarded=True)
     names = list(book.sheet_names)
     grids = {name: (sheet_rows(book, name, path) if wanted(name) else None) for name in names}
     tracker = tracker_from_rows(path, hashlib.sha256(data).hexdigest(), grids)

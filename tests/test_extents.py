@@ -85,3 +85,19 @@ def test_the_stripped_sheet_keeps_every_cell_of_the_table(tmp_path: Path) -> Non
     assert sheet.max_row == 6
     assert [sheet.cell(row=n, column=1).value for n in range(2, 7)] == \
         [f"PA-{n}" for n in range(1, 6)]
+
+
+def test_a_claims_export_with_a_stray_far_cell_is_audited(tmp_path: Path) -> None:
+    from patoolkit.claims import read_claims
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Claims"
+    sheet.append(["Claim ID", "Patient ID", "Payer", "Date of Service", "CPT", "Units",
+                  "Prior Auth"])
+    sheet.append(["C1", "P1", "Summit Health Plan", "2026-11-02", "97110", 1, "A1"])
+    sheet["XFD1048576"] = "oops"
+    book.save(tmp_path / "claims.xlsx")
+    claims = read_claims(tmp_path / "claims.xlsx").claims
+    assert claims["claim_id"].tolist() == ["C1"]
