@@ -607,9 +607,9 @@ class _Known:
     content only as a request without one.
 
     The same patient: as patoolkit.intake.same_patient (the same patient ID when both rows
-    have one, else the same name, as patient_key compares them); a row with neither is a
-    patient left blank, found again only as a row with neither (an
-    ID without a name is no name: a row with no patient is not that patient's).
+    have one, else the same name, as patient_key compares them). A row with neither is a
+    patient left blank, found again only as a row with neither: not as a request that has
+    an ID but no name.
 
     The dates (KEY_DATES) of the same patient, payer and codes: the same request when a
     date both rows have agrees and none disagrees (a pending request, exported again
@@ -662,7 +662,7 @@ class _Known:
         return self.no_patient.get((kind, sign), [])
 
     def find(self, row: Any) -> str | None:
-        if row.request_id in self.ids:
+        if row.request_id and row.request_id in self.ids:
             return self.ids[row.request_id]
         undated: str | None = None
         for kind, sign in self._signs(row):
