@@ -449,7 +449,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
     return serve(args.tracker, port=args.port, token=args.token, host=args.host,
-                 idle_minutes=args.idle_minutes)
+                 idle_minutes=args.idle_minutes, allow_hosts=args.allow_host)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -623,12 +623,20 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="the dashboards in the browser (Voila), on 127.0.0.1",
         description="Serve the dashboards with Voila. Without a tracker, a scratch copy of the "
                     "bundled synthetic sample is used (changes go to the copy). Binds "
-                    "127.0.0.1 unless --host says otherwise; tracebacks are never shown.")
+                    "127.0.0.1 unless --host says otherwise; tracebacks are never shown. "
+                    "Prints the start URL, which carries a random token: pages without it "
+                    "ask for it. Answers only 127.0.0.1, localhost, [::1] and --allow-host "
+                    "names, so another web page cannot reach the dashboards by pointing a "
+                    "name of its own at this computer (DNS rebinding).")
     serve.add_argument("tracker", type=Path, nargs="?", help="the tracker .xlsx (sample)")
     serve.add_argument("--port", type=int, default=8866, help="port (8866)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (127.0.0.1; anything else exposes patient data)")
-    serve.add_argument("--token", help="require this token in the URL (?token=...)")
+    serve.add_argument("--token",
+                       help="the token the start URL carries (a new random one each start)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests for this host name, e.g. clinic.local "
+                            "(repeatable)")
     serve.add_argument("--idle-minutes", type=int, default=30,
                        help="shut down a dashboard's kernel after this long idle (30)")
     serve.set_defaults(handler=cmd_serve)

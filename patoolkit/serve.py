@@ -1,17 +1,30 @@
-"""`patoolkit serve`: Voila over notebooks/, bound to 127.0.0.1, no tracebacks, idle kernels culled.
+"""`patoolkit serve`: Voila over notebooks/, this computer only, no tracebacks, idle kernels culled.
 
 The tracker path reaches the notebooks through the PATOOLKIT_TRACKER
 environment variable, so the notebooks are never edited. Without a tracker,
 a scratch copy of the bundled synthetic sample is served, so trying the
 dashboards never changes the file in the repository.
+
+Binding 127.0.0.1 keeps other computers out but not other web pages: a page the
+manager visits can point a name of its own at 127.0.0.1 (DNS rebinding) and read
+the dashboards as its own. So the server answers only the Host names it serves
+(jupyter_server's allow_remote_access / local_hostnames check, which Voila's
+standalone app turns off), asks for a random token (jupyter_server's identity
+provider; the first request carrying it sets a login cookie), and opens the
+kernel websocket only for its own pages (jupyter_server's same-origin check, on
+while no allow_origin is set).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import PAToolkitError
@@ -20,6 +33,11 @@ from .ui.common import BUNDLED_SAMPLE, TRACKER_ENV
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # Voila finds the start page's template ("patoolkit", built on Voila's "lab") here
 JUPYTER_DATA = Path(__file__).resolve().parent / "data" / "jupyter"
+# jupyter_server's identity provider reads its token from here when none is configured;
+# the environment, unlike the command line, is not readable by other users (ps).
+TOKEN_ENV = "JUPYTER_TOKEN"
+# jupyter_server accepts any loopback address (127.0.0.1, [::1]) by itself; names are listed
+LOCAL_NAMES = ("localhost",)
 
 
 def demo_copy() -> Path:
@@ -35,9 +53,61 @@ def demo_copy() -> Path:
     return target
 
 
-def voila_command(port: int, host: str = "127.0.0.1", token: str | None = None,
-                  idle_minutes: int = 30) -> list[str]:
-    command = [
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def served_names(host: str = "127.0.0.1", allow_hosts: Iterable[str] = ()) -> list[str]:
+    """The Host names answered besides loopback addresses: localhost, the name bound (when
+    --host is a name, not an address) and each --allow-host, in lower case as browsers send
+    them. jupyter_server compares names only: an address is answered if it is loopback."""
+    names = [*LOCAL_NAMES, *([host.lower()] if host and _address(host) is None else [])]
+    for given in allow_hosts:
+        name = given.strip().lower().rstrip(".")
+        if _address(name) is not None:
+            raise PAToolkitError(
+                f"--allow-host {given}: an address, not a name; 127.0.0.1 and [::1] are always "
+                "answered and other addresses never are, so reach the server by a name.")
+        if not name or any(character in name for character in ":/@ "):
+            raise PAToolkitError(
+                f"--allow-host {given!r} is not a host name; give the bare name the browser "
+                "shows, e.g. --allow-host clinic.local (no http://, no port).")
+        names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def start_url(host: str, port: int, token: str) -> str:
+    """The URL to open, with the token: 127.0.0.1 when bound to it or to every interface."""
+    address = _address(host)
+    if host in ("", "localhost") or (address is not None and address.is_unspecified):
+        shown = "127.0.0.1"
+    elif address is not None and address.version == 6:
+        shown = f"[{address}]"
+    else:
+        shown = host
+    return f"http://{shown}:{port}/?token={token}"
+
+
+def voila_config(host: str = "127.0.0.1", allow_hosts: Iterable[str] = ()) -> Path:
+    """A folder with a voila.json that turns jupyter_server's Host check back on.
+
+    Voila's standalone app sets allow_remote_access=True and has no option for it or for
+    local_hostnames; its tornado_settings carries both, but only a config file keeps their
+    types (the command line's key=value form gives strings, and 'False' is true).
+    """
+    settings = {"allow_remote_access": False, "local_hostnames": served_names(host, allow_hosts)}
+    folder = Path(tempfile.mkdtemp(prefix="patoolkit-serve-"))
+    (folder / "voila.json").write_text(json.dumps({"Voila": {"tornado_settings": settings}}),
+                                       encoding="utf-8")
+    return folder
+
+
+def voila_command(port: int, host: str, config: Path, idle_minutes: int = 30) -> list[str]:
+    """Voila's command line; the token goes in the environment (TOKEN_ENV), not here."""
+    return [
         sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser",
         f"--port={port}", f"--Voila.ip={host}", "--Voila.port_retries=0",
         "--VoilaConfiguration.show_tracebacks=False",
@@ -49,29 +119,39 @@ def voila_command(port: int, host: str = "127.0.0.1", token: str | None = None,
         "--MappingKernelManager.cull_connected=True",
         # serve no files from notebooks/ but the notebooks themselves (^$ matches no name)
         "--VoilaConfiguration.file_allowlist=^$",
+        # ours only: a voila.json left in the working folder or ~/.jupyter is not read
+        f"--Voila.config_file_paths={config}",
+        # without this Voila sets an empty token (no login); with it, TOKEN_ENV is read
+        "--Voila.auto_token=True",
     ]
-    command.append(f"--token={token}" if token else "--token=")
-    return command
 
 
 def serve(tracker: Path | None, port: int = 8866, token: str | None = None,
-          host: str = "127.0.0.1", idle_minutes: int = 30) -> int:
+          host: str = "127.0.0.1", idle_minutes: int = 30,
+          allow_hosts: Iterable[str] = ()) -> int:
     if not NOTEBOOKS.is_dir():
         raise PAToolkitError(f"{NOTEBOOKS}: the dashboards' notebooks are not here; run "
                              "`patoolkit serve` from a clone of the repository.")
+    if token is not None and not token.strip():
+        raise PAToolkitError("--token is empty; leave --token out for a random one (an empty "
+                             "token would let any web page on this computer in).")
+    served_names(host, allow_hosts)  # a mistyped --allow-host stops here, before anything
     if tracker is None:
         tracker = demo_copy()
         print(f"No tracker given: serving a scratch copy of the synthetic sample, {tracker}")
     elif not tracker.exists():
         raise PAToolkitError(f"{tracker}: no such file; check the path.")
-    environment = dict(os.environ, **{TRACKER_ENV: str(tracker.resolve())})
+    token = token or secrets.token_urlsafe()
+    environment = dict(os.environ, **{TRACKER_ENV: str(tracker.resolve()), TOKEN_ENV: token})
     environment["JUPYTER_PATH"] = os.pathsep.join(
         [str(JUPYTER_DATA), *filter(None, [os.environ.get("JUPYTER_PATH")])])
-    shown_host = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
-    suffix = f"?token={token}" if token else ""
-    print(f"Dashboards for {tracker.name}: http://{shown_host}:{port}/{suffix}  (Ctrl+C stops)",
+    print(f"Dashboards for {tracker.name}: {start_url(host, port, token)}  (Ctrl+C stops)",
           flush=True)
-    command = voila_command(port, host, token, idle_minutes)
+    address = _address(host)
+    if address is not None and not address.is_loopback:
+        print("Other computers must use a name given with --allow-host (a bare address other "
+              "than 127.0.0.1 or [::1] is refused), and the token.", flush=True)
+    command = voila_command(port, host, voila_config(host, allow_hosts), idle_minutes)
     # Become Voila: Ctrl+C and a service manager's SIGTERM then reach it directly, and no
     # orphaned server is left behind when this process is stopped.
     os.execve(command[0], command, environment)

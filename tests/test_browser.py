@@ -66,9 +66,14 @@ PAGE_ROWS = 15  # rows a page of the Today table shows
 
 @dataclass(frozen=True)
 class Server:
-    url: str
+    url: str  # http://127.0.0.1:PORT/
+    token: str  # from the start URL `patoolkit serve` printed
     tracker: Path
     log: Path
+
+    def link(self, path: str = "") -> str:
+        """`path` on the server, carrying the token the way the printed start URL does."""
+        return f"{self.url}{path}?token={self.token}"
 
 
 def free_port() -> int:
@@ -84,16 +89,20 @@ def log_tail(log: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> str:
+    """Until the start URL `patoolkit serve` printed (url with its token) answers; that URL."""
+    printed = re.compile(re.escape(f"{url}?token=") + r"\S+")
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"patoolkit serve exited with {process.returncode} before answering:\n"
                         f"{log_tail(log)}")
+        start = printed.search(log.read_text(errors="replace"))
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+            if start:
+                with urllib.request.urlopen(start.group(), timeout=2) as response:
+                    if response.status == 200:
+                        return start.group()
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.5)
@@ -126,18 +135,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def serving(tracker: Path, log: Path) -> Iterator[Server]:
-    """`patoolkit serve TRACKER --port N` until the block ends (also when a test fails)."""
+def serving(tracker: Path, log: Path, *options: str) -> Iterator[Server]:
+    """`patoolkit serve TRACKER --port N [options]` until the block ends (also on failure)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "patoolkit.cli", "serve", str(tracker), "--port", str(port)],
+            [sys.executable, "-m", "patoolkit.cli", "serve", str(tracker), "--port", str(port),
+             *options],
             stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=log.parent, start_new_session=True)
         try:
-            wait_until_up(url, process, log)
-            yield Server(url, tracker, log)
+            start = wait_until_up(url, process, log)
+            yield Server(url, start.partition("?token=")[2], tracker, log)
         finally:
             stop(process)
 
@@ -176,7 +186,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def open_dashboard(page: Any, server: Server, notebook: str, ready: str) -> None:
-    page.goto(f"{server.url}voila/render/{notebook}", timeout=KERNEL_SECONDS * 1000)
+    page.goto(server.link(f"voila/render/{notebook}"), timeout=KERNEL_SECONDS * 1000)
     page.wait_for_selector(ready, timeout=KERNEL_SECONDS * 1000)
 
 
@@ -241,7 +251,7 @@ def wait_for_rows(page: Any, count: int, heading: str | None = None,
 # --- the tests --------------------------------------------------------------------------------
 
 def test_start_page_lists_the_dashboards_by_name_and_purpose(page: Any, server: Server) -> None:
-    page.goto(server.url)
+    page.goto(server.link())
     cards = page.locator(".pa-card")
     expect(cards).to_have_count(6)
     titles = [title.strip() for title in page.locator(".pa-card-title").all_inner_texts()]
