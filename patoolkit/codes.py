@@ -61,9 +61,15 @@ STATE_CODE_WARNING = ("is not a CPT or HCPCS code; if it is the state's own serv
                       "it with the payer")
 
 
+# A state's own service codes: the retired local (level III) HCPCS codes of W-Z and four
+# digits many Medicaid programs still use (Z1234), and four-digit program or revenue codes.
+STATE_CODE_FORM = re.compile(r"^(?:[W-Z]\d{4}|\d{4})$")
+
+
 def looks_like_service_code(code: str) -> bool:
-    """A code by its shape (CPT, HCPCS or a state's own service code), not words or a modifier."""
-    return len(code) >= 4 and CODE_PARTS.fullmatch(code) is not None
+    """CPT, HCPCS or a state's own service code by its shape; not words, not a modifier, not
+    a typo such as ZZ123."""
+    return bool(CPT_FORM.match(code) or HCPCS_FORM.match(code) or STATE_CODE_FORM.match(code))
 
 
 def format_icd10(code: str) -> str:

@@ -416,6 +416,7 @@ class HeaderMap:
     positions: dict[str, int] = field(default_factory=dict)  # canonical -> 0-based column
     labels: dict[str, str] = field(default_factory=dict)  # canonical -> header as typed
     extras: dict[int, str] = field(default_factory=dict)  # 0-based column -> header as typed
+    repeated: dict[int, str] = field(default_factory=dict)  # 0-based column -> canonical name
 
 
 def match_headers(sheet: Sheet, header: list[object], header_row: int) -> HeaderMap:
@@ -435,6 +436,8 @@ def match_headers(sheet: Sheet, header: list[object], header_row: int) -> Header
             mapping.labels[canonical] = text
         else:
             mapping.extras[position] = text
+            if canonical is not None:  # a contract heading typed twice: said by check
+                mapping.repeated[position] = canonical
     return mapping
 
 

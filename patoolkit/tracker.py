@@ -30,6 +30,7 @@ from .schema import (
     SHEETS,
     HeaderMap,
     Sheet,
+    column_letter,
     match_headers,
     normalize_header,
     sheet_for,
@@ -192,7 +193,13 @@ def _raw_frame(rows: list[list[object]], header: HeaderMap) -> pd.DataFrame:
             for row in cells]
         frame = frame[keep]
     names = {position: canonical for canonical, position in header.positions.items()}
-    names.update(header.extras)
+    taken = set(names.values())
+    for position, text in header.extras.items():
+        # an extra heading spelled like a contract column, or like another extra, stays
+        # apart: two columns of one name would read neither
+        name = text if text not in taken else f"{text} (column {column_letter(position)})"
+        names[position] = name
+        taken.add(name)
     return frame[sorted(names)].rename(columns=names)
 
 
@@ -248,6 +255,44 @@ def _read_settings(frame: pd.DataFrame, found: Collector) -> dict[str, object]:
         else:
             settings[canonical] = str(value)
     return settings
+
+
+SHEET_USES = {
+    "Payers": "the payers' own timeframes, windows and addresses are not used",
+    "PA Rules": "no PA requirement can be looked up (every answer is Unknown)",
+    "Criteria": "no documentation checklist can be made",
+    "Providers": "no provider enrollment can be checked",
+    "Settings": "the practice's settings take their defaults and letters have no letterhead",
+    "Closures": "business days count no practice closures",
+}
+
+
+def _has_value(cell: object) -> bool:
+    return cell is not None and not (isinstance(cell, str) and not cell.strip())
+
+
+def _check_header(rows: list[list[object]], header: HeaderMap, found: Collector) -> None:
+    """A contract heading typed twice, and values under no heading (a merge or a cleared
+    cell hid it): both leave values unread, so `check` says where."""
+    for position, canonical in header.repeated.items():
+        found.add([header.header_row], None, (
+            f"column {column_letter(position)} repeats the heading "
+            f"'{header.labels[canonical]}' of column "
+            f"{column_letter(header.positions[canonical])}; only the first is read. Rename "
+            "or remove one"), severity="warning")
+    named = {*header.positions.values(), *header.extras}
+    body = rows[header.header_row:]
+    width = max((len(row) for row in body), default=0)
+    for position in range(width):
+        if position in named:
+            continue
+        filled = [number for number, row in enumerate(body, start=header.header_row + 1)
+                  if position < len(row) and _has_value(row[position])]
+        if filled:
+            found.add([header.header_row], None, (
+                f"column {column_letter(position)} has values (first in row {filled[0]}) "
+                "under no heading, so they are not read; a merged or cleared header cell? "
+                "Give the column a heading"), severity="warning")
 
 
 FOLDER_SETTINGS = {"letter_templates_folder": "no letter can be made until it is fixed or "
@@ -309,6 +354,7 @@ def tracker_from_rows(path: Path, fingerprint: str,
     sheet_names: dict[str, str] = {}
     extra_sheets: list[str] = []
     lists_sheet: str | None = None
+    problems: list[Problem] = []
     for name in names:
         sheet = sheet_for(name)
         if sheet is not None and sheet.name not in sheet_names:
@@ -317,6 +363,18 @@ def tracker_from_rows(path: Path, fingerprint: str,
             lists_sheet = name
         else:
             extra_sheets.append(name)
+            if sheet is not None:
+                problems.append(Problem(name, None, None, (
+                    f"a second {sheet.name} sheet: only '{sheet_names[sheet.name]}' is read; "
+                    f"move these rows there and delete or rename this sheet"), severity="warning"))
+    for sheet in SHEETS:
+        if sheet.name not in sheet_names and sheet.name != "History":
+            found_names = ", ".join(f"'{name}'" for name in names)
+            problems.append(Problem(sheet.name, None, None, (
+                f"the workbook has no {sheet.name} sheet (sheets found: {found_names}); "
+                f"{SHEET_USES.get(sheet.name, 'its rules are not used')}. Rename the sheet "
+                f"that holds them to '{sheet.name}', or copy it from `patoolkit new-tracker`"),
+                severity="warning"))
     if REQUESTS.name not in sheet_names:
         found_names = ", ".join(f"'{name}'" for name in names) or "none"
         raise UnusableTrackerError(
@@ -326,7 +384,6 @@ def tracker_from_rows(path: Path, fingerprint: str,
     lists = read_lists(grids[lists_sheet] or [] if lists_sheet else [])
     frames: dict[str, pd.DataFrame] = {}
     headers: dict[str, HeaderMap] = {}
-    problems: list[Problem] = []
     settings: dict[str, object] = {}
     for sheet in SHEETS:
         rows = (grids[sheet_names[sheet.name]] or []) if sheet.name in sheet_names else []
@@ -342,6 +399,7 @@ def tracker_from_rows(path: Path, fingerprint: str,
                         found.sheet, header.header_row, None,
                         f"the required column '{column.title}' is missing; add it to the header "
                         f"row (row {header.header_row})"))
+        _check_header(rows, header, found)
         raw = _raw_frame(rows, header)
         frame = convert_sheet(sheet, raw, lists, found)
         extras = [name for name in raw.columns if name not in header.positions]

@@ -17,6 +17,7 @@ import pytest
 from workbooks import make_tracker, sha256
 
 from patoolkit.cli import build_parser, main
+from patoolkit.schema import SHEETS
 from patoolkit.workbook import new_tracker
 
 Where = tuple[str, int | None, str | None]
@@ -100,9 +101,9 @@ CORPUS = [
     Case("ICD-10 category is not billable (warning)",
          rows=[{"Request ID": "PA-1", "ICD-10": "M54"}],
          warnings={(R, 2, "ICD-10")}, says="not a billable code"),
-    Case("CPT code with four digits",
+    Case("four digits: a state's own code or a typo, a warning either way",
          rows=[{"Request ID": "PA-1", "Codes": "7055"}],
-         errors={(R, 2, "Codes")}, says="'7055'"),
+         warnings={(R, 2, "Codes")}, says="is not a CPT or HCPCS code; if it is the state's"),
     Case("CPT code with letters",
          rows=[{"Request ID": "PA-1", "Codes": "70551, ZZ123"}],
          errors={(R, 2, "Codes")}, says="'ZZ123'"),
@@ -166,7 +167,7 @@ CORPUS = [
          errors={(R, 3, "Request ID")}, says="no request_id"),
     Case("many problems in many sheets, all in one pass",
          rows=[{"Request ID": "PA-1", "Status": "Aproved", "Submitted At": "2026-02-30",
-                "Ordering NPI": "1234567890", "Codes": "7055", "ICD-10": "M54"},
+                "Ordering NPI": "1234567890", "Codes": "ZZ123", "ICD-10": "M54"},
                None,
                {"Request ID": "PA-1", "Plan Type": "Medicare Advantge",
                 "Units Authorized": 2, "Units Used": 3, "Docs Complete": "maybe"}],
@@ -184,7 +185,8 @@ def _where(problems: list[dict[str, object]]) -> set[Where]:
     """Where each problem is, but the blank-cell warnings: these cases type a few columns on
     purpose (test_blank_cells_that_leave_a_figure_uncomputed_are_warned tests those)."""
     return {(p["sheet"], p["row"], p["column"]) for p in problems  # type: ignore[misc]
-            if " is blank: " not in str(p["message"])}
+            if " is blank: " not in str(p["message"])
+            and "the workbook has no" not in str(p["message"])}
 
 
 def _build(case: Case, folder: Path) -> Path:
@@ -252,7 +254,8 @@ def test_json_report_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         assert problem["message"]
     assert report["errors"][0]["row"] == 2
     assert report["errors"][0]["column"] == "Status"
-    assert report["warnings"][0]["column"] == "ICD-10"
+    by_row = [p for p in report["warnings"] if p["row"] is not None]  # not a missing sheet
+    assert by_row[0]["column"] == "ICD-10"
 
 
 def test_text_report_names_sheet_row_and_column(tmp_path: Path,
@@ -271,7 +274,8 @@ def test_clean_tracker_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str
          "Submitted At": dt.datetime(2026, 3, 2, 9, 30), "Ordering NPI": "1234567893",
          "Codes": "70551", "ICD-10": "M54.16", "Patient ID": "P1",
          "Payer": "Summit Health Plan"},
-    ])
+    ], extra_sheets={sheet.name: [[column.title for column in sheet.columns]]
+                     for sheet in SHEETS if sheet.name not in ("Requests", "History")})
     code, report = _check_json(capsys, str(path))
     assert (code, report["ok"], report["errors"], report["warnings"]) == (0, True, [], [])
     assert report["rows"] == 1

@@ -101,3 +101,34 @@ def test_a_claims_export_with_a_stray_far_cell_is_audited(tmp_path: Path) -> Non
     book.save(tmp_path / "claims.xlsx")
     claims = read_claims(tmp_path / "claims.xlsx").claims
     assert claims["claim_id"].tolist() == ["C1"]
+
+
+# --- what check says about a workbook's shape (issue 18) -----------------------------------
+
+def _warnings(path: Path) -> list[str]:
+    return [str(p) for p in load_tracker(path).warnings]
+
+
+def test_a_repeated_heading_is_named_with_both_columns(tmp_path: Path) -> None:
+    path = make_tracker(tmp_path / "t.xlsx", [{"Request ID": "PA-1", "Status": "Submitted",
+                                               "status ": "Denied"}])
+    assert "Requests row 1: column C repeats the heading 'Status' of column B; only the " \
+        "first is read. Rename or remove one" in _warnings(path)
+    assert load_tracker(path).requests["status"].tolist() == ["Submitted"]
+
+
+def test_values_under_no_heading_are_named(tmp_path: Path) -> None:
+    path = make_tracker(tmp_path / "t.xlsx", ROWS)
+    _with_cells(path, {"E3": "under a merged heading"})
+    assert any("column E has values (first in row 3) under no heading" in w
+               for w in _warnings(path))
+
+
+def test_missing_and_second_contract_sheets_are_named(tmp_path: Path) -> None:
+    path = make_tracker(tmp_path / "t.xlsx", ROWS, extra_sheets={
+        "requests ": [["Request ID"], ["PA-9"]], "Payer list": [["Payer"], ["Summit"]]})
+    warnings = _warnings(path)
+    assert any(w.startswith("requests : a second Requests sheet: only 'Requests' is read")
+               for w in warnings)
+    assert any(w.startswith("Payers: the workbook has no Payers sheet (sheets found: "
+                            "'Requests', 'requests ', 'Payer list')") for w in warnings)
