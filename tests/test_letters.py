@@ -345,16 +345,18 @@ def test_a_request_id_typed_in_another_case_uses_the_trackers_spelling(
     assert [row["request_id"] for row in history(letters_tracker)] == ["LT-P2P"]
 
 
-def test_a_duplicated_request_id_letters_the_first_row_with_its_own_deadlines(
-        tmp_path: Path) -> None:
+def test_a_duplicated_request_id_gets_no_letter_naming_both_rows(tmp_path: Path) -> None:
+    """`check` reports the duplicate; a letter for that ID could be either patient's, so
+    none is made (it once read the first row: the second patient's typed text would have
+    gone into the first patient's letter)."""
     import datetime as dt
 
-    # `check` reports the duplicate; a letter still reads one row, the first, whole
     path = build_letter_tracker(tmp_path / "t.xlsx", appeal={
         "Request ID": "LT-P2P", "Decision Date": dt.date(2026, 6, 1)})
-    text = letter_text(maker_for(path).render("LT-P2P", "p2p", SUPPLIED["p2p"]))
-    assert "Determination: Denied on November 25, 2026" in text
-    assert "closes on December 9, 2026" in text  # 14 days from the first row's decision
+    with pytest.raises(LetterNotApplicableError, match="its ID is on Requests rows 2 and 3"):
+        maker_for(path).render("LT-P2P", "p2p", SUPPLIED["p2p"])
+    assert not (tmp_path / "letters_out").exists() or not any(
+        (tmp_path / "letters_out").iterdir())
 
 
 def test_client_templates_override_the_bundled_ones_file_by_file(letters_tracker: Path,
