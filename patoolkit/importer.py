@@ -129,7 +129,13 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
         try:
             import io
 
+            if data.startswith(b"PK"):  # a stray far cell must not decide memory (extents.py)
+                from .extents import guard_extents
+
+                data, _ = guard_extents(path, data, lambda name: True)
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except UnusableTrackerError:
+            raise
         except Exception as error:
             raise UnusableTrackerError(f"{path}: cannot be read as a spreadsheet "
                                        f"({type(error).__name__}); save it as .xlsx or "
