@@ -408,10 +408,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     tracker = load_tracker(args.into)
     if tracker.errors and not args.dry_run:
-        raise PAToolkitError(f"{args.into} has {len(tracker.errors)} problem(s) already (e.g. "
-                             f"{tracker.errors[0]}); fix them first (`patoolkit check`) so "
-                             "the import's own problems can be told apart. Nothing was "
-                             "imported.")
+        refusal = PAToolkitError(f"{args.into} has {len(tracker.errors)} problem(s) already "
+                                 f"(e.g. {tracker.errors[0]}); fix them first (`patoolkit "
+                                 "check`) so the import's own problems can be told apart. "
+                                 "Nothing was imported.")
+        refusal.exit_code = EXIT_FINDINGS  # a usable tracker with findings, like check's 1
+        raise refusal
     source = read_source(args.source, args.sheet)
     saved = load_mapping(args.map) if args.map else None
     mapping = propose_mapping(source, saved)

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patoolkit.completeness import GAP_ACTION, request_gaps
+from patoolkit.tracker import load_tracker
 
 pytestmark = pytest.mark.generated
 
@@ -204,6 +205,16 @@ def test_a_real_file_with_error_cells_and_formulas_loads_and_every_command_compl
                  ["worklist", str(path), "--as-of", AS_OF, "--format", "json"],
                  ["metrics", str(path), "--format", "json"]):
         completed(run_cli(*argv))
+    # a real import into it: written (a tracker without errors), or refused saying why (1)
+    before = load_tracker(path)
+    imported = run_cli("import", str(base.import_path), "--into", str(path), "--by", "test")
+    completed(imported)
+    after = load_tracker(path)
+    if before.errors:
+        assert len(after.requests) == len(before.requests)
+        assert "fix them first" in imported.err
+    else:
+        assert len(after.requests) >= len(before.requests)  # nothing lost, rows added
 
 
 def test_the_report_command_runs_on_a_tracker_with_blanks(base: generated.Base) -> None:
