@@ -75,6 +75,20 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
+ROW_REF = re.compile(rb'<row\b[^>]*?\br="([0-9]{1,7})"')
+CELL_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})')
+
+
+def _extents(xml: bytes) -> tuple[set[int], set[int]]:
+    """The row numbers and column numbers that hold cells, found at C speed: distinct
+    column letters as bytes first (a handful), row numbers from the row elements."""
+    columns = {_column_number(letters) for letters in set(CELL_COLUMN.findall(xml))}
+    rows = {int(number) for number in set(ROW_REF.findall(xml))}
+    if columns and not rows:  # rows without their r attribute: read each cell's address
+        rows = {int(row) for _, row in CELL_REF.findall(xml)}
+    return rows, columns
+
+
 def _cut(values: list[int], gap: int) -> int:
     """The last value before the first gap wider than `gap` (values sorted, distinct)."""
     last = values[0]
@@ -123,11 +137,7 @@ def guard_extents(path: object, data: bytes, wanted: Callable[[str], bool]
             if not wanted(name) or part not in present:
                 continue
             xml = archive.read(part)
-            rows: set[int] = set()
-            columns: set[int] = set()
-            for column, row in CELL_REF.findall(xml):
-                rows.add(int(row))
-                columns.add(_column_number(column))
+            rows, columns = _extents(xml)
             if not rows:
                 continue
             keep_row = _cut(sorted(rows), ROW_GAP)
