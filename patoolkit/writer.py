@@ -507,7 +507,8 @@ def _extra_column(ws: Worksheet, header_row: int, positions: dict[str, int],
     if wanted in extras:
         return extras[wanted], last_column
     last_column += 1
-    ws.cell(row=header_row, column=last_column, value=title)
+    # a heading is text, never a formula: a CSV header '=cmd|...' must not run in Excel
+    _set_cell(ws.cell(row=header_row, column=last_column), title)
     extras[wanted] = last_column
     return last_column, last_column
 

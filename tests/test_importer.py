@@ -894,3 +894,25 @@ def test_import_and_new_request_agree_on_the_same_patient(
                                {"patient_id": incoming[0], "patient_name": incoming[1],
                                 **request})
     assert similar["request_id"].tolist() == ([added.request_id] if same else []), why
+
+
+def test_a_header_that_looks_like_a_formula_is_written_as_text(tmp_path: Path) -> None:
+    """A CSV heading "=cmd|' /C calc'!A0" became a live formula on the Requests sheet (and its
+    column vanished from patoolkit's view): it is text, and its values are kept."""
+    import openpyxl
+
+    from patoolkit import new_tracker
+    from patoolkit.cli import main
+    from patoolkit.tracker import load_tracker
+
+    tracker = tmp_path / "t.xlsx"
+    new_tracker(tracker)
+    source = tmp_path / "hostile.csv"
+    source.write_text("Patient ID,Payer,CPT,DOS,=cmd|' /C calc'!A0\n"
+                      "P1,Summit Health Plan,70551,11/20/2026,kept value\n", encoding="utf-8")
+    assert main(["import", str(source), "--into", str(tracker), "--by", "test"]) in (0, 1)
+    sheet = openpyxl.load_workbook(tracker)["Requests"]
+    headings = [cell for cell in sheet[1] if cell.value and str(cell.value).startswith("=cmd")]
+    assert len(headings) == 1
+    assert headings[0].data_type == "s"  # text, not 'f'
+    assert "kept value" in load_tracker(tracker).requests[headings[0].value].tolist()
