@@ -46,7 +46,7 @@ from .deadlines import DENIALS, deadlines_for
 from .errors import PAToolkitError, RequestNotFoundError
 from .files import create_new_file
 from .rules import documentation_checklist
-from .schema import REQUESTS, SHEETS
+from .schema import REQUESTS, SHEETS, is_blank
 
 if TYPE_CHECKING:
     from .tracker import Tracker
@@ -171,20 +171,13 @@ def _day(value: object) -> str:
     return f"{pd.Timestamp(value):%Y-%m-%d}"  # type: ignore[arg-type]
 
 
-def _blank(value: object) -> bool:
-    if isinstance(value, list | tuple | dict):
-        return not value
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value))) or (
-        isinstance(value, str) and not value.strip())
-
-
 def _overturned(request: Row) -> bool:
     return OVERTURNED in (request.get("p2p_outcome"), request.get("appeal_outcome"))
 
 
 def _not_denied(request: Row) -> str | None:
     decision = request.get("decision")
-    if _blank(decision):
+    if is_blank(decision):
         return "it has no decision yet; a letter of medical necessity goes with the request"
     if decision not in DENIALS:
         return f"it was {decision}, not denied; there is nothing to contest"
@@ -194,16 +187,16 @@ def _not_denied(request: Row) -> str | None:
 
 
 def _passed(deadline: object, now: pd.Timestamp) -> bool:
-    return not _blank(deadline) and pd.Timestamp(deadline) < now  # type: ignore[arg-type]
+    return not is_blank(deadline) and pd.Timestamp(deadline) < now  # type: ignore[arg-type]
 
 
 def check_p2p(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
     if reason := _not_denied(request):
         return reason
-    if not _blank(request.get("p2p_date")):
+    if not is_blank(request.get("p2p_date")):
         outcome = request.get("p2p_outcome")
         return (f"a peer-to-peer review was already held on {_day(request['p2p_date'])}"
-                + ("" if _blank(outcome) else f" ({outcome})")
+                + ("" if is_blank(outcome) else f" ({outcome})")
                 + "; file a written appeal (--kind appeal)")
     if _passed(deadlines.get("p2p_window_closes"), now):
         return (f"the peer-to-peer window closed on {_day(deadlines['p2p_window_closes'])}; "
@@ -217,7 +210,7 @@ def check_appeal(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
     if request.get("appeal_outcome") == "Upheld":
         return ("its first-level appeal was already upheld; request external review "
                 "(--kind external-review)")
-    if not _blank(request.get("appeal_submitted_date")) and _blank(
+    if not is_blank(request.get("appeal_submitted_date")) and is_blank(
             request.get("appeal_outcome")):
         return (f"an appeal was already submitted on {_day(request['appeal_submitted_date'])} "
                 "and awaits a decision")
@@ -230,7 +223,7 @@ def check_appeal(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
 def check_external_review(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
     if request.get("appeal_outcome") != "Upheld":
         return "external review follows an internal appeal that was upheld; this one was not"
-    if _blank(deadlines.get("external_review_deadline")):
+    if is_blank(deadlines.get("external_review_deadline")):
         return ("external review under 45 CFR 147.136 is for Commercial and Marketplace QHP "
                 f"plans, and this is {request.get('plan_type') or 'a plan of unknown type'}: "
                 "Medicare Advantage plans forward upheld reconsiderations to the independent "
@@ -242,11 +235,11 @@ def check_external_review(request: Row, deadlines: Row, now: pd.Timestamp) -> st
 
 
 def check_info_response(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
-    if _blank(request.get("info_requested_at")):
+    if is_blank(request.get("info_requested_at")):
         return "the payer has not asked for more information (Info Requested At is empty)"
-    if not _blank(request.get("decision")):
+    if not is_blank(request.get("decision")):
         return f"it was already decided ({request['decision']})"
-    if not _blank(request.get("info_responded_at")):
+    if not is_blank(request.get("info_responded_at")):
         return f"the information request was already answered on " \
                f"{_day(request['info_responded_at'])}"
     return None
@@ -254,7 +247,7 @@ def check_info_response(request: Row, deadlines: Row, now: pd.Timestamp) -> str 
 
 def check_medical_necessity(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
     decision = request.get("decision")
-    if _blank(decision):
+    if is_blank(decision):
         return None
     if decision in DENIALS:
         return f"it was already decided ({decision}); contest it with --kind p2p or --kind appeal"
@@ -313,7 +306,7 @@ def template_folders(tracker: Tracker | None = None, override: Path | str | None
     if override:
         folders.append((Path(override), False))
     setting = tracker.settings.get(TEMPLATES_SETTING) if tracker is not None else None
-    if tracker is not None and not _blank(setting):
+    if tracker is not None and not is_blank(setting):
         folder = Path(str(setting)).expanduser()
         folders.append((folder if folder.is_absolute() else tracker.path.parent / folder, True))
     for folder, from_settings in folders:
@@ -472,13 +465,13 @@ class Fields(dict[str, Any]):
     """
 
     def __init__(self, values: Mapping[str, Any], where: Callable[[str], str]):
-        super().__init__({key: value for key, value in values.items() if not _blank(value)})
+        super().__init__({key: value for key, value in values.items() if not is_blank(value)})
         self.where = where
 
 
 def _format(value: object) -> object:
     """Dates as a letter writes them: 'November 28, 2026' (with the time when it has one)."""
-    if isinstance(value, pd.Timestamp | dt.datetime | dt.date) and not _blank(value):
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date) and not is_blank(value):
         stamp = pd.Timestamp(value)
         text = f"{stamp:%B} {stamp.day}, {stamp.year}"
         end_of_day = (stamp.hour, stamp.minute) == (23, 59)  # a payer's date-only deadline
@@ -492,7 +485,7 @@ def _format(value: object) -> object:
 
 def _lines(value: object) -> list[str]:
     """A multi-line cell or --set value as its non-empty lines (newlines or ';')."""
-    if _blank(value):
+    if is_blank(value):
         return []
     if isinstance(value, list | tuple):
         return [str(item).strip() for item in value if str(item).strip()]
@@ -511,7 +504,7 @@ def _address_lines(value: object) -> list[str]:
 
 
 def _payer_row(payers: pd.DataFrame, payer: object, plan_type: object) -> tuple[int | None, Row]:
-    if payers.empty or _blank(payer):
+    if payers.empty or is_blank(payer):
         return None, {}
     same_payer = payers["payer"].astype("string").str.strip().str.casefold() == str(
         payer).strip().casefold()
@@ -687,11 +680,11 @@ def clean_supplied(values: Mapping[str, object], fields: TemplateFields) -> dict
     lists = {f.name for f in fields.supplied if f.is_list}
     for name, value in values.items():
         if name == "evidence" and isinstance(value, Mapping):
-            out[name] = {k: v for k, v in value.items() if not _blank(v)}
+            out[name] = {k: v for k, v in value.items() if not is_blank(v)}
         elif name in lists:
             if items := _lines(value):
                 out[name] = items
-        elif not _blank(value):
+        elif not is_blank(value):
             out[name] = str(value).strip()
     return out
 
@@ -829,7 +822,7 @@ def letters_folder(tracker: Tracker, override: Path | str | None = None) -> Path
         folder = Path(override)
     else:
         setting = tracker.settings.get(LETTERS_SETTING)
-        folder = Path(str(setting)).expanduser() if not _blank(setting) else Path(
+        folder = Path(str(setting)).expanduser() if not is_blank(setting) else Path(
             DEFAULT_LETTERS_FOLDER)
         if not folder.is_absolute():
             folder = tracker.path.parent / folder
@@ -954,10 +947,10 @@ class BatchPlan:
 
 def _filled(value: object) -> bool:
     if isinstance(value, Mapping):
-        return any(not _blank(item) for item in value.values())
+        return any(not is_blank(item) for item in value.values())
     if isinstance(value, list | tuple):
-        return any(not _blank(item) for item in value)
-    return not _blank(value)
+        return any(not is_blank(item) for item in value)
+    return not is_blank(value)
 
 
 def _request_key(request_id: object) -> str:
