@@ -20,7 +20,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openpyxl.utils.cell import get_column_letter
 
@@ -44,6 +44,82 @@ RELATION_REVERSED = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id=
 class StrayCell:
     sheet: str
     address: str  # as Excel names it, e.g. XFD1048576
+
+
+@dataclass(frozen=True)
+class ErrorCell:
+    """A cell holding an error value (#N/A, #REF!, ...): every reader sees it as blank."""
+
+    sheet: str
+    column: int  # 1-based
+    row: int
+    error: str  # as Excel shows it
+    formula: bool  # the result of a formula, or a value typed or pasted as an error
+
+    @property
+    def address(self) -> str:
+        return f"{get_column_letter(self.column)}{self.row}"
+
+
+@dataclass(frozen=True)
+class MergedCells:
+    """A merged range: only its first cell holds a value, the others read as blank."""
+
+    sheet: str
+    first_column: int  # 1-based
+    first_row: int
+    last_column: int
+    last_row: int
+
+    @property
+    def address(self) -> str:
+        return (f"{get_column_letter(self.first_column)}{self.first_row}:"
+                f"{get_column_letter(self.last_column)}{self.last_row}")
+
+
+@dataclass
+class SheetFindings:
+    """What the scan of the sheets' XML saw that the cell values alone cannot show."""
+
+    strays: list[StrayCell] = field(default_factory=list)
+    errors: list[ErrorCell] = field(default_factory=list)
+    merges: list[MergedCells] = field(default_factory=list)
+
+
+# Reported at most this many error cells per sheet (a column of #N/A says it all).
+MAX_ERROR_CELLS = 200
+ERROR_TYPE = re.compile(rb'<c\b[^>]*?\bt="e"')
+CELL_START = re.compile(rb'<c\b([^>]*?)(/?)>')
+ADDRESS = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+VALUE = re.compile(rb'<v>([^<]*)</v>')
+MERGE = re.compile(rb'<mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _error_cells(sheet: str, xml: bytes) -> list[ErrorCell]:
+    """The error cells (t="e") of one sheet's XML, found without walking every cell."""
+    import html
+
+    found: list[ErrorCell] = []
+    for match in ERROR_TYPE.finditer(xml):
+        if len(found) >= MAX_ERROR_CELLS:
+            break
+        cell = CELL_START.match(xml, match.start())
+        address = ADDRESS.search(cell.group(1)) if cell else None
+        if cell is None or address is None or cell.group(2):
+            continue
+        end = xml.find(b"</c>", cell.end())
+        body = xml[cell.end():end if end >= 0 else len(xml)]
+        value = VALUE.search(body)
+        error = html.unescape(value.group(1).decode("utf-8", "replace")) if value else "#N/A"
+        found.append(ErrorCell(sheet, _column_number(address.group(1)),
+                               int(address.group(2)), error or "#N/A", b"<f" in body))
+    return found
+
+
+def _merges(sheet: str, xml: bytes) -> list[MergedCells]:
+    return [MergedCells(sheet, _column_number(first_column), int(first_row),
+                        _column_number(last_column), int(last_row))
+            for first_column, first_row, last_column, last_row in MERGE.findall(xml)]
 
 
 def _column_number(letters: bytes) -> int:
@@ -121,12 +197,14 @@ def _strip_cells(xml: bytes, keep_row: int, keep_column: int) -> tuple[bytes, li
     return stripped, removed
 
 
-def guard_extents(path: object, data: bytes, wanted: Callable[[str], bool]
-                  ) -> tuple[bytes, list[StrayCell]]:
+def guard_extents(path: object, data: bytes, wanted: Callable[[str], bool],
+                  findings: SheetFindings | None = None) -> tuple[bytes, list[StrayCell]]:
     """The workbook bytes with stray far cells of these sheets set aside, and those cells.
 
     The bytes are returned unchanged (the same object) when no sheet needs it.
     Raises UnusableTrackerError for a table beyond MAX_ROWS, MAX_COLUMNS or MAX_CELLS.
+    Given `findings`, the same pass fills it with the stray cells, error cells and merged
+    ranges of these sheets (for `check`).
     """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         parts = _sheet_parts(archive)
@@ -137,6 +215,9 @@ def guard_extents(path: object, data: bytes, wanted: Callable[[str], bool]
             if not wanted(name) or part not in present:
                 continue
             xml = archive.read(part)
+            if findings is not None:
+                findings.errors.extend(_error_cells(name, xml))
+                findings.merges.extend(_merges(name, xml))
             rows, columns = _extents(xml)
             if not rows:
                 continue
@@ -154,6 +235,8 @@ def guard_extents(path: object, data: bytes, wanted: Callable[[str], bool]
             stripped, removed = _strip_cells(xml, keep_row, keep_column)
             replaced[part] = stripped
             strays.extend(StrayCell(name, address.decode("ascii")) for address in removed)
+        if findings is not None:
+            findings.strays.extend(strays)
         if not replaced:
             return data, []
         out = io.BytesIO()

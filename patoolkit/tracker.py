@@ -20,7 +20,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from .errors import Problem, UnusableTrackerError
-from .extents import guard_extents
+from .extents import SheetFindings, guard_extents
 from .schema import (
     LIST_TITLES,
     LISTS,
@@ -330,17 +330,71 @@ def load_tracker(path: Path | str) -> Tracker:
         return sheet_for(name) is not None or \
             normalize_header(name) == normalize_header(LISTS_SHEET)
 
-    readable, strays = guard_extents(path, data, wanted)
+    findings = SheetFindings()
+    readable, _ = guard_extents(path, data, wanted, findings)
     book = open_workbook(path, readable, guarded=True)
     names = list(book.sheet_names)
     grids = {name: (sheet_rows(book, name, path) if wanted(name) else None) for name in names}
     tracker = tracker_from_rows(path, hashlib.sha256(data).hexdigest(), grids)
-    tracker.problems.extend(Problem(
+    tracker.problems.extend(_findings_problems(tracker, findings))
+    return tracker
+
+
+# At most this many findings of one kind are listed (the first ones say what to fix).
+MAX_FINDINGS = 100
+
+
+def _findings_problems(tracker: Tracker, findings: SheetFindings) -> list[Problem]:
+    """What the XML scan saw and the values cannot show: far stray cells, error values
+    (#N/A and the like read as blank) and merged cells (all but the first read as blank)."""
+    headers = {tracker.sheet_names.get(name, name): header
+               for name, header in tracker.headers.items()}
+
+    def label(sheet: str, column: int) -> str | None:
+        header = headers.get(sheet)
+        if header is None:
+            return None
+        return next((header.labels.get(name, name) for name, position
+                     in header.positions.items() if position == column - 1),
+                    header.extras.get(column - 1))
+
+    problems = [Problem(
         stray.sheet, int(re.sub(r"[A-Z]", "", stray.address)), None,
         f"a value at {stray.address}, far outside the table, is ignored; clear the cell (it "
         "makes the sheet look millions of cells large to every program that reads it)",
-        severity="warning") for stray in strays[:100])
-    return tracker
+        severity="warning") for stray in findings.strays[:MAX_FINDINGS]]
+    for cell in findings.errors[:MAX_FINDINGS]:
+        if cell.formula:
+            what = (f"the formula in {cell.address} gives {cell.error}, which reads as blank; "
+                    "fix the formula, or replace it with the value it should give")
+        else:
+            what = (f"{cell.address} holds the error value {cell.error} (typed or pasted, not "
+                    "a formula), which reads as blank; type the real value or clear the cell")
+        problems.append(Problem(cell.sheet, cell.row, label(cell.sheet, cell.column), what,
+                                severity="warning"))
+    listed = 0
+    for merge in findings.merges:
+        header = headers.get(merge.sheet)
+        header_row = header.header_row if header is not None else 1
+        if merge.last_row < header_row or listed >= MAX_FINDINGS:
+            continue  # a title above the table hides nothing patoolkit reads
+        listed += 1
+        first = f"{column_letter(merge.first_column - 1)}{merge.first_row}"
+        if merge.first_row <= header_row:
+            what = (f"the heading cells {merge.address} are merged, so only the heading in "
+                    f"{first} is read and the columns under the rest of the merge have none "
+                    "(their values are not read); unmerge them and give each column its own "
+                    "heading")
+        elif merge.last_row > merge.first_row:
+            what = (f"the cells {merge.address} are merged: their value belongs to row "
+                    f"{merge.first_row} only, and rows {merge.first_row + 1} to "
+                    f"{merge.last_row} read as blank there; unmerge them and fill in each row")
+        else:
+            what = (f"the cells {merge.address} are merged: only {first} is read, the other "
+                    "columns of the merge read as blank; unmerge them")
+        problems.append(Problem(merge.sheet, max(merge.first_row, header_row), None, what,
+                                severity="warning"))
+    return problems
 
 
 def tracker_from_rows(path: Path, fingerprint: str,

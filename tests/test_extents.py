@@ -132,3 +132,60 @@ def test_missing_and_second_contract_sheets_are_named(tmp_path: Path) -> None:
                for w in warnings)
     assert any(w.startswith("Payers: the workbook has no Payers sheet (sheets found: "
                             "'Requests', 'requests ', 'Payer list')") for w in warnings)
+
+
+def _error(book: openpyxl.Workbook, address: str, error: str) -> None:
+    cell = book["Requests"][address]
+    cell.value = error
+    cell.data_type = "e"  # a typed or pasted error value, not a formula
+
+
+def test_error_cells_are_named_by_check_with_their_address(tmp_path: Path) -> None:
+    """#N/A and #REF! typed or pasted as values read as blank everywhere: check says where."""
+    path = make_tracker(tmp_path / "t.xlsx", ROWS)
+    book = openpyxl.load_workbook(path)
+    _error(book, "B3", "#N/A")
+    _error(book, "C5", "#REF!")
+    book.save(path)
+    tracker = load_tracker(path)
+    found = {(p.row, p.column): p.message for p in tracker.warnings if "error value" in p.message}
+    assert set(found) == {(3, "Patient ID"), (5, "Notes")}
+    assert "B3 holds the error value #N/A" in found[(3, "Patient ID")]
+    assert "#REF!" in found[(5, "Notes")]
+    # the cells still read as blank: nothing invented
+    assert tracker.requests.loc[3, "patient_id"] is None or \
+        str(tracker.requests.loc[3, "patient_id"]) in ("", "<NA>", "None", "nan")
+
+
+def test_a_formula_error_is_named_as_a_formula(tmp_path: Path) -> None:
+    path = make_tracker(tmp_path / "t.xlsx", ROWS)
+    xml_path = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts[xml_path] = parts[xml_path].replace(
+        b'<c r="C4" t="inlineStr"><is><t>x</t></is></c>',
+        b'<c r="C4" t="e"><f>1/0</f><v>#DIV/0!</v></c>')
+    assert b"#DIV/0!" in parts[xml_path]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    tracker = load_tracker(path)
+    [problem] = [p for p in tracker.warnings if "#DIV/0!" in p.message]
+    assert (problem.row, problem.column) == (4, "Notes")
+    assert problem.message.startswith("the formula in C4 gives #DIV/0!")
+
+
+def test_merged_heading_cells_are_named_by_check(tmp_path: Path) -> None:
+    """A merge across heading cells leaves the columns under it without a heading."""
+    path = make_tracker(tmp_path / "t.xlsx", ROWS, header_row=3, title_rows=["Our tracker"])
+    book = openpyxl.load_workbook(path)
+    sheet = book["Requests"]
+    sheet.merge_cells("A1:C1")  # a title above the table: hides nothing
+    sheet.merge_cells("B3:C3")  # Patient ID and Notes headings merged: Notes is lost
+    sheet.merge_cells("A6:A7")  # two data rows share one Request ID cell
+    book.save(path)
+    tracker = load_tracker(path)
+    merged = [p for p in tracker.warnings if " are merged" in p.message]
+    assert [(p.row, p.message.split(" are merged")[0]) for p in merged] == [
+        (3, "the heading cells B3:C3"), (6, "the cells A6:A7")]
+    assert "rows 7 to 7 read as blank" in merged[1].message
