@@ -17,6 +17,7 @@ from .common import (
     TrackerSession,
     download_link,
     explain,
+    observe,
     set_message,
 )
 
@@ -41,18 +42,18 @@ class ClaimsAuditDashboard:
         self.session = session
         self.findings = pd.DataFrame()
         self.claims_file: ClaimsFile | None = None
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-claims-feedback")
         self.upload = widgets.FileUpload(accept=".csv,.xlsx", multiple=False,
                                          description="Upload claims")
         self.upload.add_class("pa-claims-upload")
-        self.upload.observe(lambda _: self.audit_upload(), "value")
+        observe(self.upload, lambda _: self.audit_upload(), self.feedback)
         nearby = [(path.name, str(path)) for path in claims_files_near(session.path)]
         self.choice = widgets.Dropdown(options=[(NONE, ""), *nearby], value="",
                                        description="or pick",
                                        layout=widgets.Layout(width="420px"))
         self.choice.add_class("pa-claims-choice")
-        self.choice.observe(lambda _: self.audit_chosen(), "value")
-        self.feedback = widgets.HTML()
-        self.feedback.add_class("pa-claims-feedback")
+        observe(self.choice, lambda _: self.audit_chosen(), self.feedback)
         self.summary = widgets.HTML()
         self.summary.add_class("pa-claims-summary")
         self.download = widgets.HTML()

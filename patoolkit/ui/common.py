@@ -12,19 +12,18 @@ import functools
 import html
 import logging
 import os
+import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import ipywidgets as widgets
 import pandas as pd
 
 from ..errors import (
-    InvalidValueError,
     PAToolkitError,
     Problem,
-    RequestNotFoundError,
     TrackerConflictError,
     TrackerLockedError,
 )
@@ -96,33 +95,87 @@ def set_message(target: widgets.HTML, text: str, kind: str = "ok") -> None:
 
 
 def explain(error: Exception) -> str:
-    """Words a practice manager can act on, for any error a dashboard action meets."""
+    """Words a practice manager can act on, for any error a dashboard action meets.
+
+    patoolkit's own errors say what they are. Anything else is a fault of ours: the page
+    gets a reference, and the server log gets the reference with where the code failed
+    (file, line, function) but never the exception's text, which can carry patient data.
+    """
     if isinstance(error, TrackerConflictError):
         return ("Someone else saved the tracker after this page loaded it. Nothing was "
                 "overwritten. Press Reload to see their changes, then make yours again.")
     if isinstance(error, TrackerLockedError):
         return ("The tracker is open in Excel or LibreOffice. Close it there, then try "
                 "again. Nothing was changed.")
-    if isinstance(error, InvalidValueError | RequestNotFoundError | PAToolkitError):
+    if isinstance(error, PAToolkitError):
         return str(error)
     reference = uuid.uuid4().hex[:8]
-    log.error("dashboard action failed: %s (ref %s)", type(error).__name__, reference)
-    return (f"Something went wrong ({type(error).__name__}, reference {reference}). "
-            "Nothing was saved. Reload the page and try again.")
+    log.error("dashboard action failed (reference %s): %s\n%s", reference,
+              type(error).__name__, _where(error))
+    return (f"Something went wrong (reference {reference}). Reload the page to see the "
+            "tracker as it is now, then try again; if it happens again, give the reference "
+            "to whoever runs the dashboards.")
+
+
+def _where(error: BaseException) -> str:
+    """The traceback's frames (code, not values) and the exception types it chains through."""
+    lines = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        lines.append(f"{type(current).__name__} at:")
+        lines += traceback.format_list(traceback.extract_tb(current.__traceback__))
+        current = current.__cause__ or current.__context__
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip()
+
+
+Message: TypeAlias = widgets.HTML | Callable[[], widgets.HTML]
+GUARDED = "_patoolkit_guarded"  # set on every guarded callback, for the tests to find
+
+
+def show_error(where: Message, error: Exception) -> None:
+    """Say in the page what went wrong (a conflict is a warning: nothing was lost)."""
+    target = where if isinstance(where, widgets.HTML) else where()
+    set_message(target, explain(error),
+                "warn" if isinstance(error, TrackerConflictError) else "error")
+
+
+def guarded(handler: F, where: Message) -> F:
+    """handler, with any error it raises said on the page (show_error) instead of escaping.
+
+    Every widget callback of the dashboards goes through this (by on_click and observe
+    below; a test reads the source for any other): ipywidgets would print an escaping
+    error's traceback into the page, or nowhere.
+    """
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except Exception as error:
+            show_error(where, error)
+            return None
+    run.__dict__[GUARDED] = True
+    return run  # type: ignore[return-value]
+
+
+
+def on_click(button: widgets.Button, handler: Callable[..., object],
+             where: Message) -> None:
+    """button.on_click(handler), with its errors said in `where`."""
+    button.on_click(guarded(handler, where))
+
+
+def observe(widget: widgets.Widget, handler: Callable[..., object],
+            where: Message, names: str = "value") -> None:
+    """widget.observe(handler, names), with its errors said in `where`."""
+    widget.observe(guarded(handler, where), names)
 
 
 def safely(target: Callable[[], widgets.HTML]) -> Callable[[F], F]:
-    """Run a widget callback; on any error show explain(error) instead of a traceback."""
+    """A method that is also called directly (not only as a callback), guarded the same way."""
     def decorate(function: F) -> F:
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return function(*args, **kwargs)
-            except Exception as error:
-                kind = "warn" if isinstance(error, TrackerConflictError) else "error"
-                set_message(target(), explain(error), kind)
-                return None
-        return wrapper  # type: ignore[return-value]
+        return guarded(function, target)
     return decorate
 
 

@@ -38,6 +38,8 @@ from .common import (
     download_link,
     explain,
     fmt,
+    observe,
+    on_click,
     problems_table,
     set_message,
 )
@@ -57,10 +59,12 @@ class LetterForm:
         self.dashboard = dashboard
         self.request_id: str | None = None
         self.title = widgets.HTML()
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-letter-feedback")
         self.kind = widgets.Dropdown(description="Letter", layout=widgets.Layout(width="420px"),
                                      style={"description_width": "60px"})
         self.kind.add_class("pa-letter-kind")
-        self.kind.observe(lambda _: self.build_fields(), "value")
+        observe(self.kind, lambda _: self.build_fields(), self.feedback)
         self.unavailable = widgets.HTML()
         self.unavailable.add_class("pa-letter-unavailable")
         self.fields = widgets.VBox()
@@ -71,14 +75,12 @@ class LetterForm:
         self.preview_button.add_class("pa-letter-preview")
         self.make_button = widgets.Button(description="Make letter", button_style="primary")
         self.make_button.add_class("pa-letter-make")
-        self.feedback = widgets.HTML()
-        self.feedback.add_class("pa-letter-feedback")
         self.download = widgets.HTML()
         self.download.add_class("pa-letter-download")
         self.preview = widgets.HTML()
         self.preview.add_class("pa-letter-preview-text")
-        self.preview_button.on_click(self._preview)
-        self.make_button.on_click(self._make)
+        on_click(self.preview_button, self._preview, self.feedback)
+        on_click(self.make_button, self._make, self.feedback)
         self.widget = widgets.VBox([
             self.title, self.kind, self.unavailable, self.fields,
             widgets.HBox([self.preview_button, self.make_button]), self.feedback,
@@ -274,7 +276,7 @@ class DenialsDashboard:
         self.table = RowTable(TABLE_COLUMNS, page_size=15, on_open=self.open_row,
                               row_classes=self._row_classes, sort_by="next_deadline",
                               sort_keys={"next_shown": "next_deadline",
-                                         "days_shown": "days_left"})
+                                         "days_shown": "days_left"}, feedback=self.feedback)
         self.letter = LetterForm(self)
         self._detail: RequestDetail | None = None
         self.detail_box = widgets.VBox([widgets.HTML(
@@ -284,18 +286,18 @@ class DenialsDashboard:
             options=[(kind.title, kind.key) for kind in KINDS.values()], value="appeal",
             description="Kind", layout=widgets.Layout(width="360px"))
         self.batch_kind.add_class("pa-batch-kind")
-        self.batch_kind.observe(lambda _: self.forget_batch(), "value")
+        observe(self.batch_kind, lambda _: self.forget_batch(), self.feedback)
         self.batch_button = widgets.Button(description="Show the letters for every denial shown",
                                            layout=widgets.Layout(width="320px"))
         self.batch_button.add_class("pa-batch-plan")
-        self.batch_button.on_click(lambda _: self.plan_batch())
+        on_click(self.batch_button, lambda _: self.plan_batch(), self.feedback)
         self.batch_plan = widgets.HTML()
         self.batch_plan.add_class("pa-batch-plan-list")
         self.confirm_button = widgets.Button(description="Confirm: make these letters",
                                              button_style="primary", disabled=True,
                                              layout=widgets.Layout(width="320px"))
         self.confirm_button.add_class("pa-batch-confirm")
-        self.confirm_button.on_click(lambda _: self.confirm_batch())
+        on_click(self.confirm_button, lambda _: self.confirm_batch(), self.feedback)
         # what the list shows, made as shown on Confirm: (request IDs, kind, shared, own)
         self._pending: tuple[list[str], str, dict[str, object],
                              dict[str, dict[str, object]]] | None = None
@@ -355,7 +357,7 @@ class DenialsDashboard:
         dropdown = widgets.Dropdown(options=[ALL], value=ALL, description=description,
                                     layout=widgets.Layout(width="300px"))
         dropdown.add_class(css)
-        dropdown.observe(lambda _: self.refresh_table(), "value")
+        observe(dropdown, lambda _: self.refresh_table(), self.feedback)
         return dropdown
 
     def _row_classes(self, row: pd.Series) -> list[str]:

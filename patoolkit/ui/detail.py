@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..deadlines import DEADLINES, FLAGS
 from ..schema import LISTS, REQUESTS
-from .common import TrackerSession, fmt, label, safely, set_message
+from .common import TrackerSession, fmt, label, on_click, safely, set_message
 
 SECTIONS = {
     "Patient and plan": ["request_id", "patient_id", "patient_name", "patient_dob", "member_id",
@@ -123,7 +123,7 @@ class RequestDetail:
         self.reload_button = widgets.Button(description="Reload",
                                             layout=widgets.Layout(display="none"))
         self.reload_button.add_class("pa-reload")
-        self.reload_button.on_click(self._reload)
+        on_click(self.reload_button, self._reload, self.feedback)
         self.fields = widgets.HTML()
         self.fields.add_class("pa-fields")
         self.deadlines = widgets.HTML()
@@ -134,7 +134,7 @@ class RequestDetail:
         for key, text, _ in STEPS:
             button = widgets.Button(description=text, layout=widgets.Layout(width="210px"))
             button.add_class(f"pa-step-{key}")
-            button.on_click(lambda _, key=key: self.open_step(key))
+            on_click(button, lambda _, key=key: self.open_step(key), self.feedback)
             self.step_buttons.append(button)
         self.form = widgets.VBox()
         self.form.add_class("pa-form")
@@ -226,8 +226,8 @@ class RequestDetail:
         save = widgets.Button(description="Save", button_style="primary")
         save.add_class("pa-save")
         cancel = widgets.Button(description="Cancel")
-        cancel.on_click(lambda _: self.close_form())
-        save.on_click(lambda _: self.review(key, inputs))
+        on_click(cancel, lambda _: self.close_form(), self.feedback)
+        on_click(save, lambda _: self.review(key, inputs), self.feedback)
         self.form.children = [widgets.HTML(f"<h4>{html.escape(text)}</h4>"),
                               *inputs.values(), widgets.HBox([save, cancel])]
 
@@ -263,8 +263,8 @@ class RequestDetail:
             confirm = widgets.Button(description="Confirm and save", button_style="success")
             confirm.add_class("pa-confirm")
             back = widgets.Button(description="Back")
-            back.on_click(lambda _: self.open_step(key))
-            confirm.on_click(lambda _: self.commit())
+            on_click(back, lambda _: self.open_step(key), self.feedback)
+            on_click(confirm, lambda _: self.commit(), self.feedback)
             self.form.children = [widgets.HTML(f"<h4>Save these changes to the tracker?</h4>"
                                                f"<ul>{lines}</ul>"),
                                   widgets.HBox([confirm, back])]

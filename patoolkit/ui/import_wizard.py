@@ -29,7 +29,7 @@ from ..importer import (
     targets,
 )
 from ..tracker import Tracker, load_tracker
-from .common import download_link, explain, fmt, set_message
+from .common import download_link, explain, fmt, observe, on_click, set_message
 
 TOML_TYPE = "application/toml"
 WARNINGS_SHOWN = 20  # gaps and state codes listed before the import
@@ -42,13 +42,13 @@ class ImportWizard:
         self.source: Source | None = None
         self.proposed: ImportMapping | None = None
         self.plan: ImportPlan | None = None
+        self.feedback = widgets.HTML()
+        self.feedback.add_class("pa-import-feedback")
         self.upload = widgets.FileUpload(accept=".xlsx,.xls,.csv", multiple=False,
                                          description="Upload the client's file")
         self.upload.add_class("pa-import-upload")
         self.upload.layout.width = "260px"
-        self.upload.observe(lambda _: self.load_upload(), "value")
-        self.feedback = widgets.HTML()
-        self.feedback.add_class("pa-import-feedback")
+        observe(self.upload, lambda _: self.load_upload(), self.feedback)
         self.mapping_box = widgets.VBox()
         self.mapping_box.add_class("pa-import-mapping")
         self.dropdowns: dict[str, widgets.Dropdown] = {}
@@ -59,7 +59,7 @@ class ImportWizard:
         self.import_button = widgets.Button(description="Import", button_style="primary",
                                             disabled=True)
         self.import_button.add_class("pa-import-go")
-        self.import_button.on_click(lambda _: self.run_import())
+        on_click(self.import_button, lambda _: self.run_import(), self.feedback)
         self.report = widgets.HTML()
         self.report.add_class("pa-import-report")
         self.widget = widgets.VBox([
@@ -99,7 +99,7 @@ class ImportWizard:
             dropdown = widgets.Dropdown(options=targets(), value=choice.target,
                                         layout=widgets.Layout(width="320px"))
             dropdown.add_class("pa-import-target")
-            dropdown.observe(lambda _: self.refresh(), "value")
+            observe(dropdown, lambda _: self.refresh(), self.feedback)
             self.dropdowns[choice.source] = dropdown
             self.whys[choice.source] = widgets.HTML(_why(choice))
             self.whys[choice.source].add_class("pa-import-why")

@@ -33,7 +33,7 @@ from ..intake import (
 from ..rules import code_findings, documentation_checklist, enrollment_for, requirement
 from ..schema import LISTS
 from ..tracker import typed_frame
-from .common import STYLE, TrackerSession, fmt, safely, set_message
+from .common import STYLE, TrackerSession, fmt, observe, on_click, safely, set_message
 
 FIELDS = ["patient_id", "patient_name", "patient_dob", "member_id", "payer", "plan_type",
           "codes", "icd10", "ordering_npi", "service_category", "urgency",
@@ -73,31 +73,31 @@ class IntakeForm:
             "scheduled_service_date": widgets.DatePicker(description="Service date"),
             "owner": widgets.Text(description="Owner"),
         }
+        self.checks = widgets.HTML()
+        self.checks.add_class("pa-intake-checks")
         self.filled_plan_type = ""  # what the form put in Plan type; a user's choice is kept
         # observed before the checks are, so they see the plan type the payer gives
-        self.inputs["payer"].observe(lambda _: self._fill_plan_type(), "value")
+        observe(self.inputs["payer"], lambda _: self._fill_plan_type(), self.checks)
         for name, field in self.inputs.items():
             field.style = style
             field.layout = wide
             field.add_class(f"pa-in-{name}")
-            field.observe(lambda _: self.update_checks(), "value")
-        self.checks = widgets.HTML()
-        self.checks.add_class("pa-intake-checks")
+            observe(field, lambda _: self.update_checks(), self.checks)
         self.checklist = widgets.VBox()
         self.checklist.add_class("pa-checklist")
         self.feedback = widgets.HTML()
         self.feedback.add_class("pa-intake-feedback")
         self.save_button = widgets.Button(description="Save request", button_style="primary")
         self.save_button.add_class("pa-intake-save")
-        self.save_button.on_click(lambda _: self.save())
+        on_click(self.save_button, lambda _: self.save(), self.feedback)
         self.question = widgets.HTML()
         self.question.add_class("pa-intake-question")
         self.confirm_button = widgets.Button(description="Confirm", button_style="warning")
         self.confirm_button.add_class("pa-intake-confirm")
-        self.confirm_button.on_click(lambda _: self.confirm())
+        on_click(self.confirm_button, lambda _: self.confirm(), self.feedback)
         self.cancel_button = widgets.Button(description="Cancel")
         self.cancel_button.add_class("pa-intake-cancel")
-        self.cancel_button.on_click(lambda _: self.cancel())
+        on_click(self.cancel_button, lambda _: self.cancel(), self.feedback)
         self.question_box = widgets.VBox(
             [self.question, widgets.HBox([self.confirm_button, self.cancel_button])],
             layout=widgets.Layout(display="none"))
@@ -146,7 +146,7 @@ class IntakeForm:
 
     def _fill_plan_type(self) -> None:
         """A payer with one plan type on the Payers sheet gives it; a user's choice is kept."""
-        @safely(lambda: self.checks)
+        @safely(self.checks)
         def run() -> None:
             field = self.inputs["plan_type"]
             assert isinstance(field, widgets.Dropdown)
@@ -160,7 +160,7 @@ class IntakeForm:
         run()
 
     def update_checks(self) -> None:
-        @safely(lambda: self.checks)
+        @safely(self.checks)
         def run() -> None:
             values = self.values()
             tracker = self.session.tracker
@@ -280,7 +280,7 @@ class IntakeForm:
                                    + f"; {source}", indent=False,
                                    layout=widgets.Layout(width="520px"))
             box.add_class("pa-doc")
-            box.observe(lambda _: self.update_checks(), "value")
+            observe(box, lambda _: self.update_checks(), self.checks)
             self.boxes[str(item)] = box
             self.required_items[str(item)] = bool(required)
         self.checklist.children = list(self.boxes.values()) or [

@@ -22,6 +22,7 @@ from .common import (
     TrackerSession,
     download_link,
     explain,
+    observe,
     problems_table,
     set_message,
 )
@@ -153,7 +154,7 @@ class ScorecardDashboard:
         self.body.add_class("pa-scorecard")
         self.problems = widgets.HTML()
         for picker in (self.date_from, self.date_to):
-            picker.observe(lambda _: self.refresh(), "value")
+            observe(picker, lambda _: self.refresh(), self.feedback)
         self.widget = widgets.VBox([
             widgets.HTML(STYLE), widgets.HTML(
                 '<div class="pa-sub">Choose the submission dates to measure (both blank: '

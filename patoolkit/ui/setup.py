@@ -12,7 +12,15 @@ import pandas as pd
 
 from ..deadlines import compute_deadlines
 from ..tracker import Tracker, load_tracker, typed_frame
-from .common import STYLE, fmt, problems_table, resolve_tracker_path, safely, set_message
+from .common import (
+    STYLE,
+    fmt,
+    on_click,
+    problems_table,
+    resolve_tracker_path,
+    safely,
+    set_message,
+)
 
 # What each column of the payer table shows, and the fake event that makes it apply.
 PAYER_COLUMNS = [
@@ -75,8 +83,8 @@ class ClientSetup:
         from .import_wizard import ImportWizard
 
         self.importer = ImportWizard(lambda: Path(self.check_path.value.strip()).expanduser())
-        self.create.on_click(lambda _: self.create_tracker())
-        self.check.on_click(lambda _: self.check_tracker())
+        on_click(self.create, lambda _: self.create_tracker(), self.create_feedback)
+        on_click(self.check, lambda _: self.check_tracker(), self.report)
         self.widget = widgets.VBox([
             widgets.HTML(STYLE + '<div class="pa-title">Client set-up</div><div class="pa-sub">'
                          "Create a tracker for a new client, check a tracker, and see the "

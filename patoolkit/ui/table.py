@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import ipywidgets as widgets
 import pandas as pd
 
-from .common import fmt
+from .common import fmt, observe, on_click
 
 
 class RowTable:
@@ -21,7 +21,11 @@ class RowTable:
     def __init__(self, columns: Sequence[tuple[str, str, int]], page_size: int = 20,
                  on_open: Callable[[pd.Series], None] | None = None,
                  row_classes: Callable[[pd.Series], list[str]] | None = None,
-                 sort_by: str | None = None, sort_keys: dict[str, str] | None = None):
+                 sort_by: str | None = None, sort_keys: dict[str, str] | None = None,
+                 feedback: widgets.HTML | None = None):
+        # where a failing sort, page or Open says so: the page's own message area, else one
+        # above the table
+        self.feedback = feedback if feedback is not None else widgets.HTML()
         self.columns = list(columns)  # (column, heading, width in px)
         self.page_size = page_size
         self.on_open = on_open
@@ -47,11 +51,12 @@ class RowTable:
         self.status.add_class("pa-table-status")
         self.body = widgets.VBox()
         self.body.add_class("pa-table")
-        self.sort.observe(lambda _: self._resort(), "value")
-        self.descending.observe(lambda _: self._resort(), "value")
-        self.previous.on_click(lambda _: self.show_page(self.page - 1))
-        self.next.on_click(lambda _: self.show_page(self.page + 1))
+        observe(self.sort, lambda _: self._resort(), self.feedback)
+        observe(self.descending, lambda _: self._resort(), self.feedback)
+        on_click(self.previous, lambda _: self.show_page(self.page - 1), self.feedback)
+        on_click(self.next, lambda _: self.show_page(self.page + 1), self.feedback)
         self.widget = widgets.VBox([
+            *([] if feedback is not None else [self.feedback]),
             widgets.HBox([self.sort, self.descending, self.previous, self.next, self.status]),
             self.body,
         ])
@@ -92,7 +97,8 @@ class RowTable:
             button = widgets.Button(description="Open", layout=widgets.Layout(width="64px"),
                                     tooltip=f"Open {row.get('request_id', '')}")
             button.add_class("pa-open")
-            button.on_click(lambda _, row=row: self.on_open(row) if self.on_open else None)
+            on_click(button, lambda _, row=row: self.on_open(row) if self.on_open else None,
+                     self.feedback)
             line = widgets.HBox([button, self._cells([fmt(row.get(column))
                                                       for column, _, _ in self.columns])])
             line.add_class("pa-row")

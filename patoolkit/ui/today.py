@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..worklist import worklist_for
-from .common import STYLE, TrackerSession, problems_table, safely, set_message
+from .common import STYLE, TrackerSession, observe, on_click, problems_table, set_message
 from .detail import RequestDetail
 from .table import RowTable
 
@@ -54,12 +54,11 @@ class TodayDashboard:
         self.user = widgets.Text(value=session.user, description="Your name",
                                  layout=widgets.Layout(width="260px"))
         self.user.add_class("pa-user")
-        self.user.observe(self._set_user, "value")
+        observe(self.user, self._set_user, self.feedback)
         self.reload_button = widgets.Button(description="Reload")
         self.reload_button.add_class("pa-reload-all")
         # a tracker gone or broken since the page loaded: said in the page, like any action
-        self.reload_button.on_click(safely(lambda: self.feedback)(
-            lambda _: self.session.reload()))
+        on_click(self.reload_button, lambda _: self.session.reload(), self.feedback)
         self.count_buttons: dict[str, widgets.Button] = {}
         self.counts = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.counts.add_class("pa-counts")
@@ -72,13 +71,14 @@ class TodayDashboard:
                                            layout=widgets.Layout(width="240px"))
         self.due_to = widgets.DatePicker(description="Due to", layout=widgets.Layout(width="240px"))
         for picker in (self.due_from, self.due_to):
-            picker.observe(lambda _: self.refresh_table(), "value")
+            observe(picker, lambda _: self.refresh_table(), self.feedback)
         self.clear = widgets.Button(description="Clear filters")
         self.clear.add_class("pa-clear")
-        self.clear.on_click(lambda _: self.clear_filters())
+        on_click(self.clear, lambda _: self.clear_filters(), self.feedback)
         self.table = RowTable(TABLE_COLUMNS, page_size=15, on_open=self.open_row,
                               row_classes=self._row_classes, sort_by="due",
-                              sort_keys={"due_shown": "due", "days_left_shown": "days_left"})
+                              sort_keys={"due_shown": "due", "days_left_shown": "days_left"},
+                              feedback=self.feedback)
         # The detail page is built the first time a row is opened: fewer widgets to draw
         # before the worklist shows.
         self._detail: RequestDetail | None = None
@@ -122,7 +122,7 @@ class TodayDashboard:
         dropdown = widgets.Dropdown(options=[ALL], value=ALL, description=description,
                                     layout=widgets.Layout(width="300px"))
         dropdown.add_class(css)
-        dropdown.observe(lambda _: self.refresh_table(), "value")
+        observe(dropdown, lambda _: self.refresh_table(), self.feedback)
         return dropdown
 
     def _set_user(self, change: dict[str, object]) -> None:
@@ -170,7 +170,7 @@ class TodayDashboard:
                                     layout=widgets.Layout(width="178px", height="52px"))
             button.add_class("pa-count")
             button.add_class(f"pa-count-{key}")
-            button.on_click(lambda _, key=key: self.toggle_count(key))
+            on_click(button, lambda _, key=key: self.toggle_count(key), self.feedback)
             self.count_buttons[key] = button
             buttons.append(button)
         self.counts.children = buttons
