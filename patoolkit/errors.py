@@ -6,9 +6,10 @@ and request IDs.
 
     PAToolkitError
     ├── UnusableTrackerError (exit 2): the file cannot be read as a tracker at all
-    ├── TrackerWriteError: a write was refused, nothing was changed
-    │   ├── TrackerConflictError: the file changed on disk since it was read
-    │   └── TrackerLockedError: the file is open in Excel or LibreOffice
+    ├── FileWriteError (exit 1): a file could not be written (read-only, disk full)
+    │   └── TrackerWriteError: a write to the tracker was refused, nothing was changed
+    │       ├── TrackerConflictError: the file changed on disk since it was read
+    │       └── TrackerLockedError: the file is open in Excel or LibreOffice
     ├── RequestNotFoundError (also a KeyError): no request with that ID
     └── InvalidValueError (also a ValueError): a value given to a write is not valid
 """
@@ -28,10 +29,14 @@ class UnusableTrackerError(PAToolkitError):
     """The file is missing, empty, not an .xlsx workbook, protected, or has no Requests sheet."""
 
 
-class TrackerWriteError(PAToolkitError):
-    """A write to the tracker was refused before anything changed."""
+class FileWriteError(PAToolkitError):
+    """A file could not be written (read-only, disk full); no partial file was left."""
 
     exit_code = 1
+
+
+class TrackerWriteError(FileWriteError):
+    """A write to the tracker was refused before anything changed."""
 
 
 class TrackerConflictError(TrackerWriteError):

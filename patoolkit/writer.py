@@ -27,9 +27,7 @@ import fcntl
 import functools
 import hashlib
 import io
-import os
 import re
-import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,6 +41,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
+from .atomic import describe, real_path, refuse_read_only, replace_file, run_or_refuse
 from .errors import (
     InvalidValueError,
     RequestNotFoundError,
@@ -66,13 +65,11 @@ from .tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes, sheet_
 from .validation import Collector, convert_column
 from .workbook import DATE_FORMAT, DATETIME_FORMAT
 
-BACKUP_FOLDER = "backups"
 DEFAULT_BACKUPS_KEPT = 20
 # Parts openpyxl cannot carry through a load and save; writing would drop them. (Cell notes
 # live in xl/drawings/vmlDrawing*.vml too, and openpyxl keeps those, so they are allowed.)
 UNSUPPORTED_PARTS = ("xl/drawings/drawing", "xl/charts/", "xl/media/", "xl/pivotTables/",
                      "xl/slicers/")
-BACKUP_NAME = r"\.\d{8}-\d{6}-\d{6}"  # stem + .YYYYmmdd-HHMMSS-ffffff + suffix
 
 
 @dataclass
@@ -85,19 +82,33 @@ class WriteResult:
 
 
 def office_lock_files(path: Path) -> list[Path]:
-    """Lock files Excel (~$name) and LibreOffice (.~lock.name#) leave while a file is open."""
+    """Lock files Excel (~$name) and LibreOffice (.~lock.name#) leave while a file is open.
+
+    Looked for next to the name given and, for a symbolic link, next to the real file
+    too: an office suite leaves its lock beside whichever name it opened.
+    """
     candidates = [
-        path.with_name("~$" + path.name),
-        path.with_name("~$" + path.name[2:]),  # Excel drops two characters of long names
-        path.with_name(f".~lock.{path.name}#"),
+        place.with_name(name)
+        for place in (Path(path), real_path(path))
+        for name in ("~$" + place.name,
+                     "~$" + place.name[2:],  # Excel drops two characters of long names
+                     f".~lock.{place.name}#")
     ]
     return [candidate for candidate in dict.fromkeys(candidates) if candidate.exists()]
 
 
 @contextlib.contextmanager
 def _writer_lock(path: Path) -> Iterator[None]:
-    lock_path = path.with_name(f".~patoolkit.{path.name}.lock")
-    with lock_path.open("a") as handle:
+    """Held around every read-change-save; beside the real file, whatever link names it."""
+    refuse_read_only(path)  # before the lock file is made
+    real = real_path(path)
+    lock_path = real.with_name(f".~patoolkit.{real.name}.lock")
+    try:
+        handle = lock_path.open("a")
+    except OSError as error:
+        raise TrackerWriteError(f"{path}: {describe(error, real.parent)} Nothing was "
+                                "changed.") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -106,6 +117,7 @@ def _writer_lock(path: Path) -> Iterator[None]:
 
 
 def _check_writable(path: Path, data: bytes, expected_fingerprint: str | None) -> None:
+    refuse_read_only(path)
     locks = office_lock_files(path)
     if locks:
         raise TrackerLockedError(
@@ -268,70 +280,29 @@ def _append_history(book: openpyxl.Workbook,
 
 
 def _save_atomically(path: Path, book: openpyxl.Workbook, original: bytes,
-                     backups_keep: int) -> tuple[str, Path]:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    prefix = f".~patoolkit-{path.stem}.tmp-"  # the ".tmp-" keeps pa.xlsx off pa-west.xlsx's
-    for stale in path.parent.glob(glob_escape(prefix) + "*.xlsx"):
-        stale.unlink(missing_ok=True)  # left by a killed writer; we hold the writer lock
-    handle, temporary_name = tempfile.mkstemp(prefix=prefix, suffix=".xlsx", dir=path.parent)
-    temporary = Path(temporary_name)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            book.save(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        written = temporary.read_bytes()
-        try:  # reopen what we wrote before it replaces anything
-            reopened = CalamineWorkbook.from_filelike(io.BytesIO(written))
-            if reopened.sheet_names != book.sheetnames:
-                raise ValueError("sheets differ")
-            for title in book.sheetnames:  # the sheets patoolkit wrote to must parse
-                if sheet_for(title) in (REQUESTS, HISTORY):
-                    reopened.get_sheet_by_name(title).to_python()
-        except Exception as error:
-            raise TrackerWriteError(
-                f"{path}: the saved workbook did not reopen ({type(error).__name__}); "
-                "nothing was changed.") from None
-        backup = _backup(path, original, backups_keep)
-        if hashlib.sha256(path.read_bytes()).hexdigest() != hashlib.sha256(original).hexdigest():
-            raise TrackerConflictError(
-                f"{path}: the tracker changed while saving (someone else saved it); reload it "
-                "and make your change again. Nothing was overwritten.")
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-        _fsync_folder(path.parent)
-        return hashlib.sha256(written).hexdigest(), backup
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _backup(path: Path, original: bytes, keep: int) -> Path:
-    folder = path.parent / BACKUP_FOLDER
-    folder.mkdir(mode=0o700, exist_ok=True)  # backups hold patient data: owner only
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    backup = folder / f"{path.stem}.{stamp}{path.suffix}"
-    partial = backup.with_name("." + backup.name + ".partial")
-    partial.write_bytes(original)
-    os.chmod(partial, stat.S_IMODE(path.stat().st_mode))  # no more readable than the tracker
-    os.replace(partial, backup)
-    own = re.compile(re.escape(path.stem) + BACKUP_NAME + re.escape(path.suffix))
-    old = sorted(candidate for candidate in folder.iterdir() if own.fullmatch(candidate.name))
-    for stale in old[:-keep] if keep > 0 else []:
-        stale.unlink(missing_ok=True)
-    return backup
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([\[\]*?])", r"[\1]", text)
+                     backups_keep: int) -> tuple[str, Path | None]:
+    """Save the book in place of path through atomic.replace_file (symlinks, backups,
+    read-only and full-disk refusals are handled there); (new fingerprint, backup)."""
+    # Saved in memory, not into the temporary file: a disk that fills mid-save must not
+    # leave openpyxl's half-written zip archive to complain when it is garbage-collected.
+    buffer = io.BytesIO()
+    spool = Path(tempfile.gettempdir())  # openpyxl writes each sheet through a file there
+    run_or_refuse(lambda: book.save(buffer), lambda error: TrackerWriteError(
+        f"{path}: {describe(error, spool)} Nothing was changed."))
+    written = buffer.getvalue()
+    try:  # reopen what we wrote before it replaces anything
+        reopened = CalamineWorkbook.from_filelike(io.BytesIO(written))
+        if reopened.sheet_names != book.sheetnames:
+            raise ValueError("sheets differ")
+        for title in book.sheetnames:  # the sheets patoolkit wrote to must parse
+            if sheet_for(title) in (REQUESTS, HISTORY):
+                reopened.get_sheet_by_name(title).to_python()
+    except Exception as error:
+        raise TrackerWriteError(
+            f"{path}: the saved workbook did not reopen ({type(error).__name__}); "
+            "nothing was changed.") from None
+    replaced = replace_file(path, written, original=original, backups=backups_keep)
+    return replaced.fingerprint, replaced.backup
 
 
 def _backups_keep(book: openpyxl.Workbook) -> int:

@@ -399,3 +399,58 @@ def test_backups_are_private_and_pruning_spares_other_trackers(small_tracker: Pa
     assert result.backup.stat().st_mode & 0o777 == 0o600
     assert (small_tracker.parent / "backups").stat().st_mode & 0o777 == 0o700
     assert len(list((small_tracker.parent / "backups").glob("tracker.v2.*.xlsx"))) == 1
+
+
+# -- symbolic links and read-only trackers (issue 18) -------------------------------------
+
+
+def test_a_write_through_a_symlink_changes_the_real_tracker(small_tracker: Path,
+                                                            tmp_path: Path) -> None:
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    link = desk / "tracker-link.xlsx"
+    link.symlink_to(small_tracker)
+    result = update_request(link, "PA-2026-00001", {"owner": "Through"}, by="t")
+    assert link.is_symlink()
+    assert load_tracker(small_tracker).requests["owner"].iloc[0] == "Through"
+    assert result.backup is not None
+    assert result.backup.parent == small_tracker.parent / "backups"  # beside the real file
+    assert [path.name for path in desk.iterdir()] == ["tracker-link.xlsx"]  # no lock, no temp
+    assert (small_tracker.parent / ".~patoolkit.tracker.xlsx.lock").exists()
+    # the next write, by either name, takes the same lock and sees the same fingerprint
+    update_request(small_tracker, "PA-2026-00001", {"owner": "Direct"}, by="t",
+                   expected_fingerprint=result.fingerprint)
+
+
+@pytest.mark.parametrize("beside", ["link", "real"])
+def test_an_office_lock_beside_either_name_refuses(small_tracker: Path, tmp_path: Path,
+                                                    beside: str) -> None:
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    link = desk / "shared.xlsx"
+    link.symlink_to(small_tracker)
+    opened = link if beside == "link" else small_tracker
+    opened.with_name(f".~lock.{opened.name}#").write_text("someone", encoding="utf-8")
+    before = sha(small_tracker)
+    with pytest.raises(TrackerLockedError, match="open in Excel or LibreOffice"):
+        update_request(link, "PA-2026-00001", {"owner": "Me"}, by="t")
+    assert sha(small_tracker) == before
+
+
+@pytest.mark.parametrize(("read_only", "named"), [("tracker", "tracker.xlsx: is read-only"),
+                                                  ("folder", "its folder")])
+def test_a_read_only_tracker_or_folder_is_refused_in_words(small_tracker: Path, read_only: str,
+                                                           named: str) -> None:
+    """By the permission bits, so root (as CI runs) is refused too; not even a lock file."""
+    locked = small_tracker if read_only == "tracker" else small_tracker.parent
+    locked.chmod(0o444 if read_only == "tracker" else 0o555)
+    before = sorted(small_tracker.parent.iterdir())
+    try:
+        with pytest.raises(TrackerWriteError, match=named) as refused:
+            add_request(small_tracker, {"patient_name": "Doe, Jo", "plan_type": "Commercial"},
+                        by="t")
+        assert "(its permissions say no one may change it)" in str(refused.value)
+        assert str(refused.value).endswith("Nothing was changed.")
+        assert sorted(small_tracker.parent.iterdir()) == before
+    finally:
+        small_tracker.parent.chmod(0o755)
