@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from patoolkit.atomic import BACKUP_FOLDER, real_path, replace_file
-from patoolkit.errors import TrackerConflictError, TrackerWriteError
+from patoolkit.errors import FileWriteError, TrackerConflictError, TrackerWriteError
+from patoolkit.files import create_new_file
 
 OLD, NEW = b"old workbook " * 100, b"new workbook " * 120
 WHOLE_BACKUP = re.compile(r"tracker\.\d{8}-\d{6}-\d{6}\.xlsx")
@@ -342,6 +343,65 @@ def test_other_refusals_of_the_system_are_said_in_words(
     assert str(refused.value).endswith("Nothing was changed.")
     assert tracker.read_bytes() == OLD
     assert left_behind(tracker.parent) == []
+
+
+# -- new files: letters, exports, new workbooks, --out ------------------------------------
+
+
+def test_a_new_file_on_a_full_disk_is_not_left_half_written(tmp_path: Path) -> None:
+    def fills(temporary: Path) -> None:
+        temporary.write_bytes(b"half a letter")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "letter.docx"
+    with pytest.raises(FileWriteError) as refused:
+        create_new_file(target, fills, what="letter", suffix=".docx")
+    assert str(refused.value) == (f"{target}: the disk holding {tmp_path} is full; free some "
+                                  "space and try again. Nothing was written.")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_workbook_on_a_full_disk_leaves_no_file_and_no_complaint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new file's temporary is /dev/full, where every write fails as on a full disk.
+
+    xlsxwriter wraps the OSError, and its half-written zip archive must not complain when
+    garbage-collected (filterwarnings = error fails the test on pytest's warning if it does).
+    """
+    import gc
+    import tempfile
+
+    from patoolkit import new_tracker
+
+    real_mkstemp = tempfile.mkstemp
+
+    def full(*args: object, **kwargs: object) -> tuple[int, str]:
+        descriptor, name = real_mkstemp(*args, **kwargs)  # type: ignore[call-overload]
+        Path(name).unlink()
+        Path(name).symlink_to("/dev/full")
+        return descriptor, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    target = tmp_path / "new.xlsx"
+    with pytest.raises(FileWriteError) as refused:
+        new_tracker(target)
+    assert str(refused.value) == (f"{target}: the disk holding {tmp_path} is full; free some "
+                                  "space and try again. Nothing was written.")
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_file_in_a_read_only_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "letters"
+    folder.mkdir(mode=0o555)
+    try:
+        with pytest.raises(FileWriteError, match="is read-only"):
+            create_new_file(folder / "letter.docx", lambda path: path.write_bytes(b"x"),
+                            suffix=".docx")
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
 
 
 # -- the tracker's writers and the import command on a full disk ----------------------------

@@ -158,8 +158,10 @@ def test_a_failed_write_leaves_no_file(inputs: dict[str, str], tmp_path: Path,
     out = tmp_path / "out" / "worklist.csv"
     out.parent.mkdir()
     assert main(["worklist", inputs["TRACKER"], "--as-of", AS_OF, "--format", "csv", "--out",
-                 str(out)]) == 2
-    assert "OSError" in capsys.readouterr().err
+                 str(out)]) == 1
+    assert capsys.readouterr().err == (
+        f"patoolkit worklist: {out}: the disk holding {out.parent} is full; free some space "
+        "and try again. Nothing was written.\n")
     assert not any(out.parent.iterdir()), "neither the file nor its temporary is left"
 
 
