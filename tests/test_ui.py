@@ -319,3 +319,15 @@ def test_reload_with_the_tracker_gone_says_so_in_the_page(today: TodayDashboard,
     today.reload_button.click()
     assert "no such file" in today.feedback.value
     assert "pa-error" in today.feedback.value
+
+
+def test_reload_after_the_tracker_is_back_says_so_and_clears_the_problem(
+        today: TodayDashboard, sample_copy: Path, tmp_path: Path) -> None:
+    kept = tmp_path / "kept.xlsx"
+    sample_copy.rename(kept)
+    today.reload_button.click()
+    assert "no such file" in today.feedback.value
+    kept.rename(sample_copy)
+    today.reload_button.click()
+    assert "no such file" not in today.feedback.value
+    assert "Reloaded pa_tracker.xlsx" in today.feedback.value

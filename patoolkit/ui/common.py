@@ -94,6 +94,9 @@ def set_message(target: widgets.HTML, text: str, kind: str = "ok") -> None:
     target.value = f'<div class="pa-message pa-{kind}">{html.escape(text)}</div>' if text else ""
 
 
+UNEXPECTED = "Something went wrong"  # how a fault of ours begins, with its reference
+
+
 def explain(error: Exception) -> str:
     """Words a practice manager can act on, for any error a dashboard action meets.
 
@@ -112,7 +115,7 @@ def explain(error: Exception) -> str:
     reference = uuid.uuid4().hex[:8]
     log.error("dashboard action failed (reference %s): %s\n%s", reference,
               type(error).__name__, _where(error))
-    return (f"Something went wrong (reference {reference}). Reload the page to see the "
+    return (f"{UNEXPECTED} (reference {reference}). Reload the page to see the "
             "tracker as it is now, then try again; if it happens again, give the reference "
             "to whoever runs the dashboards.")
 
@@ -135,10 +138,18 @@ GUARDED = "_patoolkit_guarded"  # set on every guarded callback, for the tests t
 
 
 def show_error(where: Message, error: Exception) -> None:
-    """Say in the page what went wrong (a conflict is a warning: nothing was lost)."""
+    """Say in the page what went wrong (a conflict is a warning: nothing was lost).
+
+    A reference already shown stays: two callbacks can fail on one change (a field with
+    two observers), and each reference in the log should be findable from the page.
+    """
     target = where if isinstance(where, widgets.HTML) else where()
-    set_message(target, explain(error),
-                "warn" if isinstance(error, TrackerConflictError) else "error")
+    text = explain(error)
+    kind = "warn" if isinstance(error, TrackerConflictError) else "error"
+    if text.startswith(UNEXPECTED) and UNEXPECTED in target.value:
+        target.value += f'<div class="pa-message pa-{kind}">{html.escape(text)}</div>'
+    else:
+        set_message(target, text, kind)
 
 
 def guarded(handler: F, where: Message) -> F:

@@ -58,7 +58,7 @@ class TodayDashboard:
         self.reload_button = widgets.Button(description="Reload")
         self.reload_button.add_class("pa-reload-all")
         # a tracker gone or broken since the page loaded: said in the page, like any action
-        on_click(self.reload_button, lambda _: self.session.reload(), self.feedback)
+        on_click(self.reload_button, lambda _: self.reload(), self.feedback)
         self.count_buttons: dict[str, widgets.Button] = {}
         self.counts = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.counts.add_class("pa-counts")
@@ -230,6 +230,11 @@ class TodayDashboard:
         if self.count_buttons:
             self._update_counts(self.filtered(with_count=False))
         self.table.set_rows(self.filtered())
+
+    def reload(self) -> None:
+        """Read the tracker again; a problem said by an earlier Reload no longer stands."""
+        self.session.reload()
+        set_message(self.feedback, f"Reloaded {self.session.path.name} as it is on disk now.")
 
     def open_row(self, row: pd.Series) -> None:
         set_message(self.feedback, "")
