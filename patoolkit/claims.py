@@ -20,9 +20,7 @@ Choices where the issue left room (also in the README):
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +31,7 @@ from .deadlines import APPROVALS
 from .errors import PAToolkitError, Problem, UnusableTrackerError
 from .rules import requirements_for
 from .schema import CLAIMS
+from .textsource import read_text_rows
 from .validation import Collector, convert_sheet
 
 if TYPE_CHECKING:
@@ -80,20 +79,7 @@ OVERTURNED = "Overturned"
 # --- reading a claims export ------------------------------------------------------------
 
 def _csv_rows(path: Path, data: bytes) -> list[list[object]]:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise UnusableTrackerError(f"{path}: not a text CSV file; export the claims as CSV "
-                                   "(UTF-8) or XLSX.")
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+    return read_text_rows(data, str(path)).rows
 
 
 def _xlsx_rows(path: Path, data: bytes) -> tuple[list[list[object]], str]:

@@ -42,6 +42,7 @@ from .codes import CODE_PARTS, looks_like_service_code, procedure_code_problem
 from .errors import PAToolkitError, UnusableTrackerError
 from .intake import patient_key
 from .schema import LISTS, REQUESTS, normalize_header
+from .textsource import read_text_rows
 from .validation import Collector, check_requests, convert_column
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ SPECIAL = ("codes_from", "codes_to", "units_left", "auth_date_range")
 SOURCE_FILE_COLUMN = "Import Source"
 SOURCE_ROW_COLUMN = "Import Source Row"
 HEADER_SEARCH_ROWS = 15
+# more source columns than this, and a mapping must name the ones to keep: each column no
+# contract column matches would become a tracker column (a 10,000-column file, 10,000)
+MAX_SOURCE_COLUMNS = 200
 MAX_RANGE = 50  # a code range of more codes than this keeps its two ends (and a note)
 DATE_COLUMNS = {column.name for column in REQUESTS.columns if column.kind in ("date", "datetime")}
 _DATE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
@@ -74,12 +78,7 @@ class Source:
     header_row: int  # the row number the file shows
     headers: list[str]
     rows: pd.DataFrame  # one column per header (as text or the cell's value), index = file row
-
-
-def _csv_rows(path: Path, data: bytes) -> list[list[object]]:
-    from .claims import _csv_rows as read
-
-    return read(path, data)  # type: ignore[return-value]
+    warnings: list[str] = field(default_factory=list)  # about the whole file (its encoding)
 
 
 VALUE_LIKE = re.compile(r"[-+$(]?\d[\d,./: ()-]*(?:am|pm|AM|PM)?")  # amounts, dates, numbers
@@ -120,9 +119,12 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
         except FileNotFoundError:
             raise UnusableTrackerError(f"{path}: no such file.") from None
     suffix = path.suffix.lower()
-    if suffix == ".csv" or (suffix not in (".xlsx", ".xlsm", ".xls") and not data.startswith(
-            (b"PK", b"\xd0\xcf"))):
-        rows, sheet_name = _csv_rows(path, data), path.name
+    warnings: list[str] = []
+    from_text = suffix == ".csv" or (suffix not in (".xlsx", ".xlsm", ".xls") and not
+                                     data.startswith((b"PK", b"\xd0\xcf")))
+    if from_text:
+        text = read_text_rows(data, str(path))  # its cells have one kind of line break
+        rows, sheet_name, warnings = text.rows, path.name, text.warnings
     else:
         from python_calamine import CalamineWorkbook
 
@@ -159,14 +161,29 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             headers[position] = f"{name} ({seen[name]})"
-    body = [[re.sub(r"\r\n?", "\n", cell) if isinstance(cell, str) else cell  # one newline
-             for cell in row] + [None] * (width - len(row)) for row in rows[index + 1:]]
+    body: list[list[object]] = []
+    numbers: list[int] = []  # the row number the file shows
+    for number, row in enumerate(rows[index + 1:], start=index + 2):
+        if _blank(row):
+            continue
+        if len(row) < width:
+            row = row + [None] * (width - len(row))
+        body.append(row if from_text else [
+            re.sub(r"\r\n?", "\n", cell) if isinstance(cell, str) and "\r" in cell else cell
+            for cell in row])  # one kind of line break
+        numbers.append(number)
     frame = pd.DataFrame(body, columns=headers, dtype=object)
-    frame.index = pd.RangeIndex(index + 2, index + 2 + len(frame))
-    blank = frame.apply(lambda column: column.map(
-        lambda value: value is None or (isinstance(value, str) and not value.strip())))
-    frame = frame[~blank.all(axis=1)]
-    return Source(path, sheet_name, index + 1, headers, frame)
+    frame.index = pd.Index(numbers, dtype="int64")
+    return Source(path, sheet_name, index + 1, headers, frame, warnings)
+
+
+def _blank(row: list[object]) -> bool:
+    """No value in the row: every cell None or spaces (a CSV row's cells are all text)."""
+    try:
+        return not "".join(row).strip()  # type: ignore[arg-type]
+    except TypeError:
+        return all(cell is None or (isinstance(cell, str) and not cell.strip())
+                   for cell in row)
 
 
 # --- the mapping --------------------------------------------------------------------------
@@ -194,6 +211,7 @@ class ColumnChoice:
 class ImportMapping:
     columns: list[ColumnChoice]
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> source -> value
+    left_out: int = 0  # source columns a saved mapping did not name (over MAX_SOURCE_COLUMNS)
 
     def target_of(self, source: str) -> str:
         return next((m.target for m in self.columns if m.source == source), EXTRA)
@@ -278,7 +296,19 @@ def propose_mapping(source: Source, saved: Mapping[str, Any] | None = None) -> I
     table = _lookup()
     chosen: list[ColumnChoice] = []
     saved_columns = (saved or {}).get("columns") or {}
-    for header in source.headers:
+    headers = source.headers
+    if len(headers) > MAX_SOURCE_COLUMNS:
+        if not saved_columns:
+            raise ImportProblemError(
+                f"{source.path.name} has {len(headers):,} columns, more than the "
+                f"{MAX_SOURCE_COLUMNS} an import proposes a mapping for (each column that "
+                "matches no Requests column would become a column of the tracker). Name the "
+                "columns to keep in a mapping file, one line each under [columns] (e.g. "
+                '"Pat Name" = "patient_name", or = "(extra column)" to keep one as it is), '
+                "and import again with it: patoolkit import FILE --into TRACKER --map "
+                "MAPPING.toml. The columns it does not name are left out.")
+        headers = [header for header in headers if header in saved_columns]
+    for header in headers:
         if header in saved_columns:
             chosen.append(ColumnChoice(header, str(saved_columns[header]), 1.0,
                                    "the client's saved mapping"))
@@ -315,7 +345,7 @@ def propose_mapping(source: Source, saved: Mapping[str, Any] | None = None) -> I
                              + ("better" if winner.confidence > choice.confidence else
                                 "as well and comes first") + "; kept as extra")
             choice.target, choice.contested = EXTRA, choice.target
-    return ImportMapping(chosen, _value_maps(saved))
+    return ImportMapping(chosen, _value_maps(saved), len(source.headers) - len(headers))
 
 
 def load_mapping(path: Path | str) -> dict[str, Any]:
@@ -710,9 +740,13 @@ class ImportPlan:
     warnings: list[RowNote] = field(default_factory=list)  # new rows worth a look
 
     def warning_lines(self) -> list[str]:
-        """What to look at in the rows to import: gaps to fill in, state codes."""
-        return [f"row {note.row}" + (f", column '{note.column}'" if note.column else "")
-                + f": {note.message}" for note in self.warnings]
+        """What to look at in the rows to import: how the file was read (lines not in
+        UTF-8), gaps to fill in, state codes."""
+        left_out = ([f"{self.mapping.left_out:,} columns of the file are not named in the "
+                     "mapping: left out"] if self.mapping.left_out else [])
+        return [*self.source.warnings, *left_out] + [
+            f"row {note.row}" + (f", column '{note.column}'" if note.column else "")
+            + f": {note.message}" for note in self.warnings]
 
     def report(self) -> str:
         total = len(self.source.rows)
@@ -855,4 +889,4 @@ def apply_choices(mapping: ImportMapping, choices: Mapping[str, str]) -> ImportM
                         "kept as extra" if m.contested in taken else
                         f"kept as extra; no column maps to {m.contested} now: choose it "
                         "here if this column holds it")
-    return ImportMapping(columns, mapping.values)
+    return ImportMapping(columns, mapping.values, mapping.left_out)

@@ -3,6 +3,7 @@ and the values expected; re-import finds them present; nothing is dropped."""
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from patoolkit.cli import main
 from patoolkit.importer import (
     COMPUTED,
     EXTRA,
+    MAX_SOURCE_COLUMNS,
     SOURCE_ROW_COLUMN,
     ImportPlan,
     ImportProblemError,
@@ -916,3 +918,101 @@ def test_a_header_that_looks_like_a_formula_is_written_as_text(tmp_path: Path) -
     assert len(headings) == 1
     assert headings[0].data_type == "s"  # text, not 'f'
     assert "kept value" in load_tracker(tracker).requests[headings[0].value].tolist()
+
+
+# --- hostile sources (issue 18): encodings, sep=, quotes, too many columns ---------------------
+
+LOG_HEADINGS = "Patient,Payer,CPT,Submitted"
+
+
+def test_an_export_mixing_utf8_and_windows_1252_imports_the_names_right_with_a_warning(
+        tmp_path: Path, small_tracker: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "ehr.csv"
+    source.write_bytes(f"{LOG_HEADINGS}\r\n".encode()
+                       + "\"García, Ana\",Summit Health Plan,70551,11/02/2026\r\n".encode()
+                       + "\"Núñez, José\",Summit Health Plan,72148,11/03/2026\r\n"
+                       .encode("cp1252"))
+    assert main(["import", str(source), "--into", str(small_tracker), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "line 3 is not UTF-8 like the rest of the file; read as Windows-1252" in out
+    assert "Núñez, José" in out
+    assert "García, Ana" in out
+    assert "Ã" not in out
+    plan = plan_for(source, small_tracker)
+    assert plan.warning_lines()[0].startswith(f"{source}: line 3 is not UTF-8")
+
+
+def test_a_quote_never_closed_stops_the_import_naming_its_line(
+        tmp_path: Path, small_tracker: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It used to swallow the next row into the patient's name without a word."""
+    source = tmp_path / "log.csv"
+    source.write_text(f"{LOG_HEADINGS}\n\"Lee, Dana\",Summit Health Plan,70551,11/02/2026\n"
+                      "\"Garcia, Ana,Summit Health Plan,72148,11/03/2026\n"
+                      "\"Roe, Rich\",Summit Health Plan,97110,11/04/2026\n", encoding="utf-8")
+    before = small_tracker.read_bytes()
+    assert main(["import", str(source), "--into", str(small_tracker)]) == 2
+    error = capsys.readouterr().err
+    assert f"{source} line 3: a quote (\") opens here and is never closed" in error
+    assert "Traceback" not in error
+    assert "unexpected" not in error
+    assert small_tracker.read_bytes() == before
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (codecs.BOM_UTF16_LE + ("Patient\tPayer\tCPT\tSubmitted\r\n"
+                            "Núñez, José\tSummit Health Plan\t72148\t11/03/2026\r\n")
+     .encode("utf-16-le"), "Excel's 'Unicode Text': UTF-16 LE, tab-separated"),
+    ("sep=;\r\nPatient;Payer;CPT;Submitted\r\n"
+     "Núñez, José;Summit Health Plan;72148;11/03/2026\r\n".encode(),
+     "Excel's sep= hint: the data row must not become the header"),
+])
+def test_unicode_text_and_sep_exports_read_as_excel_shows_them(
+        tmp_path: Path, data: bytes, why: str) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    source = read_source(path)
+    assert source.headers == ["Patient", "Payer", "CPT", "Submitted"], why
+    assert source.header_row == 1, why
+    assert source.rows.loc[2].tolist() == ["Núñez, José", "Summit Health Plan", "72148",
+                                           "11/03/2026"], why
+    assert source.warnings == [], why
+
+
+def test_more_than_200_columns_asks_for_a_mapping_naming_the_ones_to_keep(
+        tmp_path: Path, small_tracker: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 10,000-column file left a 10,035-column tracker: now the import stops and asks which
+    columns to keep; with a mapping, only those land."""
+    assert MAX_SOURCE_COLUMNS == 200
+    filler = [f"Field {number}" for number in range(198)]
+    source = csv_file(tmp_path / "wide.csv", [
+        ["Patient", "Payer", "CPT", *filler],
+        ["Lee, Dana", "Summit Health Plan", "70551", *(["x"] * 198)]])
+    before = small_tracker.read_bytes()
+    assert main(["import", str(source), "--into", str(small_tracker)]) == 2
+    error = capsys.readouterr().err
+    assert "wide.csv has 201 columns, more than the 200" in error
+    assert "--map MAPPING.toml" in error
+    assert small_tracker.read_bytes() == before
+    mapping = tmp_path / "keep.toml"
+    mapping.write_text('[columns]\n"Patient" = "patient_name"\n"Payer" = "payer"\n'
+                       '"CPT" = "codes"\n"Field 7" = "(extra column)"\n', encoding="utf-8")
+    assert main(["import", str(source), "--into", str(small_tracker), "--map", str(mapping),
+                 "--by", "test"]) == 0
+    assert "197 columns of the file are not named in the mapping: left out" in \
+        capsys.readouterr().out
+    requests = load_tracker(small_tracker).requests
+    assert "Field 7" in requests.columns
+    assert not any(str(column).startswith("Field ") and column != "Field 7"
+                   for column in requests.columns)
+
+
+def test_the_wizard_asks_for_a_mapping_when_a_file_has_too_many_columns(
+        tmp_path: Path, small_tracker: Path) -> None:
+    from patoolkit.ui.import_wizard import ImportWizard
+
+    wizard = ImportWizard(lambda: small_tracker)
+    wide = ",".join(f"Field {number}" for number in range(MAX_SOURCE_COLUMNS + 1)) + "\n"
+    wizard.load((wide + wide.replace("Field", "v")).encode(), "wide.csv")
+    assert "more than the 200" in wizard.feedback.value
+    assert wizard.mapping_box.children == ()
+    assert wizard.import_button.disabled
