@@ -82,9 +82,10 @@ NAMESPACES = ("practice", "payer", "patient", "provider", "request", "deadlines"
 OVERTURNED = "Overturned"
 SENDER, PATIENT = "sender", "patient"  # whose a supplied field is (fields.toml `about`)
 
-# Limits on one letter made from a template (README, "Letters"). A bundled letter
-# takes about 20 ms and 30,000 characters of Word XML: each limit is hundreds of
-# times what a real letter needs, and far under what would hang a dashboard.
+# Limits on one letter made from a template (README, "For the consultant adapting
+# it to a client"). A bundled letter takes about 20 ms and 10,000 characters of
+# Word XML: each limit is hundreds of times what a real letter needs, and far under
+# what would hang a dashboard or fill its memory.
 MAX_RENDER_SECONDS = 10.0  # filling every part of one letter
 MAX_LETTER_CHARS = 20_000_000  # the Word XML a letter's template prints, all parts
 MAX_VALUE_CHARS = 1_000_000  # any one text or list a template builds or prints
