@@ -408,6 +408,19 @@ def sheet_for(name: str) -> Sheet | None:
     return None
 
 
+COPY_SUFFIX = re.compile(r"^(.*?)[\s_-]*(?:\(\d{1,2}\)|\d{1,2}|\(?copy\)?(?:\s*\d{1,2})?|old|backup)$",
+                         re.IGNORECASE)
+
+
+def copy_of(name: str) -> Sheet | None:
+    """The contract sheet a sheet name looks like a copy of: 'Requests (2)' (what Excel
+    names a copied sheet), 'Requests copy', 'Payers 2', 'Requests old'."""
+    match = COPY_SUFFIX.match(name.strip())
+    if match is None or not match.group(1).strip():
+        return None
+    return sheet_for(match.group(1))
+
+
 @dataclass
 class HeaderMap:
     """How one sheet's header row maps to contract columns."""

@@ -31,6 +31,7 @@ from .schema import (
     HeaderMap,
     Sheet,
     column_letter,
+    copy_of,
     match_headers,
     normalize_header,
     sheet_for,
@@ -417,10 +418,13 @@ def tracker_from_rows(path: Path, fingerprint: str,
             lists_sheet = name
         else:
             extra_sheets.append(name)
-            if sheet is not None:
+            copied = sheet or copy_of(name)
+            if copied is not None:
                 problems.append(Problem(name, None, None, (
-                    f"a second {sheet.name} sheet: only '{sheet_names[sheet.name]}' is read; "
-                    f"move these rows there and delete or rename this sheet"), severity="warning"))
+                    f"a second {copied.name} sheet: only "
+                    f"'{sheet_names.get(copied.name, copied.name)}' is read; move what this "
+                    "sheet holds there and delete this sheet, or give it a name of its own"),
+                    severity="warning"))
     for sheet in SHEETS:
         if sheet.name not in sheet_names and sheet.name != "History":
             found_names = ", ".join(f"'{name}'" for name in names)
