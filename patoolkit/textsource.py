@@ -29,7 +29,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import io
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -52,6 +51,9 @@ FALLBACK = "cp1252"
 FALLBACK_NAME = "Windows-1252 (cp1252)"
 SEP_LINE = re.compile(r'"?sep=([^\r\n"])"?\1*[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
 LINES_NAMED = 3  # in a message, then "and N more"
+# a line as csv counts them (\n, \r\n or a lone \r); str.splitlines also breaks at \f, \x1c,
+# \u2028..., and io.StringIO holds four bytes a character (200 MB for a 50 MB export)
+LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
 @dataclass
@@ -159,7 +161,7 @@ def _refuse_nul(text: str | bytes, nul: Any, name: str) -> None:
     if text.find(nul) < 0:
         return
     lines: Any = (text.splitlines(keepends=True) if isinstance(text, bytes)
-                  else io.StringIO(text, newline=""))  # the line breaks csv counts
+                  else (line.group() for line in LINE.finditer(text)))
     nul_lines = [number for number, line in enumerate(lines, start=1) if nul in line]
     raise UnusableTrackerError(
         f"{name}: {_lines_named(nul_lines)} {'holds' if len(nul_lines) == 1 else 'hold'} a "
@@ -204,7 +206,8 @@ class _Parser:
         self.pending: list[str] = []  # the lines of the row being read
 
     def _lines(self, text: str) -> Iterator[str]:
-        for line in io.StringIO(text, newline=""):
+        for found in LINE.finditer(text):
+            line = found.group()
             self.pending.append(line)
             yield line
 
@@ -213,6 +216,8 @@ class _Parser:
         spanning: list[tuple[int, int]] = []  # (index in rows, first line) of multi-line rows
         lines = self._lines(text)
         pending = self.pending
+        held: dict[str, str] = {}
+        distinct = held.setdefault  # a payer or a date repeated 300,000 times is held once
         line = first_line - 1  # lines read before the row being read
         while True:
             reader = csv.reader(lines, self.dialect, strict=True, **self.options)
@@ -226,7 +231,7 @@ class _Parser:
                             self._check_lengths(row, line + 1)
                     elif len(pending[0]) > MAX_CELL_CHARS:
                         self._check_lengths(row, line + 1)
-                    rows.append(row)
+                    rows.append(list(map(distinct, row, row)))  # one str per distinct value
                     line += len(pending)
                     pending.clear()
                 break
