@@ -117,8 +117,8 @@ def _decode_wide(data: bytes, codec: str, label: str, name: str) -> str:
         before = data[:error.start].decode(codec, errors="replace")
         line = _line_at(before, len(before))
         raise UnusableTrackerError(
-            f"{name} line {line}: the file is {label} text (Excel's \"Unicode Text\") but is "
-            "cut or damaged here; export it again, as CSV UTF-8 if you can.") from None
+            f"{name} line {line}: the file is {label} text but is cut or damaged here; "
+            "export it again, as CSV UTF-8 if you can.") from None
     _refuse_nul(text, "\0", name)
     return text
 

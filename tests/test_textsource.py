@@ -163,3 +163,10 @@ def test_the_claims_audit_reads_through_the_same_rules(tmp_path: Path) -> None:
     broken = header.encode() + b'C1,P1,"Summit,11/02/2026,97110,1,AX1\r\nC2,"P2",x,y,z,1,A\r\n'
     with pytest.raises(UnusableTrackerError, match=r"claims\.csv line 2: a quote"):
         claims_from_bytes(broken, "claims.csv")
+
+
+def test_utf16_cut_in_the_middle_of_a_character_is_refused_naming_the_line() -> None:
+    data = codecs.BOM_UTF16_LE + "A\tB\r\n1\t2\r\n".encode("utf-16-le") + b"\x00\xd8"
+    with pytest.raises(UnusableTrackerError, match=r"^log\.txt line 3: the file is UTF-16 LE "
+                       "text but is cut or damaged here"):
+        read_text_rows(data, "log.txt")
