@@ -311,10 +311,10 @@ def propose_mapping(source: Source, saved: Mapping[str, Any] | None = None) -> I
                 f"{source.path.name} has {len(headers):,} columns, more than the "
                 f"{MAX_SOURCE_COLUMNS} an import proposes a mapping for (each column that "
                 "matches no Requests column would become a column of the tracker). Name the "
-                "columns to keep in a mapping file, one line each under [columns] (e.g. "
-                '"Pat Name" = "patient_name", or = "(extra column)" to keep one as it is), '
-                "and import again with it: patoolkit import FILE --into TRACKER --map "
-                "MAPPING.toml. The columns it does not name are left out.")
+                "columns to keep in a mapping file, one line each under [columns] ("
+                '"Pat Name" = "patient_name" to map one, "Location" = "(extra column)" to '
+                "keep one as it is), and import again with it: patoolkit import FILE --into "
+                "TRACKER --map MAPPING.toml. The columns it does not name are left out.")
         headers = [header for header in headers if header in saved_columns]
     for header in headers:
         if header in saved_columns:
