@@ -1651,7 +1651,7 @@ class LetterMaker:
 
             # a tracker open in Excel, or saved by someone since it was read, would refuse
             # the History write: say so before any letter is made, not after
-            check_writable(self.tracker.path, self.tracker.fingerprint)
+            check_writable(self.tracker.path, self.tracker.fingerprint, list(request_ids))
         folder = letters_folder(self.tracker, out) if request_ids else Path()
         broken: str | None = None  # the request a broken template failed on
         for number, planned in enumerate(plan.letters, start=1):

@@ -1,22 +1,31 @@
 """Writing changes back to the analyst's workbook without ever losing their work.
 
-Only the cells asked for change, through openpyxl, so formatting, data
-validations, Tables, formulas, extra columns and extra sheets survive. Every
-change is appended to the History sheet. A write:
+Only what changes is written: the writer edits the workbook package at the XML
+level (package.py), so a save rewrites the Requests and History worksheet parts
+(and what must follow them: the sheet's dimension, its Table's range, dropdown and
+conditional-format ranges that ended at the old last row, recalculation on open)
+and copies every other part byte for byte: charts, pictures, pivot tables, slicers,
+Excel's own dropdowns (x14), comments, styles, defined names, an .xlsm's macros.
+Every change is appended to the History sheet. A write:
 
 1. takes a lock of our own so two patoolkit writers never interleave;
-2. refuses if Excel or LibreOffice has the file open (their lock files), or if
-   the file's content hash differs from the one the caller read (someone else
-   saved it in between): nothing is overwritten;
-3. writes the new workbook to a temporary file in the same folder, checks that
-   it reopens, fsyncs it, keeps a timestamped backup of the original (backups/
-   next to the tracker, the newest `backups_keep` kept), checks the hash once
-   more, then os.replace()s it into place with the original permissions.
+2. refuses if Excel or LibreOffice has the file open (their lock files), or a
+   read-only file or folder; nothing is overwritten;
+3. reads the file as it is now and applies the change to it. A change to a request
+   carries what the person saw (`seen`, or the file they loaded, by its fingerprint,
+   found among the backups): when those fields still hold it, the change goes in
+   even if other requests or other fields changed meanwhile; when one of them
+   changed, nothing is written and the message names the field, its value now and
+   who changed it (History). Adding requests and History rows never conflicts;
+4. checks that the changed parts are well-formed XML, then atomic.replace_file
+   writes a temporary file, keeps a backup, checks the file did not change in
+   between and replaces it (see atomic.py).
 
 A process killed at any point leaves the old workbook or the new one, both whole.
 
-Text that starts with =, +, -, @, tab or carriage return is stored as text,
-never as a formula (spreadsheet formula injection).
+Text is always written as text (an inline string), never as a formula, whatever it
+starts with (spreadsheet formula injection). Formulas already in the workbook keep
+their text and their last results; Excel and LibreOffice recalculate them on open.
 """
 
 from __future__ import annotations
@@ -26,22 +35,17 @@ import datetime as dt
 import fcntl
 import functools
 import hashlib
-import io
 import re
-import tempfile
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet.worksheet import Worksheet
-from python_calamine import CalamineWorkbook
+from lxml import etree
 
-from .atomic import describe, real_path, refuse_read_only, replace_file, run_or_refuse
+from . import package as pkg
+from .atomic import BACKUP_FOLDER, describe, real_path, refuse_read_only, replace_file
 from .errors import (
     InvalidValueError,
     RequestNotFoundError,
@@ -50,6 +54,7 @@ from .errors import (
     TrackerWriteError,
     UnusableTrackerError,
 )
+from .extents import ROW_GAP, _cut
 from .schema import (
     HISTORY,
     LISTS_SHEET,
@@ -61,15 +66,10 @@ from .schema import (
     normalize_header,
     sheet_for,
 )
-from .tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes, sheet_rows
+from .tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes
 from .validation import Collector, convert_column
-from .workbook import DATE_FORMAT, DATETIME_FORMAT
 
 DEFAULT_BACKUPS_KEPT = 20
-# Parts openpyxl cannot carry through a load and save; writing would drop them. (Cell notes
-# live in xl/drawings/vmlDrawing*.vml too, and openpyxl keeps those, so they are allowed.)
-UNSUPPORTED_PARTS = ("xl/drawings/drawing", "xl/charts/", "xl/media/", "xl/pivotTables/",
-                     "xl/slicers/")
 
 
 @dataclass
@@ -116,79 +116,194 @@ def _writer_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _check_writable(path: Path, data: bytes, expected_fingerprint: str | None) -> None:
+def _check_writable(path: Path) -> None:
     refuse_read_only(path)
     locks = office_lock_files(path)
     if locks:
         raise TrackerLockedError(
             f"{path}: is open in Excel or LibreOffice (lock file {locks[0].name}); close it there "
             "and try again. Nothing was changed.")
-    if expected_fingerprint and hashlib.sha256(data).hexdigest() != expected_fingerprint:
-        raise TrackerConflictError(
-            f"{path}: the tracker changed since you opened it (someone saved it meanwhile); "
-            "reload it and make your change again. Nothing was overwritten.")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        unsupported = sorted({part for name in archive.namelist() for part in UNSUPPORTED_PARTS
-                              if name.startswith(part)})
-    if unsupported:
-        raise TrackerWriteError(
-            f"{path}: has charts, pictures or pivot tables ({', '.join(unsupported)}) that "
-            "patoolkit cannot keep when it saves; move them to a separate workbook, then try "
-            "again. Nothing was changed.")
 
 
-def check_writable(path: Path | str, expected_fingerprint: str | None = None) -> None:
-    """Raise what a write would raise now (open in Excel, saved by someone, unsupported parts).
+def check_writable(path: Path | str, expected_fingerprint: str | None = None,
+                   request_ids: Sequence[str] = ()) -> None:
+    """Raise what a write would raise now (open in Excel, read-only, not a workbook), and
+    TrackerConflictError when one of request_ids changed since the load whose fingerprint
+    is given (a letter made from it would carry what is no longer so).
 
     For work that writes files before it writes the tracker (letters): ask first, so
     nothing is made that cannot be recorded. The write itself checks again.
     """
     checked, data = read_workbook_bytes(path)
-    _check_writable(checked, data, expected_fingerprint)
+    _check_writable(checked)
+    package = _package(checked, data)
+    if not expected_fingerprint or not request_ids or \
+            hashlib.sha256(data).hexdigest() == expected_fingerprint:
+        return
+    earlier = _state_at(checked, expected_fingerprint)
+    names = list(REQUESTS.column_names)
+    for request_id in request_ids:
+        then = _request_values(earlier, request_id, names) if earlier is not None else None
+        now = _request_values(data, request_id, names, package)
+        if then is None or now is None or any(not _same(then[name], now[name])
+                                               for name in names):
+            raise TrackerConflictError(
+                f"{checked}: {request_id} changed since you opened the tracker (someone saved "
+                "it meanwhile); reload it and try again. Nothing was written.")
 
 
-def _header(ws: Worksheet, spec: Sheet) -> tuple[int, dict[str, int], int]:
-    """(header row, canonical column -> 1-based column, last used column) of a sheet."""
+def _package(path: Path, data: bytes) -> pkg.Package:
+    try:
+        package = pkg.Package(data)
+        pkg.sheet_parts(package)
+    except (pkg.PackageError, KeyError) as error:
+        raise UnusableTrackerError(
+            f"{path}: the workbook cannot be opened for writing ({error}); run "
+            "`patoolkit check` on it.") from None
+    return package
+
+
+# --- one sheet of the tracker, read from its XML -------------------------------------------
+
+@dataclass
+class _Sheet:
+    """A contract sheet of the workbook being written: its part and where its columns are."""
+
+    sheet: pkg.Worksheet
+    header_row: int
+    positions: dict[str, int]  # canonical name -> 1-based column
+    extras: dict[str, int]  # normalized heading -> 1-based column (the analyst's columns)
+    last_column: int
+    first_data_row: int = 0  # the last data row when the write began (ranges grow from it)
+
+    def value_rows(self) -> list[int]:
+        """Rows below the header that hold a value in the table's columns, stray far rows
+        (past a wide gap, extents.py) left out."""
+        sheet = self.sheet
+        rows = sorted(row for row in {*sheet.rows, *sheet.edits} if row > self.header_row)
+        found = [row for row in rows if sheet.has_values(row, self.last_column)]
+        if not found:
+            return []
+        last = _cut([self.header_row, *found], ROW_GAP)
+        return [row for row in found if row <= last]
+
+    def last_data_row(self) -> int:
+        rows = self.value_rows()
+        return rows[-1] if rows else self.header_row
+
+    def column_values(self, column: int) -> dict[int, object]:
+        """Every value of one column below the header, by row."""
+        sheet = self.sheet
+        letter = pkg.get_column_letter(column).encode()
+        pattern = re.compile(rb'<c\b[^>]*?\br="' + letter + rb'(\d+)"[^>]*?(?:/>|>(.*?)</c>)',
+                             re.S)
+        values: dict[int, object] = {}
+        for match in pattern.finditer(sheet.xml):
+            row = int(match.group(1))
+            if row <= self.header_row or row in sheet.edits:
+                continue
+            cell = pkg.parse_cells(b"<row>" + match.group(0) + b"</row>")
+            if cell:
+                values[row] = pkg.cell_value(cell[0], sheet.strings, sheet.styles)
+        for row in sheet.edits:
+            if row > self.header_row:
+                values[row] = sheet.values(row).get(column)
+        return values
+
+    def add_column(self, title: str) -> int:
+        self.last_column += 1
+        header_style = {cell.column: cell.style() for cell in self.sheet.cells(self.header_row)}
+        self.sheet.set(self.header_row, {self.last_column: title},
+                       {self.last_column: header_style.get(self.last_column - 1)})
+        return self.last_column
+
+
+def _open_sheet(package: pkg.Package, part: str, spec: Sheet, styles: pkg.Styles,
+                strings: list[str]) -> _Sheet:
+    sheet = pkg.Worksheet.open(package, part, styles, strings)
     best_row, best = 1, match_headers(spec, [], 1)
-    rows = ws.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS, values_only=True)
-    for number, row in enumerate(rows, start=1):
-        candidate = match_headers(spec, list(row), number)
+    for number in range(1, HEADER_SEARCH_ROWS + 1):
+        values = sheet.values(number)
+        if not values:
+            continue
+        row = [values.get(column) for column in range(1, max(values) + 1)]
+        candidate = match_headers(spec, row, number)
         if len(candidate.positions) > len(best.positions):
             best_row, best = number, candidate
     positions = {name: position + 1 for name, position in best.positions.items()}
-    last = max([*positions.values(), *(p + 1 for p in best.extras)], default=0)
-    return best_row, positions, last
+    extras = {normalize_header(text): position + 1 for position, text in best.extras.items()}
+    last = max([*positions.values(), *extras.values()], default=0)
+    return _Sheet(sheet, best_row, positions, extras, last)
 
 
-def _last_data_row(ws: Worksheet, header_row: int, last_column: int) -> int:
-    last = header_row
-    for number, row in enumerate(ws.iter_rows(min_row=header_row + 1, max_col=max(last_column, 1),
-                                              values_only=True), start=header_row + 1):
-        if any(value not in (None, "") for value in row):
-            last = number
-    return last
+def _rows_of(package: pkg.Package, part: str, styles: pkg.Styles, strings: list[str]
+             ) -> list[list[object]]:
+    """A small sheet (Lists, Settings) as rows of values, as the tracker reader sees them."""
+    sheet = pkg.Worksheet.open(package, part, styles, strings)
+    rows: list[list[object]] = []
+    for number in sorted(sheet.rows)[:100_000]:
+        values = sheet.values(number)
+        while len(rows) < number - 1:
+            rows.append([])
+        rows.append([values.get(column, "") for column in range(1, max(values, default=0) + 1)])
+    return rows
 
 
-def _grow_tables(ws: Worksheet, last_row: int, last_column: int) -> None:
-    """Stretch any Table on the sheet so new rows and columns stay inside it."""
-    from openpyxl.utils.cell import get_column_letter, range_boundaries
+@dataclass
+class _Open:
+    path: Path
+    data: bytes
+    package: pkg.Package
+    styles: pkg.Styles
+    strings: list[str]
+    parts: dict[str, str]  # sheet name -> part
+    requests: _Sheet
+    lists: dict[str, tuple[str, ...]]
+    backups_keep: int
 
-    for table in ws.tables.values():
-        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-        new_ref = (f"{get_column_letter(min_col)}{min_row}:"
-                   f"{get_column_letter(max(max_col, last_column))}{max(max_row, last_row)}")
-        if new_ref != table.ref:
-            if max(max_col, last_column) > max_col:
-                from openpyxl.worksheet.table import TableColumn
 
-                for position in range(max_col + 1, last_column + 1):
-                    name = ws.cell(row=min_row, column=position).value or f"Column{position}"
-                    table.tableColumns.append(TableColumn(id=position - min_col + 1,
-                                                          name=str(name)))
-            table.ref = new_ref
-            if table.autoFilter is not None:
-                table.autoFilter.ref = new_ref
+def _contract_part(parts: Mapping[str, str], spec: Sheet) -> tuple[str, str] | None:
+    return next(((name, part) for name, part in parts.items() if sheet_for(name) is spec), None)
 
+
+def _load_for_write(path: Path | str) -> _Open:
+    path, data = read_workbook_bytes(path)
+    _check_writable(path)
+    package = _package(path, data)
+    try:
+        parts = pkg.sheet_parts(package)
+        styles = pkg.Styles.read(package)
+        strings = pkg.shared_strings(package)
+        found = _contract_part(parts, REQUESTS)
+        if found is None:
+            raise UnusableTrackerError(f"{path}: has no Requests sheet.")
+        requests = _open_sheet(package, found[1], REQUESTS, styles, strings)
+        lists_part = next((part for name, part in parts.items()
+                           if normalize_header(name) == normalize_header(LISTS_SHEET)), None)
+        lists = read_lists(_rows_of(package, lists_part, styles, strings) if lists_part else [])
+        settings = next((part for name, part in parts.items() if sheet_for(name) is not None
+                         and sheet_for(name).name == "Settings"), None)  # type: ignore[union-attr]
+        keep = _backups_keep(_rows_of(package, settings, styles, strings) if settings else [])
+    except (pkg.PackageError, KeyError, ValueError) as error:
+        if isinstance(error, UnusableTrackerError):
+            raise
+        raise UnusableTrackerError(
+            f"{path}: the workbook cannot be opened for writing ({error}); run "
+            "`patoolkit check` on it.") from None
+    requests.first_data_row = requests.last_data_row()
+    return _Open(path, data, package, styles, strings, parts, requests, lists, keep)
+
+
+def _backups_keep(rows: list[list[object]]) -> int:
+    keep = DEFAULT_BACKUPS_KEPT
+    for row in rows:  # the last row wins, as in load_tracker
+        if len(row) > 1 and normalize_header(row[0]) == "backupskeep":
+            with contextlib.suppress(TypeError, ValueError):
+                keep = max(1, int(float(str(row[1]))))
+    return keep
+
+
+# --- values ----------------------------------------------------------------------------------
 
 def _coerce_all(column: Column, values: Sequence[object],
                 lists: Mapping[str, tuple[str, ...]]) -> list[object]:
@@ -224,18 +339,6 @@ def _python_value(column: Column, result: object) -> object:
     return str(result)
 
 
-def _set_cell(cell: Cell, value: object) -> None:
-    if isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"  # text stays text, even '=HYPERLINK(...)' or '+1 555'
-        return
-    cell.value = value
-    if isinstance(value, dt.datetime):
-        cell.number_format = DATETIME_FORMAT
-    elif isinstance(value, dt.date) and not cell.is_date:
-        cell.number_format = DATE_FORMAT
-
-
 def _plain(value: object) -> object:
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.date().isoformat()
@@ -244,194 +347,280 @@ def _plain(value: object) -> object:
     return value
 
 
-def _find_sheet(book: openpyxl.Workbook, spec: Sheet) -> Worksheet | None:
-    for ws in book.worksheets:
-        if sheet_for(ws.title) is spec:
-            return ws
-    return None
+def _same(old: object, new: object) -> bool:
+    if old in (None, "") and new in (None, ""):
+        return True
+    if isinstance(old, float) and isinstance(new, int | float) and old == new:
+        return True
+    return _plain(old) == _plain(new)
 
 
-def _append_history(book: openpyxl.Workbook,
+# --- saving ----------------------------------------------------------------------------------
+
+def _finish(opened: _Open, sheets: Sequence[_Sheet]) -> tuple[str, Path | None]:
+    """Write the edited sheets into the package, check it and put it in place."""
+    package = opened.package
+    for item in sheets:
+        last = item.last_data_row()
+        item.sheet.finish(last, item.last_column,
+                          item.first_data_row if item.first_data_row > item.header_row
+                          else None)
+        headings = {column: str(value) for column, value
+                    in item.sheet.values(item.header_row).items() if value is not None}
+        for table in pkg.tables_of(package, item.sheet.part):
+            pkg.grow_table(package, table, last, headings)
+    pkg.recalculate_on_load(package, opened.parts.values())
+    for name in package.replaced:
+        if name.endswith((".xml", ".rels")):
+            try:
+                etree.fromstring(package.replaced[name],
+                                 etree.XMLParser(resolve_entities=False, huge_tree=True))
+            except etree.XMLSyntaxError as error:
+                raise TrackerWriteError(
+                    f"{opened.path}: the change would damage the workbook ({name}: {error}); "
+                    "nothing was changed. Please report this.") from None
+    written = package.save()
+    replaced = replace_file(opened.path, written, original=opened.data,
+                            backups=opened.backups_keep)
+    return replaced.fingerprint, replaced.backup
+
+
+def _history_sheet(opened: _Open) -> _Sheet:
+    found = _contract_part(opened.parts, HISTORY)
+    if found is None:
+        part = _add_sheet(opened.package, HISTORY.name)
+        opened.parts[HISTORY.name] = part
+    else:
+        part = found[1]
+    history = _open_sheet(opened.package, part, HISTORY, opened.styles, opened.strings)
+    if not history.positions and not history.extras and found is None:
+        history.header_row = 1
+    for column in HISTORY.columns:
+        if column.name not in history.positions:
+            history.positions[column.name] = history.add_column(column.title)
+    history.first_data_row = history.last_data_row()
+    return history
+
+
+def _append_history(opened: _Open,
                     entries: Sequence[tuple[str, Sequence[tuple[str, object, object]]]],
-                    by: str) -> None:
+                    by: str) -> _Sheet:
     """History rows for (request_id, [(field, old, new), ...]) pairs, under the last one."""
-    ws = _find_sheet(book, HISTORY)
-    if ws is None:
-        ws = book.create_sheet(HISTORY.name)
-        for position, column in enumerate(HISTORY.columns, start=1):
-            ws.cell(row=1, column=position, value=column.title)
-    header_row, positions, last_column = _header(ws, HISTORY)
-    for name in HISTORY.column_names:
-        if name not in positions:
-            last_column += 1
-            positions[name] = last_column
-            ws.cell(row=header_row, column=last_column, value=HISTORY.column(name).title)
-    row = _last_data_row(ws, header_row, last_column)
+    history = _history_sheet(opened)
+    row = history.last_data_row()
     now = dt.datetime.now().replace(microsecond=0)
+    above = {cell.column: cell.style() for cell in history.sheet.cells(row)} \
+        if row > history.header_row else {}
     for request_id, changes in entries:
         for field_name, old, new in changes:
             row += 1
             values = {"at": now, "request_id": request_id, "field": field_name,
                       "old_value": "" if old is None else str(_plain(old)),
                       "new_value": "" if new is None else str(_plain(new)), "by": by}
-            for name, value in values.items():
-                _set_cell(ws.cell(row=row, column=positions[name]), value)
-    _grow_tables(ws, row, last_column)
+            history.sheet.set(row, {history.positions[name]: value
+                                    for name, value in values.items()}, above)
+    return history
 
 
-def _save_atomically(path: Path, book: openpyxl.Workbook, original: bytes,
-                     backups_keep: int) -> tuple[str, Path | None]:
-    """Save the book in place of path through atomic.replace_file (symlinks, backups,
-    read-only and full-disk refusals are handled there); (new fingerprint, backup)."""
-    # Saved in memory, not into the temporary file: a disk that fills mid-save must not
-    # leave openpyxl's half-written zip archive to complain when it is garbage-collected.
-    buffer = io.BytesIO()
-    spool = Path(tempfile.gettempdir())  # openpyxl writes each sheet through a file there
-    run_or_refuse(lambda: book.save(buffer), lambda error: TrackerWriteError(
-        f"{path}: {describe(error, spool)} Nothing was changed."))
-    written = buffer.getvalue()
-    try:  # reopen what we wrote before it replaces anything
-        reopened = CalamineWorkbook.from_filelike(io.BytesIO(written))
-        if reopened.sheet_names != book.sheetnames:
-            raise ValueError("sheets differ")
-        for title in book.sheetnames:  # the sheets patoolkit wrote to must parse
-            if sheet_for(title) in (REQUESTS, HISTORY):
-                reopened.get_sheet_by_name(title).to_python()
-    except Exception as error:
-        raise TrackerWriteError(
-            f"{path}: the saved workbook did not reopen ({type(error).__name__}); "
-            "nothing was changed.") from None
-    replaced = replace_file(path, written, original=original, backups=backups_keep)
-    return replaced.fingerprint, replaced.backup
+RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+CONTENT_TYPE_SHEET = ("application/vnd.openxmlformats-officedocument.spreadsheetml."
+                      "worksheet+xml")
+RELATION_SHEET = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+                  "worksheet")
 
 
-def _backups_keep(book: openpyxl.Workbook) -> int:
-    ws = next((w for w in book.worksheets if sheet_for(w.title) is not None
-               and sheet_for(w.title).name == "Settings"), None)  # type: ignore[union-attr]
-    if ws is None:
-        return DEFAULT_BACKUPS_KEPT
-    keep = DEFAULT_BACKUPS_KEPT
-    for row in ws.iter_rows(values_only=True):  # the last row wins, as in load_tracker
-        if len(row) > 1 and normalize_header(row[0]) == "backupskeep":
-            with contextlib.suppress(TypeError, ValueError):
-                keep = max(1, int(float(str(row[1]))))
-    return keep
+def _add_sheet(package: pkg.Package, name: str) -> str:
+    """A new empty worksheet at the end of the workbook (the History sheet, when missing)."""
+    number = 1
+    while package.has(f"xl/worksheets/sheet{number}.xml"):
+        number += 1
+    part = f"xl/worksheets/sheet{number}.xml"
+    package.write(part, (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{pkg.NS_MAIN}" xmlns:r="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships"><dimension ref="A1"/><sheetData/></worksheet>'
+    ).encode())
+    rels_path = "xl/_rels/workbook.xml.rels"
+    rels = package.read(rels_path)
+    used = {int(found) for found in re.findall(rb'Id="rId(\d+)"', rels)}
+    rid = f"rId{max(used, default=0) + 1}"
+    rels = rels.replace(b"</Relationships>", (
+        f'<Relationship Id="{rid}" Type="{RELATION_SHEET}" '
+        f'Target="worksheets/sheet{number}.xml"/></Relationships>').encode())
+    package.write(rels_path, rels)
+    workbook = package.read("xl/workbook.xml")
+    ids = [int(found) for found in re.findall(rb'<sheet\b[^>]*?\bsheetId="(\d+)"', workbook)]
+    entry = (f'<sheet xmlns:r="{RELATIONSHIPS_NS}" name="{name}" '
+             f'sheetId="{max(ids, default=0) + 1}" r:id="{rid}"/>').encode()
+    package.write("xl/workbook.xml", workbook.replace(b"</sheets>", entry + b"</sheets>", 1))
+    types = package.read("[Content_Types].xml")
+    package.write("[Content_Types].xml", types.replace(b"</Types>", (
+        f'<Override PartName="/{part}" ContentType="{CONTENT_TYPE_SHEET}"/></Types>').encode()))
+    return part
 
 
-@dataclass
-class _Open:
-    path: Path
-    data: bytes
-    book: openpyxl.Workbook
-    requests: Worksheet
-    lists: dict[str, tuple[str, ...]]
+# --- conflicts ------------------------------------------------------------------------------
+
+def _state_at(path: Path, fingerprint: str) -> bytes | None:
+    """The workbook as it was when its hash was `fingerprint`: among the backups (each save
+    keeps the file as it was before it), or None."""
+    folder = real_path(path).parent / BACKUP_FOLDER
+    if not folder.is_dir():
+        return None
+    stem, suffix = real_path(path).stem, real_path(path).suffix
+    for candidate in sorted(folder.glob(f"{glob_escape(stem)}.*{glob_escape(suffix)}"),
+                            reverse=True):
+        with contextlib.suppress(OSError):
+            data = candidate.read_bytes()
+            if hashlib.sha256(data).hexdigest() == fingerprint:
+                return data
+    return None
 
 
-def _load_for_write(path: Path | str, expected_fingerprint: str | None) -> _Open:
-    path, data = read_workbook_bytes(path)
-    _check_writable(path, data, expected_fingerprint)
-    calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    lists_sheet = next((name for name in calamine.sheet_names
-                        if normalize_header(name) == normalize_header(LISTS_SHEET)), None)
-    lists = read_lists(sheet_rows(calamine, lists_sheet, path) if lists_sheet else [])
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
-    except Exception as error:
-        raise UnusableTrackerError(
-            f"{path}: the workbook cannot be opened for writing ({type(error).__name__}); "
-            "run `patoolkit check` on it.") from None
-    requests = _find_sheet(book, REQUESTS)
-    if requests is None:
-        raise UnusableTrackerError(f"{path}: has no Requests sheet.")
-    _refuse_formulas_in_contract_columns(path, book)
-    # Formulas in the analyst's own columns keep their text, but openpyxl cannot keep their
-    # last results: ask Excel and LibreOffice to recalculate when the file is next opened.
-    book.calculation.fullCalcOnLoad = True
-    return _Open(path, data, book, requests, lists)
+def glob_escape(text: str) -> str:
+    return re.sub(r"([\[\]*?])", r"[\1]", text)
 
 
-def _refuse_formulas_in_contract_columns(path: Path, book: openpyxl.Workbook) -> None:
-    """patoolkit reads formulas by their last result, which a save through openpyxl drops.
-
-    In the analyst's extra columns that is harmless (Excel recalculates); in a column
-    patoolkit reads it would blank the value until someone re-saved in Excel, so refuse.
-    """
-    for ws in book.worksheets:
-        spec = sheet_for(ws.title)
-        if spec is None:
-            continue
-        header_row, positions, _ = _header(ws, spec)
-        watched = {column: name for name, column in positions.items()}
-        for (row, column), cell in ws._cells.items():  # every stored cell, no empty ones
-            if row > header_row and column in watched and cell.data_type == "f":
-                raise TrackerWriteError(
-                    f"{path}: {ws.title} row {row}, column "
-                    f"'{ws.cell(row=header_row, column=column).value}' holds a formula; "
-                    "patoolkit cannot keep a formula's result when it saves. Replace the "
-                    "formulas in that column with values (Paste Special > Values) or move them "
-                    "to a column of your own. Nothing was changed.")
+def _request_values(data: bytes, request_id: str, names: Sequence[str],
+                    package: pkg.Package | None = None) -> dict[str, object] | None:
+    """One request's fields in a state of the workbook (None: it was not there)."""
+    package = package or pkg.Package(data)
+    parts = pkg.sheet_parts(package)
+    found = _contract_part(parts, REQUESTS)
+    if found is None:
+        return None
+    styles, strings = pkg.Styles.read(package), pkg.shared_strings(package)
+    sheet = _open_sheet(package, found[1], REQUESTS, styles, strings)
+    row = _find_row(sheet, request_id)
+    if row is None:
+        return None
+    values = sheet.sheet.values(row)
+    return {name: values.get(sheet.positions[name]) if name in sheet.positions else None
+            for name in names}
 
 
-def _columns_for(ws: Worksheet, changes: Mapping[str, Any]) -> tuple[int, dict[str, int], int]:
-    header_row, positions, last_column = _header(ws, REQUESTS)
-    for name in changes:
+def _who_changed(opened: _Open, request_id: str, name: str) -> str:
+    found = _contract_part(opened.parts, HISTORY)
+    if found is None:
+        return ""
+    history = _open_sheet(opened.package, found[1], HISTORY, opened.styles, opened.strings)
+    wanted_field = {name, REQUESTS.column(name).title}
+    latest = ""
+    for row in history.value_rows():
+        values = history.sheet.values(row)
+        get = {column: values.get(position) for column, position in history.positions.items()}
+        if str(get.get("request_id") or "").strip().upper() == request_id.upper() and \
+                str(get.get("field") or "") in wanted_field:
+            when = get.get("at")
+            stamp = when.strftime("%Y-%m-%d %H:%M") if isinstance(when, dt.date) else str(when)
+            latest = f" (changed by {get.get('by') or 'someone'} at {stamp})"
+    return latest
+
+
+def _refuse_if_changed(opened: _Open, request_id: str, row: int,
+                       seen: Mapping[str, object]) -> None:
+    """Nothing is written when a field being changed no longer holds what the person saw."""
+    requests = opened.requests
+    current = requests.sheet.values(row)
+    for name, was in seen.items():
+        now = current.get(requests.positions[name]) if name in requests.positions else None
+        was_typed = _coerce_all(REQUESTS.column(name), [was], opened.lists)[0] \
+            if name in REQUESTS.column_names else was
+        if not _same(now, was_typed):
+            title = REQUESTS.column(name).title if name in REQUESTS.column_names else name
+            shown = "blank" if now in (None, "") else f"'{_plain(now)}'"
+            raise TrackerConflictError(
+                f"{opened.path}: {title} of {request_id} changed since you opened it: it is "
+                f"now {shown}{_who_changed(opened, request_id, name)}. Reload it and make your "
+                "change again if it still applies. Nothing was overwritten.")
+
+
+def _find_row(sheet: _Sheet, request_id: str) -> int | None:
+    column = sheet.positions.get("request_id")
+    if column is None:
+        return None
+    wanted = str(request_id).strip().upper()
+    return next((row for row, value in sorted(sheet.column_values(column).items())
+                 if value is not None and str(value).strip().upper() == wanted), None)
+
+
+# --- the writes ------------------------------------------------------------------------------
+
+def _columns_for(requests: _Sheet, names: Sequence[str]) -> None:
+    for name in names:
         if name not in REQUESTS.column_names:
             raise InvalidValueError(
                 f"'{name}' is not a Requests column; use one of: "
                 + ", ".join(REQUESTS.column_names))
-        if name not in positions:  # add a contract column the analyst's sheet lacks
-            last_column += 1
-            positions[name] = last_column
-            ws.cell(row=header_row, column=last_column, value=REQUESTS.column(name).title)
-    return header_row, positions, last_column
+        if name not in requests.positions:  # add a contract column the analyst's sheet lacks
+            requests.positions[name] = requests.add_column(REQUESTS.column(name).title)
 
 
-def _apply(ws: Worksheet, row: int, positions: dict[str, int],
-           typed: Mapping[str, object]) -> list[tuple[str, object, object]]:
+def _apply(requests: _Sheet, row: int, typed: Mapping[str, object],
+           styles_from: Mapping[int, int | None] | None = None
+           ) -> list[tuple[str, object, object]]:
     """Write typed values into one row; (field, old, new) for each cell that changed."""
-    applied = []
+    current = requests.sheet.values(row)
+    applied, cells = [], {}
     for name, value in typed.items():
-        cell = ws.cell(row=row, column=positions[name])
-        old = cell.value
-        if _plain(old) == _plain(value) or (old in (None, "") and value is None):
+        column = requests.positions[name]
+        old = current.get(column)
+        if _same(old, value):
             continue
-        _set_cell(cell, value)
+        cells[column] = value
         applied.append((name, old, value))
+    if cells:
+        requests.sheet.set(row, cells, styles_from)
     return applied
 
 
 def update_request(path: Path | str, request_id: str, changes: Mapping[str, Any], by: str,
-                   expected_fingerprint: str | None = None) -> WriteResult:
+                   expected_fingerprint: str | None = None,
+                   seen: Mapping[str, Any] | None = None) -> WriteResult:
     """Change some fields of one request; only those cells change, History records each.
 
-    expected_fingerprint is Tracker.fingerprint from the load the change was based
-    on; when the file no longer matches it, TrackerConflictError is raised.
+    What the person saw decides a conflict, field by field: `seen` (field -> the value
+    they saw), or else expected_fingerprint (Tracker.fingerprint of the load the change
+    was based on; the fields are read from that state, kept among the backups). When a
+    field being changed no longer holds what they saw, TrackerConflictError names it,
+    its value now and who changed it; changes to other requests or other fields
+    meanwhile do not matter.
     """
     with _writer_lock(Path(path)):
-        opened = _load_for_write(path, expected_fingerprint)
-        path, data, book, ws = opened.path, opened.data, opened.book, opened.requests
-        header_row, positions, last_column = _columns_for(ws, changes)
-        id_column = positions.get("request_id")
-        if id_column is None:
+        opened = _load_for_write(path)
+        path, requests = opened.path, opened.requests
+        _columns_for(requests, list(changes))
+        if "request_id" not in requests.positions:
             raise UnusableTrackerError(f"{path}: the Requests sheet has no Request ID column.")
-        wanted = str(request_id).strip().upper()
-        row = next((number for number, (value,) in enumerate(
-            ws.iter_rows(min_row=header_row + 1, min_col=id_column, max_col=id_column,
-                         values_only=True), start=header_row + 1)
-            if value is not None and str(value).strip().upper() == wanted), None)
+        row = _find_row(requests, request_id)
         if row is None:
             raise RequestNotFoundError(f"{path}: no request with ID '{request_id}' on the "
                                        "Requests sheet.")
+        if seen is None and expected_fingerprint and \
+                hashlib.sha256(opened.data).hexdigest() != expected_fingerprint:
+            earlier = _state_at(path, expected_fingerprint)
+            if earlier is None:
+                raise TrackerConflictError(
+                    f"{path}: the tracker changed since you opened it (someone saved it "
+                    "meanwhile); reload it and make your change again. Nothing was "
+                    "overwritten.")
+            seen = _request_values(earlier, request_id, list(changes))
+            if seen is None:
+                raise TrackerConflictError(
+                    f"{path}: {request_id} was added after you opened the tracker; reload it "
+                    "and make your change again. Nothing was overwritten.")
+        if seen:
+            _refuse_if_changed(opened, str(request_id), row,
+                               {name: value for name, value in seen.items() if name in changes})
         typed = {name: _coerce_all(REQUESTS.column(name), [value], opened.lists)[0]
                  for name, value in changes.items()}
-        applied = _apply(ws, row, positions, typed)
-        result = WriteResult(path, hashlib.sha256(data).hexdigest(), str(request_id), applied)
+        applied = _apply(requests, row, typed)
+        result = WriteResult(path, hashlib.sha256(opened.data).hexdigest(), str(request_id),
+                             applied)
         if not applied:
             return result
-        _grow_tables(ws, row, last_column)
-        _append_history(book, [(str(request_id), applied)], by)
-        result.fingerprint, result.backup = _save_atomically(path, book, data,
-                                                             _backups_keep(book))
+        history = _append_history(opened, [(str(request_id), applied)], by)
+        result.fingerprint, result.backup = _finish(opened, [requests, history])
         return result
 
 
@@ -465,23 +654,19 @@ def _is_contract_heading(title: str) -> bool:
     return bool(match_headers(REQUESTS, [title], 1).positions)
 
 
-def _extra_column(ws: Worksheet, header_row: int, positions: dict[str, int],
-                  extras: dict[str, int], last_column: int, title: str) -> tuple[int, int]:
+def _extra_column(requests: _Sheet, title: str) -> int:
     """The column of an extra (non-contract) heading, added at the right when new.
 
     A heading the next load would read as a contract column ('Decision' kept as
     an extra) is written as 'Decision (imported)', so its values stay extra.
+    A heading is text, never a formula: a CSV header '=cmd|...' must not run in Excel.
     """
     if _is_contract_heading(title):
         title = f"{title} (imported)"
     wanted = normalize_header(title)
-    if wanted in extras:
-        return extras[wanted], last_column
-    last_column += 1
-    # a heading is text, never a formula: a CSV header '=cmd|...' must not run in Excel
-    _set_cell(ws.cell(row=header_row, column=last_column), title)
-    extras[wanted] = last_column
-    return last_column, last_column
+    if wanted not in requests.extras:
+        requests.extras[wanted] = requests.add_column(title)
+    return requests.extras[wanted]
 
 
 def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
@@ -498,23 +683,20 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
     one 'imported from' row with its note (where an imported row came from).
     codes_as_typed writes codes that are not CPT or HCPCS as given instead of refusing
     them: an import keeps a state's own service codes (its report warns about them).
+    Adding never conflicts with other saves (expected_fingerprint is accepted and not
+    needed): the new rows go under the last row as the file is now.
     """
     from dataclasses import replace
     if not rows:
         return []  # nothing to add: the tracker is not even opened
     with _writer_lock(Path(path)):
-        opened = _load_for_write(path, expected_fingerprint)
-        path, data, book, ws = opened.path, opened.data, opened.book, opened.requests
-        names = {name for row in rows for name in row} | {"request_id"}
-        header_row, positions, last_column = _columns_for(ws, dict.fromkeys(names))
-        extra_columns = {normalize_header(cell.value): cell.column for cell in ws[header_row]
-                         if cell.value is not None and cell.column not in positions.values()}
-        id_column = positions["request_id"]
-        existing = [value for (value,) in ws.iter_rows(
-            min_row=header_row + 1, min_col=id_column, max_col=id_column, values_only=True)]
+        opened = _load_for_write(path)
+        path, requests = opened.path, opened.requests
+        names = list(dict.fromkeys([name for row in rows for name in row] + ["request_id"]))
+        _columns_for(requests, names)
+        existing = list(requests.column_values(requests.positions["request_id"]).values())
         used = {str(v).strip().upper() for v in existing if v is not None}
-        row = _last_data_row(ws, header_row, last_column)
-        first_new = row + 1
+        row = requests.last_data_row()
         results: list[WriteResult] = []
         history: list[tuple[str, list[tuple[str, object, object]]]] = []
         made = next_request_id(existing)  # the year's next number, counted once
@@ -541,22 +723,22 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
             replace(REQUESTS.column(name), kind="text") if name == "codes" and codes_as_typed
             else REQUESTS.column(name), [values.get(name) for values in batch], opened.lists)
             for name in names}
+        # each new row is dressed like the last data row (or the columns' own styles)
+        above = {cell.column: cell.style() for cell in requests.sheet.cells(row)} \
+            if row > requests.header_row else {}
         for number, values in enumerate(batch):
             request_id = values["request_id"]
             row += 1
-            if row > header_row + 1:  # dress the new row like the one above it
-                for position in range(1, last_column + 1):
-                    above = ws.cell(row=row - 1, column=position)
-                    if above.has_style:
-                        ws.cell(row=row, column=position)._style = above._style
-            applied = _apply(ws, row, positions, {name: typed_columns[name][number]
-                                                  for name in values})
+            typed = {name: typed_columns[name][number] for name in values}
+            applied = _apply(requests, row, typed, above)
+            cells: dict[int, object] = {}
             for title, value in (extras[number] if extras else {}).items():
-                if is_blank(value):
-                    continue
-                column, last_column = _extra_column(ws, header_row, positions, extra_columns,
-                                                    last_column, str(title))
-                _set_cell(ws.cell(row=row, column=column), _plain(value))
+                if not is_blank(value):
+                    cells[_extra_column(requests, str(title))] = _plain(value)
+            if cells:
+                requests.sheet.set(row, cells, above)
+            if not applied and not cells:  # a row with nothing in it: keep the row taken
+                requests.sheet.set(row, {requests.positions["request_id"]: request_id}, above)
             note = history_notes[number] if history_notes else None
             # an imported row's values are in the row and its source: one History row says
             # where it came from (10,000 imported rows stay 10,000 History rows, not 100,000)
@@ -565,9 +747,8 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
                 else [(name, None, new) for name, _, new in applied])
             history.append((request_id, changes))
             results.append(WriteResult(path, "", request_id, applied))
-        _grow_tables(ws, max(row, first_new), last_column)
-        _append_history(book, history, by)
-        fingerprint, backup = _save_atomically(path, book, data, _backups_keep(book))
+        history_sheet = _append_history(opened, history, by)
+        fingerprint, backup = _finish(opened, [requests, history_sheet])
         for result in results:
             result.fingerprint, result.backup = fingerprint, backup
         return results
@@ -578,16 +759,16 @@ def record_history(path: Path | str, entries: Sequence[tuple[str, str, object, o
     """Append History rows (request_id, field, old, new) that change no request cell.
 
     Letters are recorded this way: field 'letter:KIND', new value the file name.
-    One save for any number of entries, with the same lock, backup and conflict
-    check as every other write.
+    One save for any number of entries, with the same lock, backup and checks as
+    every other write; appending never conflicts (expected_fingerprint is accepted).
     """
     with _writer_lock(Path(path)):
-        opened = _load_for_write(path, expected_fingerprint)
-        _append_history(opened.book, [(str(request_id), [(field_name, old, new)])
-                                      for request_id, field_name, old, new in entries], by)
+        opened = _load_for_write(path)
         result = WriteResult(opened.path, hashlib.sha256(opened.data).hexdigest(), "",
                              [(field_name, old, new) for _, field_name, old, new in entries])
         if entries:
-            result.fingerprint, result.backup = _save_atomically(
-                opened.path, opened.book, opened.data, _backups_keep(opened.book))
+            history = _append_history(opened, [(str(request_id), [(field_name, old, new)])
+                                               for request_id, field_name, old, new in entries],
+                                      by)
+            result.fingerprint, result.backup = _finish(opened, [history])
         return result

@@ -251,16 +251,23 @@ def test_letters_never_overwrite_and_are_recorded_in_history(letters_tracker: Pa
         ("LT-P2P", "letter:p2p", names[0], "sam"), ("LT-P2P", "letter:p2p", names[1], "sam")]
 
 
-def test_a_stale_maker_does_not_overwrite_someone_elses_save(letters_tracker: Path) -> None:
+def test_a_stale_maker_refuses_a_letter_whose_request_changed_since(
+        letters_tracker: Path) -> None:
+    """A letter made from an old load would carry what is no longer so: refused, before
+    any letter, when its request changed; another request's change does not matter."""
     from patoolkit.errors import TrackerConflictError
     from patoolkit.writer import update_request
 
     maker = maker_for(letters_tracker)
     update_request(letters_tracker, "LT-LMN", {"notes": "edited meanwhile"}, by="ana")
-    with pytest.raises(TrackerConflictError):
-        maker.make(["LT-P2P"], "p2p", SUPPLIED["p2p"])
+    made = maker.make(["LT-P2P"], "p2p", SUPPLIED["p2p"])  # another request: goes in
+    assert [m.request_id for m in made.made] == ["LT-P2P"]
     assert load_tracker(letters_tracker).requests.loc[7, "notes"] == "edited meanwhile"
-    assert not (letters_tracker.parent / "letters_out").exists()  # refused before any letter
+    update_request(letters_tracker, "LT-P2P", {"denial_reason": "Changed since"}, by="ana")
+    out = letters_tracker.parent / "second"
+    with pytest.raises(TrackerConflictError, match="LT-P2P changed since"):
+        maker.make(["LT-P2P"], "p2p", SUPPLIED["p2p"], out=out)
+    assert not out.exists()  # refused before any letter
 
 
 def test_a_tracker_open_in_excel_is_refused_before_any_letter(letters_tracker: Path) -> None:

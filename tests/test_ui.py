@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import openpyxl
+import pandas as pd
 import pytest
 
 from conftest import SAMPLE_TRACKER
@@ -119,25 +120,58 @@ def test_record_a_status_check_writes_the_cell_and_history(today: TodayDashboard
     assert "Last Status Check" in detail.history.value
 
 
-def test_a_conflicting_edit_is_explained_and_never_overwritten(today: TodayDashboard,
-                                                               sample_copy: Path) -> None:
-    row = today.table.frame.iloc[0]
-    today.open_row(row)
-    book = openpyxl.load_workbook(sample_copy)  # a colleague saves meanwhile
-    book["Requests"]["AO2"] = "Colleague"
-    book.save(sample_copy)
-    colleague = sample_copy.read_bytes()
+def _colleague_saves(path: Path, request_id: str, title: str, value: object) -> bytes:
+    """A colleague changes one cell of a request in Excel and saves (here: openpyxl)."""
+    book = openpyxl.load_workbook(path)
+    sheet = book["Requests"]
+    headings = {cell.value: cell.column for cell in sheet[1]}
+    row = next(cell.row for cell in sheet["A"] if cell.value == request_id)
+    sheet.cell(row=row, column=headings[title], value=value)
+    book.save(path)
+    return path.read_bytes()
+
+
+def _record_status_check(today: TodayDashboard) -> None:
     detail = today.detail
-    detail.step_buttons[0].click()
+    detail.step_buttons[0].click()  # Record status check: Last Status Check, reference, notes
     detail.form.children[-1].children[0].click()  # Save
     detail.form.children[-1].children[0].click()  # Confirm
+
+
+def test_a_conflicting_edit_is_explained_and_never_overwritten(today: TodayDashboard,
+                                                               sample_copy: Path) -> None:
+    """A colleague changed a field this save changes: nothing is written, and the page says
+    which field, what it holds now and who changed it."""
+    row = today.table.frame.iloc[0]
+    today.open_row(row)
+    colleague = _colleague_saves(sample_copy, row["request_id"], "Last Status Check",
+                                 dt.datetime(2026, 11, 30, 8, 15))
+    _record_status_check(today)
+    detail = today.detail
     assert "Someone else saved the tracker" in detail.feedback.value
+    assert "Last Status Check" in detail.feedback.value
+    assert "2026-11-30 08:15" in detail.feedback.value
     assert "Traceback" not in detail.feedback.value
     assert sample_copy.read_bytes() == colleague
     assert detail.reload_button.layout.display == ""
     detail.reload_button.click()
     assert "Reloaded" in detail.feedback.value
     assert today.session.fingerprint == load_tracker(sample_copy).fingerprint
+
+
+def test_a_colleagues_save_of_other_fields_does_not_block_mine(today: TodayDashboard,
+                                                               sample_copy: Path) -> None:
+    """Row-level conflicts: a change to another field (or request) meanwhile is kept, and
+    mine goes in beside it."""
+    row = today.table.frame.iloc[0]
+    today.open_row(row)
+    _colleague_saves(sample_copy, row["request_id"], "Owner", "Colleague")
+    _record_status_check(today)
+    assert "Saved" in today.detail.feedback.value
+    after = load_tracker(sample_copy).requests
+    mine = after[after["request_id"] == row["request_id"]].iloc[0]
+    assert mine["owner"] == "Colleague"
+    assert not pd.isna(mine["last_status_check"])
 
 
 def test_a_bad_value_in_a_step_form_is_refused_with_the_reason(today: TodayDashboard,

@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from workbooks import make_formula_tracker
 
 from patoolkit import (
     InvalidValueError,
@@ -290,7 +291,10 @@ def test_refuses_while_open_in_an_office_suite(small_tracker: Path, lock_name: s
     assert sha(small_tracker) == before
 
 
-def test_refuses_a_workbook_with_charts_it_would_drop(small_tracker: Path) -> None:
+def test_keeps_a_chart_byte_for_byte(small_tracker: Path) -> None:
+    """The chart and its drawing are carried over as they were (the old writer refused)."""
+    import zipfile
+
     from openpyxl.chart import BarChart, Reference
 
     book = openpyxl.load_workbook(small_tracker)
@@ -298,8 +302,15 @@ def test_refuses_a_workbook_with_charts_it_would_drop(small_tracker: Path) -> No
     chart.add_data(Reference(book["Requests"], min_col=24, min_row=1, max_row=4))
     book["Requests"].add_chart(chart, "AZ2")
     book.save(small_tracker)
-    with pytest.raises(TrackerWriteError, match="charts, pictures"):
-        update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t")
+    with zipfile.ZipFile(small_tracker) as archive:
+        before = {name: archive.read(name) for name in archive.namelist()
+                  if name.startswith(("xl/charts/", "xl/drawings/"))}
+    assert before
+    update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t")
+    with zipfile.ZipFile(small_tracker) as archive:
+        after = {name: archive.read(name) for name in before}
+    assert after == before
+    assert openpyxl.load_workbook(small_tracker)["Requests"]._charts
 
 
 def test_backups_are_kept_and_pruned(small_tracker: Path) -> None:
@@ -364,15 +375,25 @@ def test_a_save_killed_at_random_points_leaves_old_or_new(small_tracker: Path) -
     assert "Original" in outcomes  # some kills landed before the replace
 
 
-def test_a_formula_in_a_column_patoolkit_reads_blocks_the_write(small_tracker: Path) -> None:
-    book = openpyxl.load_workbook(small_tracker)
-    book["Requests"].cell(row=3, column=column_position(small_tracker, "units_used"),
-                          value="=1+1")
-    book.save(small_tracker)
-    before = sha(small_tracker)
-    with pytest.raises(TrackerWriteError, match="holds a formula"):
-        update_request(small_tracker, "PA-2026-00001", {"owner": "Me"}, by="t")
-    assert sha(small_tracker) == before
+def test_a_formula_keeps_its_text_and_last_result_through_a_write(tmp_path: Path) -> None:
+    """Formulas (in a contract column or the analyst's own) and their cached results are
+    carried as they were; the workbook asks to be recalculated when opened."""
+    import zipfile
+
+    from python_calamine import CalamineWorkbook
+
+    path = make_formula_tracker(
+        tmp_path / "t.xlsx", {"Units Used": ("=1+2", 3), "Mine": ("=LEN(\"abc\")", 3)},
+        {"Request ID": "PA-2026-00001", "Owner": "Before", "Plan Type": "Commercial"})
+    update_request(path, "PA-2026-00001", {"owner": "After"}, by="t")
+    values = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Requests").to_python()
+    assert values[1][:3] == ["PA-2026-00001", "After", "Commercial"]
+    assert values[1][3:] == [3.0, 3.0]  # the cached results, still there
+    formulas = openpyxl.load_workbook(path)["Requests"]
+    assert formulas["D2"].value == "=1+2"
+    assert formulas["E2"].value == '=LEN("abc")'
+    with zipfile.ZipFile(path) as archive:
+        assert b'fullCalcOnLoad="1"' in archive.read("xl/workbook.xml")
 
 
 def test_cell_notes_do_not_block_a_write(small_tracker: Path) -> None:
@@ -454,3 +475,34 @@ def test_a_read_only_tracker_or_folder_is_refused_in_words(small_tracker: Path, 
         assert sorted(small_tracker.parent.iterdir()) == before
     finally:
         small_tracker.parent.chmod(0o755)
+
+
+def test_two_saves_from_one_load_conflict_only_on_the_same_field(small_tracker: Path) -> None:
+    """Row-level conflicts: what the person saw decides, field by field."""
+    from patoolkit import load_tracker
+
+    loaded = load_tracker(small_tracker).fingerprint
+    update_request(small_tracker, "PA-2026-00001", {"owner": "Dana"}, by="dana",
+                   expected_fingerprint=loaded)
+    # another request, and another field of the same request: both go in
+    update_request(small_tracker, "PA-2026-00002", {"owner": "Luis"}, by="luis",
+                   expected_fingerprint=loaded)
+    update_request(small_tracker, "PA-2026-00001", {"notes": "called"}, by="luis",
+                   expected_fingerprint=loaded)
+    before = sha(small_tracker)
+    with pytest.raises(TrackerConflictError,
+                       match=r"Owner of PA-2026-00001 changed since you opened it: it is now "
+                             r"'Dana' \(changed by dana at \d{4}-\d\d-\d\d \d\d:\d\d\)"):
+        update_request(small_tracker, "PA-2026-00001", {"owner": "Luis"}, by="luis",
+                       expected_fingerprint=loaded)
+    assert sha(small_tracker) == before
+    requests = load_tracker(small_tracker).requests.set_index("request_id")
+    assert requests.loc["PA-2026-00001", "owner"] == "Dana"
+    assert requests.loc["PA-2026-00001", "notes"] == "called"
+    assert requests.loc["PA-2026-00002", "owner"] == "Luis"
+    # what the page showed, given directly, decides the same way
+    with pytest.raises(TrackerConflictError, match="Owner of PA-2026-00002"):
+        update_request(small_tracker, "PA-2026-00002", {"owner": "X"}, by="x",
+                       seen={"owner": None})
+    update_request(small_tracker, "PA-2026-00002", {"owner": "X"}, by="x",
+                   seen={"owner": "Luis"})

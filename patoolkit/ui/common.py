@@ -14,7 +14,7 @@ import logging
 import os
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 
@@ -27,6 +27,7 @@ from ..errors import (
     TrackerConflictError,
     TrackerLockedError,
 )
+from ..schema import is_blank
 from ..tracker import Tracker, load_tracker
 
 log = logging.getLogger("patoolkit.ui")
@@ -105,8 +106,10 @@ def explain(error: Exception) -> str:
     (file, line, function) but never the exception's text, which can carry patient data.
     """
     if isinstance(error, TrackerConflictError):
+        detail = str(error).split(": ", 1)[-1]  # without the file's path
         return ("Someone else saved the tracker after this page loaded it. Nothing was "
-                "overwritten. Press Reload to see their changes, then make yours again.")
+                f"overwritten: {detail} Press Reload to see their changes, then make yours "
+                "again.")
     if isinstance(error, TrackerLockedError):
         return ("The tracker is open in Excel or LibreOffice. Close it there, then try "
                 "again. Nothing was changed.")
@@ -223,9 +226,22 @@ class TrackerSession:
         from ..writer import update_request
 
         result = update_request(self.path, request_id, changes, by=self.user,
-                                expected_fingerprint=self.fingerprint)
+                                expected_fingerprint=self.fingerprint,
+                                seen=self.seen(request_id, list(changes)))
         self.reload()
         return result.changes
+
+    def seen(self, request_id: str, names: Sequence[str]) -> dict[str, object] | None:
+        """What this page shows for those fields of a request: a save goes in when the file
+        still holds it, whatever else changed meanwhile (writer.update_request)."""
+        frame = self.tracker.requests
+        match = frame[frame["request_id"].astype("string").str.strip().str.upper()
+                      == str(request_id).strip().upper()]
+        if match.empty:
+            return None
+        row = match.iloc[0]
+        return {name: (None if name not in row.index or is_blank(row[name]) else row[name])
+                for name in names}
 
     def add(self, values: Mapping[str, object]) -> str:
         from ..writer import add_request

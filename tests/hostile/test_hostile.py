@@ -78,6 +78,31 @@ def test_every_command_completes_or_refuses_plainly_on_every_tracker(
         assert _digest(case.path) == before, f"{case.name}: a read changed the file"
 
 
+def test_a_letter_and_an_import_write_into_every_usable_tracker(
+        cases: list[corpus.Case], tmp_path: Path) -> None:
+    """The writer on hostile trackers: it writes or refuses plainly, and the analyst's
+    sheets survive a write."""
+    source = next(case for case in cases if case.name == "sep_semicolon").path
+    for case in _by_kind(cases, "tracker"):
+        if case.unusable:
+            continue
+        copy = tmp_path / case.name / "tracker.xlsx"
+        copy.parent.mkdir()
+        shutil.copy2(case.path, copy)
+        sheets_before = load_tracker(copy)
+        ran = run_cli("import", str(source), "--into", str(copy), "--by", "corpus")
+        _plain(ran)
+        assert ran.code in (0, 1), (case.name, ran.err[-800:])
+        after = load_tracker(copy)
+        assert after.extra_sheets == sheets_before.extra_sheets, case.name
+        assert set(after.sheet_names) == set(sheets_before.sheet_names), case.name
+        first = sheets_before.requests["request_id"].dropna().astype(str)
+        if len(first):
+            ran = run_cli("letter", str(copy), str(first.iloc[0]), "--kind", "appeal", "--out",
+                          str(copy.parent / "letters"), "--as-of", AS_OF)
+            _plain(ran)
+
+
 def _patient_names(path: Path) -> list[str]:
     return load_tracker(path).requests["patient_name"].dropna().astype(str).tolist()
 

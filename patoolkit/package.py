@@ -1,0 +1,672 @@
+"""Surgical edits of an .xlsx package: only the parts that change are rewritten.
+
+An .xlsx file is a zip of XML parts. A spreadsheet library that loads the whole
+workbook and saves it again writes back only what it models: openpyxl drops
+Excel's own dropdowns that point at another sheet (x14 data validations), data
+bars, sparklines, slicers, charts it did not make, pivot tables and an .xlsm's
+macros. This module never models the workbook. It
+
+- copies every zip member it does not change byte for byte, compressed data
+  included (no decompressing and recompressing: `Package.save`);
+- edits the worksheet XML of the sheets that change as text, one row at a time:
+  a changed cell is replaced, a new cell is put in column order, a new row in row
+  order, and everything else in the part (formulas and their cached results,
+  comments' anchors, extension lists, the analyst's own columns) is left as it was;
+- follows what a change implies: the sheet's `<dimension>`, the range of a Table
+  (and of its autofilter) that the new rows extend, data validations and
+  conditional formats (x14 ones included) whose range ended at the old last row,
+  and `fullCalcOnLoad` when the workbook holds formulas.
+
+How cells are written (as Excel writes them):
+- text as an inline string (`t="inlineStr"`): the shared-string table is never
+  rewritten, so a save costs nothing for a large one; Excel turns inline strings
+  into shared ones the next time it saves the file. Text is always a string cell,
+  never a formula, whatever it starts with.
+- numbers as numbers; dates and date-times as serial numbers (days since
+  1899-12-30) with a date format: the cell's own style when it is one, else a style
+  the workbook already has with the same look and a date format, else a new one
+  added to styles.xml (the only time styles.xml changes).
+- a new row takes the style of each cell of the row above (or the column's style).
+
+Element order follows the SpreadsheetML schema (cells by column in a row, rows by
+number in sheetData), so Excel does not offer to repair the file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import html
+import math
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from io import BytesIO
+
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
+EPOCH = dt.datetime(1899, 12, 30)
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
+ROW_OPEN = re.compile(rb'<row\b[^>]*?(/?)>')
+CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+ATTRIBUTE = re.compile(rb'\b([A-Za-z:]+)="([^"]*)"')
+ADDRESS = re.compile(r"^([A-Z]{1,3})(\d+)$")
+TEXT = re.compile(rb'<t\b[^>]*?(?:/>|>(.*?)</t>)', re.S)
+PHONETIC = re.compile(rb'<rPh\b.*?</rPh>', re.S)
+SHARED_ITEM = re.compile(rb'<si\b[^>]*?(?:/>|>(.*?)</si>)', re.S)
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+BUILTIN_DATE_FORMATS = {14, 15, 16, 17, 22, 27, 30, 36, 45, 46, 47, 50, 57}
+DATETIME_BUILTIN = 22
+
+
+class PackageError(ValueError):
+    """The package is not one this module can edit (said in words by the caller)."""
+
+
+# --- the zip, member by member -------------------------------------------------------------
+
+@dataclass
+class _Member:
+    info: zipfile.ZipInfo
+    raw: bytes  # the compressed bytes as stored
+
+
+class Package:
+    """An .xlsx (or .xlsm) file's parts: read lazily, replaced in memory, saved at once."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        try:
+            self.zip = zipfile.ZipFile(BytesIO(data))
+        except zipfile.BadZipFile as error:
+            raise PackageError(f"not a workbook ({error})") from None
+        self.names = [info.filename for info in self.zip.infolist()]
+        self.replaced: dict[str, bytes] = {}
+        self.added: list[str] = []
+
+    def read(self, name: str) -> bytes:
+        if name in self.replaced:
+            return self.replaced[name]
+        return self.zip.read(name)
+
+    def has(self, name: str) -> bool:
+        return name in self.replaced or name in self.names
+
+    def write(self, name: str, content: bytes) -> None:
+        if name not in self.names and name not in self.added:
+            self.added.append(name)
+        self.replaced[name] = content
+
+    def _raw(self, info: zipfile.ZipInfo) -> bytes:
+        """A member's compressed bytes exactly as stored, found from its local header."""
+        start = info.header_offset
+        header = self.data[start:start + 30]
+        if header[:4] != b"PK\x03\x04":
+            raise PackageError(f"damaged zip entry {info.filename}")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        begin = start + 30 + name_length + extra_length
+        return self.data[begin:begin + info.compress_size]
+
+    def save(self) -> bytes:
+        """The new package: unchanged members copied as stored, changed ones deflated."""
+        out = BytesIO()
+        central: list[bytes] = []
+        for name in [*self.names, *self.added]:
+            if name in self.replaced:
+                content = self.replaced[name]
+                compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+                raw = compressor.compress(content) + compressor.flush()
+                crc, size, method = zlib.crc32(content), len(content), zipfile.ZIP_DEFLATED
+                original = self.zip.getinfo(name) if name in self.names else None
+                date_time = original.date_time if original else (1980, 1, 1, 0, 0, 0)
+            else:
+                info = self.zip.getinfo(name)
+                raw, crc, size, method = self._raw(info), info.CRC, info.file_size, \
+                    info.compress_type
+                date_time = info.date_time
+            if len(raw) >= 0xFFFFFFFF or size >= 0xFFFFFFFF or out.tell() >= 0xFFFFFFFF:
+                raise PackageError("workbook over 4 GB")
+            encoded = name.encode("utf-8")
+            flags = 0x800 if not name.isascii() else 0
+            dos_time = (date_time[3] << 11) | (date_time[4] << 5) | (date_time[5] // 2)
+            dos_date = ((max(date_time[0], 1980) - 1980) << 9) | (date_time[1] << 5) | date_time[2]
+            offset = out.tell()
+            out.write(struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, flags, method, dos_time,
+                                  dos_date, crc, len(raw), size, len(encoded), 0))
+            out.write(encoded)
+            out.write(raw)
+            central.append(struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, flags, method,
+                                       dos_time, dos_date, crc, len(raw), size, len(encoded),
+                                       0, 0, 0, 0, 0, offset) + encoded)
+        start = out.tell()
+        for entry in central:
+            out.write(entry)
+        size = out.tell() - start
+        count = len(central)
+        out.write(struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, size, start, 0))
+        return out.getvalue()
+
+
+# --- shared strings and styles ---------------------------------------------------------------
+
+def _unescape(text: bytes) -> str:
+    return html.unescape(text.decode("utf-8"))
+
+
+def shared_strings(package: Package) -> list[str]:
+    path = _related_part(package, "xl/workbook.xml", "sharedStrings")
+    if path is None or not package.has(path):
+        return []
+    strings = []
+    for match in SHARED_ITEM.finditer(package.read(path)):
+        body = PHONETIC.sub(b"", match.group(1) or b"")
+        strings.append("".join(_unescape(part or b"") for part in TEXT.findall(body)))
+    return strings
+
+
+RELATIONSHIP = re.compile(rb'<Relationship\b([^>]*?)/?>')
+
+
+def _rels_path(part: str) -> str:
+    folder, _, name = part.rpartition("/")
+    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
+
+
+def _resolve(part: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts = part.rpartition("/")[0].split("/") if "/" in part else []
+    for piece in target.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece and piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def relationships(package: Package, part: str) -> list[dict[str, str]]:
+    """The relationships of a part: dicts with Id, Type, Target (resolved), TargetMode."""
+    path = _rels_path(part)
+    if not package.has(path):
+        return []
+    found = []
+    for match in RELATIONSHIP.finditer(package.read(path)):
+        attributes = {key.decode(): _unescape(value) for key, value
+                      in ATTRIBUTE.findall(match.group(1))}
+        if attributes.get("TargetMode") != "External" and "Target" in attributes:
+            attributes["Target"] = _resolve(part, attributes["Target"])
+        found.append(attributes)
+    return found
+
+
+def _related_part(package: Package, part: str, kind: str) -> str | None:
+    return next((relation["Target"] for relation in relationships(package, part)
+                 if relation.get("Type", "").endswith("/" + kind)), None)
+
+
+SHEET_ENTRY = re.compile(rb'<sheet\b([^>]*?)/?>')
+
+
+def sheet_parts(package: Package) -> dict[str, str]:
+    """Sheet name -> its worksheet part, in workbook order."""
+    targets = {relation["Id"]: relation["Target"]
+               for relation in relationships(package, "xl/workbook.xml")}
+    parts = {}
+    for match in SHEET_ENTRY.finditer(package.read("xl/workbook.xml")):
+        attributes = {key.decode(): _unescape(value) for key, value
+                      in ATTRIBUTE.findall(match.group(1))}
+        relation = next((value for key, value in attributes.items() if key.endswith(":id")), "")
+        target = targets.get(relation)
+        if target and "name" in attributes:
+            parts[attributes["name"]] = target
+    return parts
+
+
+DATE_CODE = re.compile(r"[dmyhs]", re.I)
+
+
+def _is_date_code(code: str) -> bool:
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)  # quoted text, escapes, colours
+    return bool(DATE_CODE.search(plain)) and "General" not in plain
+
+
+@dataclass
+class Styles:
+    """The cell formats (cellXfs) of a workbook: which are dates, and adding date ones."""
+
+    package: Package
+    path: str | None
+    xml: bytes = b""
+    formats: dict[int, str] = field(default_factory=dict)  # numFmtId -> code (custom ones)
+    xfs: list[bytes] = field(default_factory=list)  # each <xf .../> of cellXfs, as written
+
+    @classmethod
+    def read(cls, package: Package) -> Styles:
+        path = _related_part(package, "xl/workbook.xml", "styles")
+        styles = cls(package, path)
+        if path is None or not package.has(path):
+            return styles
+        styles.xml = package.read(path)
+        for match in re.finditer(rb'<numFmt\b([^>]*?)/?>', styles.xml):
+            attributes = dict(ATTRIBUTE.findall(match.group(1)))
+            if b"numFmtId" in attributes:
+                styles.formats[int(attributes[b"numFmtId"])] = _unescape(
+                    attributes.get(b"formatCode", b""))
+        block = re.search(rb'<cellXfs\b[^>]*?>(.*?)</cellXfs>', styles.xml, re.S)
+        if block:
+            styles.xfs = re.findall(rb'<xf\b[^>]*?(?:/>|>.*?</xf>)', block.group(1), re.S)
+        return styles
+
+    def number_format(self, index: int) -> int:
+        if not 0 <= index < len(self.xfs):
+            return 0
+        found = re.search(rb'\bnumFmtId="(\d+)"', self.xfs[index])
+        return int(found.group(1)) if found else 0
+
+    def is_date(self, index: int) -> bool:
+        number = self.number_format(index)
+        return number in BUILTIN_DATE_FORMATS or _is_date_code(self.formats.get(number, ""))
+
+    def has_time(self, index: int) -> bool:
+        number = self.number_format(index)
+        if number in (DATETIME_BUILTIN,):
+            return True
+        return self.is_date(index) and bool(re.search(r"h", self.formats.get(number, ""), re.I))
+
+    def date_style(self, index: int, with_time: bool, code: str) -> int:
+        """A style like `index` but showing a date (with a time when asked): an existing
+        one when the workbook has it, else one added to styles.xml."""
+        if self.is_date(index) and self.has_time(index) == with_time:
+            return index
+        base = self.xfs[index] if 0 <= index < len(self.xfs) else b'<xf numFmtId="0" ' \
+            b'fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        number = next((number for number, text in self.formats.items() if text == code), None)
+        if number is not None:
+            wanted = _with_number_format(base, number)
+            for position, xf in enumerate(self.xfs):
+                if xf == wanted:
+                    return position
+        for position, xf in enumerate(self.xfs):  # any date style with the same look
+            if self.is_date(position) and self.has_time(position) == with_time and \
+                    re.sub(rb'\bnumFmtId="\d+"', b"", xf) == re.sub(rb'\bnumFmtId="\d+"', b"",
+                                                                   base):
+                return position
+        if self.path is None:
+            raise PackageError("the workbook has no styles part")
+        if number is None:
+            number = max([163, *self.formats]) + 1
+            self.formats[number] = code
+            element = f'<numFmt numFmtId="{number}" formatCode="{html.escape(code)}"/>'.encode()
+            if re.search(rb'<numFmts\b', self.xml):
+                self.xml = re.sub(rb'</numFmts>', element + b"</numFmts>", self.xml, count=1)
+                self.xml = re.sub(rb'(<numFmts\b[^>]*?\bcount=")(\d+)',
+                                  lambda m: m.group(1) + str(int(m.group(2)) + 1).encode(),
+                                  self.xml, count=1)
+            else:
+                self.xml = re.sub(rb'(<styleSheet\b[^>]*?>)', lambda m: m.group(1)
+                                  + b'<numFmts count="1">' + element + b"</numFmts>", self.xml,
+                                  count=1)
+        xf = _with_number_format(base, number)
+        self.xml = re.sub(rb'</cellXfs>', xf + b"</cellXfs>", self.xml, count=1)
+        self.xml = re.sub(rb'(<cellXfs\b[^>]*?\bcount=")(\d+)',
+                          lambda m: m.group(1) + str(int(m.group(2)) + 1).encode(), self.xml,
+                          count=1)
+        self.xfs.append(xf)
+        self.package.write(self.path, self.xml)
+        return len(self.xfs) - 1
+
+
+def _with_number_format(xf: bytes, number: int) -> bytes:
+    xf = re.sub(rb'\bnumFmtId="\d+"', f'numFmtId="{number}"'.encode(), xf, count=1) \
+        if b"numFmtId=" in xf else xf.replace(b"<xf ", f'<xf numFmtId="{number}" '.encode(), 1)
+    if b"applyNumberFormat=" not in xf:
+        xf = xf.replace(b"<xf ", b'<xf applyNumberFormat="1" ', 1)
+    return xf
+
+
+# --- cells ------------------------------------------------------------------------------------
+
+def split_address(address: str) -> tuple[int, int]:
+    """'AB12' -> (12, 28): row and 1-based column."""
+    match = ADDRESS.match(address)
+    if match is None:
+        raise PackageError(f"bad cell address {address!r}")
+    return int(match.group(2)), column_index_from_string(match.group(1))
+
+
+def serial(value: dt.date | dt.datetime) -> float:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+    delta = moment.replace(tzinfo=None) - EPOCH
+    days = delta.days + delta.seconds / 86_400
+    return float(int(days)) if days == int(days) else round(days, 10)
+
+
+def from_serial(number: float, with_time: bool) -> dt.date | dt.datetime:
+    moment = EPOCH + dt.timedelta(days=number)
+    moment = moment.replace(microsecond=0) if moment.microsecond < 500_000 else \
+        (moment + dt.timedelta(seconds=1)).replace(microsecond=0)
+    return moment if with_time or moment.time() != dt.time() else moment.date()
+
+
+def xml_text(text: str) -> str:
+    """Text as XML character data: escaped, and without the characters XML 1.0 forbids."""
+    return html.escape(XML_ILLEGAL.sub("", text), quote=False)
+
+
+@dataclass
+class Cell:
+    column: int
+    attributes: dict[str, str]
+    body: bytes  # what is between <c ...> and </c>
+    source: bytes = b""  # the whole element as it stands in the file
+
+    def style(self) -> int:
+        return int(self.attributes.get("s", "0") or 0)
+
+
+def parse_cells(row_xml: bytes) -> list[Cell]:
+    cells: list[Cell] = []
+    inner = ROW_OPEN.sub(b"", row_xml, count=1)
+    for match in CELL.finditer(inner):
+        attributes = {key.decode(): value.decode() for key, value
+                      in ATTRIBUTE.findall(match.group(1))}
+        address = attributes.get("r")
+        column = split_address(address)[1] if address else (cells[-1].column + 1 if cells else 1)
+        cells.append(Cell(column, attributes, match.group(2) or b"", match.group(0)))
+    return cells
+
+
+def cell_value(cell: Cell, strings: list[str], styles: Styles) -> object:
+    """A cell's value as a reader sees it: text, number, date, bool or None (errors: None)."""
+    kind = cell.attributes.get("t", "n")
+    if kind == "inlineStr":
+        return "".join(_unescape(part or b"") for part in
+                       TEXT.findall(PHONETIC.sub(b"", cell.body))) or None
+    value = re.search(rb'<v>(.*?)</v>', cell.body, re.S)
+    if value is None or value.group(1) == b"":
+        return None
+    text = _unescape(value.group(1))
+    if kind == "s":
+        index = int(text)
+        return strings[index] if 0 <= index < len(strings) else None
+    if kind in ("str",):
+        return text or None
+    if kind == "b":
+        return text == "1"
+    if kind == "e":
+        return None
+    if kind == "d":
+        return dt.datetime.fromisoformat(text)
+    number = float(text)
+    if styles.is_date(cell.style()):
+        return from_serial(number, styles.has_time(cell.style()))
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def cell_xml(column: int, row: int, style: int | None, value: object, styles: Styles) -> bytes:
+    """A <c> element for a value, as Excel writes it (see the module docstring)."""
+    address = f"{get_column_letter(column)}{row}"
+    if value is None or value == "":
+        return f'<c r="{address}" s="{style}"/>'.encode() if style else b""
+    if isinstance(value, bool):
+        body, kind = f"<v>{int(value)}</v>", ' t="b"'
+    elif isinstance(value, dt.date):
+        with_time = isinstance(value, dt.datetime) and value.time() != dt.time()
+        code = "yyyy-mm-dd hh:mm" if with_time else "yyyy-mm-dd"
+        style = styles.date_style(style or 0, with_time, code)
+        number = serial(value)
+        body, kind = f"<v>{int(number) if number.is_integer() else repr(number)}</v>", ""
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise PackageError(f"{value} cannot be stored in a cell")
+        body, kind = f"<v>{value!r}</v>", ""
+    else:
+        text = xml_text(str(value))
+        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+        body, kind = f"<is><t{space}>{text}</t></is>", ' t="inlineStr"'
+    styled = f' s="{style}"' if style else ""
+    return f'<c r="{address}"{styled}{kind}>{body}</c>'.encode()
+
+
+# --- a worksheet part -------------------------------------------------------------------------
+
+@dataclass
+class Worksheet:
+    """One worksheet part being edited: rows located once, edited in place, written back."""
+
+    package: Package
+    part: str
+    xml: bytes
+    styles: Styles
+    strings: list[str]
+    rows: dict[int, tuple[int, int]] = field(default_factory=dict)  # row -> (start, end)
+    edits: dict[int, bytes] = field(default_factory=dict)  # row -> new row XML
+    column_styles: list[tuple[int, int, int]] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, package: Package, part: str, styles: Styles, strings: list[str]
+             ) -> Worksheet:
+        xml = package.read(part)
+        sheet = cls(package, part, xml, styles, strings)
+        sheet.rows = {int(match.group(1)): match.span() for match in ROW.finditer(xml)}
+        for match in re.finditer(rb'<col\b([^>]*?)/?>', xml):
+            attributes = dict(ATTRIBUTE.findall(match.group(1)))
+            if b"style" in attributes:
+                sheet.column_styles.append((int(attributes.get(b"min", b"1")),
+                                            int(attributes.get(b"max", b"1")),
+                                            int(attributes[b"style"])))
+        return sheet
+
+    def row_xml(self, row: int) -> bytes | None:
+        if row in self.edits:
+            return self.edits[row]
+        span = self.rows.get(row)
+        return self.xml[span[0]:span[1]] if span else None
+
+    def cells(self, row: int) -> list[Cell]:
+        xml = self.row_xml(row)
+        return parse_cells(xml) if xml else []
+
+    def values(self, row: int) -> dict[int, object]:
+        return {cell.column: cell_value(cell, self.strings, self.styles)
+                for cell in self.cells(row)}
+
+    def column_style(self, column: int) -> int | None:
+        return next((style for low, high, style in self.column_styles if low <= column <= high),
+                    None)
+
+    def has_values(self, row: int, last_column: int) -> bool:
+        xml = self.row_xml(row)
+        if not xml or (b"<v>" not in xml and b"<is>" not in xml):
+            return False
+        return any(column <= last_column and value not in (None, "")
+                   for column, value in self.values(row).items())
+
+    def set(self, row: int, values: Mapping[int, object],
+            styles_from: Mapping[int, int | None] | None = None) -> None:
+        """Put values in one row (column -> value; None clears the value, keeps the style)."""
+        cells = {cell.column: cell for cell in self.cells(row)}
+        old = self.row_xml(row)
+        found = ROW_OPEN.match(old) if old else None
+        opening = found.group(0) if found else f'<row r="{row}">'.encode()
+        if opening.endswith(b"/>"):
+            opening = opening[:-2].rstrip() + b">"
+        opening = re.sub(rb'\s+spans="[^"]*"', b"", opening)
+        pieces: dict[int, bytes] = {}
+        for column, cell in cells.items():
+            pieces[column] = self._cell_source(row, cell)
+        for column, value in values.items():
+            current = cells.get(column)
+            if current is not None:
+                style: int | None = current.style()
+            elif styles_from and styles_from.get(column) is not None:
+                style = styles_from[column]
+            else:
+                style = self.column_style(column)
+            pieces[column] = cell_xml(column, row, style, value, self.styles)
+        self.edits[row] = opening + b"".join(pieces[column] for column in sorted(pieces)) \
+            + b"</row>"
+
+    def _cell_source(self, row: int, cell: Cell) -> bytes:
+        if cell.source and "r" in cell.attributes:
+            return cell.source  # as it was, byte for byte
+        attributes = "".join(f' {key}="{value}"' for key, value in cell.attributes.items())
+        if "r" not in cell.attributes:
+            attributes = f' r="{get_column_letter(cell.column)}{row}"' + attributes
+        return f"<c{attributes}>".encode() + cell.body + b"</c>" if cell.body else \
+            f"<c{attributes}/>".encode()
+
+    def last_row(self) -> int:
+        return max([*self.rows, *self.edits], default=0)
+
+    def finish(self, last_row: int, last_column: int, grow_from: int | None) -> None:
+        """Write the edited rows into the part, with the dimension and ranges that follow."""
+        xml = self.xml
+        spans = sorted((span, row) for row, span in self.rows.items() if row in self.edits)
+        out: list[bytes] = []
+        position = 0
+        for (start, end), row in spans:
+            out += [xml[position:start], self.edits[row]]
+            position = end
+        out.append(xml[position:])
+        xml = b"".join(out)
+        new_rows = sorted(row for row in self.edits if row not in self.rows)
+        if new_rows:
+            xml = _insert_rows(xml, [(row, self.edits[row]) for row in new_rows])
+        xml = _dimension(xml, last_row, last_column)
+        if grow_from is not None and last_row > grow_from:
+            xml = grow_ranges(xml, grow_from, last_row)
+        self.package.write(self.part, xml)
+
+
+def _insert_rows(xml: bytes, rows: list[tuple[int, bytes]]) -> bytes:
+    """New rows into sheetData, each before the first existing row with a larger number."""
+    data_start = xml.find(b"<sheetData")
+    if data_start < 0:
+        raise PackageError("the sheet has no sheetData")
+    opening_end = xml.find(b">", data_start)
+    if xml[opening_end - 1:opening_end] == b"/":  # <sheetData/>: open it
+        xml = xml[:opening_end - 1] + b"></sheetData>" + xml[opening_end + 1:]
+        opening_end -= 1
+    data_end = xml.find(b"</sheetData>", opening_end)
+    existing = [(int(match.group(1)), match.start()) for match in
+                ROW.finditer(xml, opening_end, data_end)]
+    numbers = [number for number, _ in existing]
+    inserts: dict[int, list[bytes]] = {}
+    for number, row_xml in rows:
+        where = bisect.bisect_left(numbers, number)
+        at = existing[where][1] if where < len(existing) else data_end
+        inserts.setdefault(at, []).append(row_xml)
+    out, position = [], 0
+    for at in sorted(inserts):
+        out += [xml[position:at], *inserts[at]]
+        position = at
+    out.append(xml[position:])
+    return b"".join(out)
+
+
+def _dimension(xml: bytes, last_row: int, last_column: int) -> bytes:
+    match = re.search(rb'<dimension\b[^>]*?\bref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"', xml)
+    if match is None:
+        return xml
+    first = match.group(1).decode() + match.group(2).decode()
+    old_column = column_index_from_string((match.group(3) or match.group(1)).decode())
+    old_row = int(match.group(4) or match.group(2))
+    column, row = max(old_column, last_column), max(old_row, last_row)
+    if (column, row) == (old_column, old_row):
+        return xml
+    ref = f"{first}:{get_column_letter(column)}{row}".encode()
+    return xml[:match.start(1)] + ref + xml[match.end(4) if match.group(4) else match.end(2):]
+
+
+RANGE = re.compile(rb'([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)')
+
+
+def grow_ranges(xml: bytes, old_last: int, new_last: int) -> bytes:
+    """Stretch validation and conditional-format ranges (x14 ones too) that ended at the
+    old last row down to the new one: a dropdown covering the table keeps covering it."""
+    def stretch(match: re.Match[bytes]) -> bytes:
+        if int(match.group(4)) == old_last and int(match.group(2)) <= old_last:
+            return match.group(1) + match.group(2) + b":" + match.group(3) + \
+                str(new_last).encode()
+        return match.group(0)
+
+    def in_attribute(match: re.Match[bytes]) -> bytes:
+        return match.group(1) + RANGE.sub(stretch, match.group(2)) + match.group(3)
+
+    xml = re.sub(rb'(<(?:dataValidation|conditionalFormatting)\b[^>]*?\bsqref=")([^"]*)(")',
+                 in_attribute, xml)
+    return re.sub(rb'(<xm:sqref>)([^<]*)(</xm:sqref>)', in_attribute, xml)
+
+
+def grow_table(package: Package, part: str, new_last_row: int,
+               headings: Mapping[int, str]) -> None:
+    """Stretch a Table (and its autofilter) over new rows and new columns at its right."""
+    xml = package.read(part)
+    match = re.search(rb'(<table\b[^>]*?\bref=")([A-Z]+)(\d+):([A-Z]+)(\d+)(")', xml)
+    if match is None:
+        return
+    first_column = column_index_from_string(match.group(2).decode())
+    last_column = column_index_from_string(match.group(4).decode())
+    first_row, last_row = int(match.group(3)), int(match.group(5))
+    totals = re.search(rb'\btotalsRowCount="(\d+)"', xml[:match.end()])
+    data_last = last_row - (int(totals.group(1)) if totals else 0)
+    wider = max([last_column, *[column for column in headings if column > last_column]])
+    taller = max(data_last, new_last_row) + (last_row - data_last)
+    if (wider, taller) == (last_column, last_row):
+        return
+    old_ref = f"{match.group(2).decode()}{first_row}:{match.group(4).decode()}{last_row}"
+    new_ref = f"{match.group(2).decode()}{first_row}:{get_column_letter(wider)}{taller}"
+    xml = xml.replace(f'ref="{old_ref}"'.encode(), f'ref="{new_ref}"'.encode())
+    if wider > last_column:
+        used_ids = [int(found) for found in re.findall(rb'<tableColumn\b[^>]*?\bid="(\d+)"', xml)]
+        next_id = max(used_ids, default=0) + 1
+        added = b""
+        for column in range(last_column + 1, wider + 1):
+            name = html.escape(headings.get(column) or f"Column{column - first_column + 1}")
+            added += f'<tableColumn id="{next_id}" name="{name}"/>'.encode()
+            next_id += 1
+        xml = xml.replace(b"</tableColumns>", added + b"</tableColumns>", 1)
+        xml = re.sub(rb'(<tableColumns\b[^>]*?\bcount=")(\d+)',
+                     lambda m: m.group(1) + str(wider - first_column + 1).encode(), xml, count=1)
+    package.write(part, xml)
+
+
+def tables_of(package: Package, sheet_part: str) -> list[str]:
+    return [relation["Target"] for relation in relationships(package, sheet_part)
+            if relation.get("Type", "").endswith("/table")]
+
+
+def recalculate_on_load(package: Package, parts: Iterable[str]) -> None:
+    """Ask Excel and LibreOffice to recalculate when the workbook has any formula (their
+    last results may depend on the cells changed); the cached results stay until then."""
+    if not any(b"<f>" in package.read(part) or b"<f " in package.read(part)
+               for part in parts if package.has(part)):
+        return
+    xml = package.read("xl/workbook.xml")
+    calc = re.search(rb'<calcPr\b[^>]*?/?>', xml)
+    if calc is not None:
+        element = calc.group(0)
+        if re.search(rb'\bfullCalcOnLoad="(1|true)"', element):
+            return
+        if b"fullCalcOnLoad=" in element:
+            element = re.sub(rb'\bfullCalcOnLoad="[^"]*"', b'fullCalcOnLoad="1"', element)
+        else:
+            element = element.replace(b"<calcPr", b'<calcPr fullCalcOnLoad="1"', 1)
+        xml = xml[:calc.start()] + element + xml[calc.end():]
+    else:  # calcPr follows definedNames, externalReferences, functionGroups or sheets
+        for anchor in (rb'</definedNames>', rb'<definedNames\b[^>]*/>', rb'</externalReferences>',
+                       rb'<functionGroups\b[^>]*?(?:/>|>.*?</functionGroups>)', rb'</sheets>'):
+            found = re.search(anchor, xml, re.S)
+            if found is not None:
+                xml = xml[:found.end()] + b'<calcPr fullCalcOnLoad="1"/>' + xml[found.end():]
+                break
+        else:
+            return
+    package.write("xl/workbook.xml", xml)
