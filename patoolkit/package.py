@@ -64,6 +64,11 @@ BUILTIN_DATE_FORMATS = {14, 15, 16, 17, 22, 27, 30, 36, 45, 46, 47, 50, 57}
 DATETIME_BUILTIN = 22
 
 
+# zlib level for the parts a save rewrites: 1 deflates a large sheet about three times faster
+# than 6 for a file about a fifth larger (benchmarks/README.md).
+COMPRESSION_LEVEL = 1
+
+
 class PackageError(ValueError):
     """The package is not one this module can edit (said in words by the caller)."""
 
@@ -88,11 +93,14 @@ class Package:
         self.names = [info.filename for info in self.zip.infolist()]
         self.replaced: dict[str, bytes] = {}
         self.added: list[str] = []
+        self.cache: dict[str, bytes] = {}
 
     def read(self, name: str) -> bytes:
         if name in self.replaced:
             return self.replaced[name]
-        return self.zip.read(name)
+        if name not in self.cache:
+            self.cache[name] = self.zip.read(name)
+        return self.cache[name]
 
     def has(self, name: str) -> bool:
         return name in self.replaced or name in self.names
@@ -119,7 +127,7 @@ class Package:
         for name in [*self.names, *self.added]:
             if name in self.replaced:
                 content = self.replaced[name]
-                compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+                compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -15)
                 raw = compressor.compress(content) + compressor.flush()
                 crc, size, method = zlib.crc32(content), len(content), zipfile.ZIP_DEFLATED
                 original = self.zip.getinfo(name) if name in self.names else None
@@ -158,15 +166,51 @@ def _unescape(text: bytes) -> str:
     return html.unescape(text.decode("utf-8"))
 
 
-def shared_strings(package: Package) -> list[str]:
+class SharedStrings:
+    """The shared-string table, decoded item by item when asked (a large one is never
+    parsed whole: a save needs a handful of its strings)."""
+
+    def __init__(self, xml: bytes) -> None:
+        self.xml = xml
+        self.starts = [match.start() for match in SHARED_START.finditer(xml)]
+        self.cache: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> str:
+        text = self.cache.get(index)
+        if text is None:
+            match = SHARED_ITEM.match(self.xml, self.starts[index])
+            body = PHONETIC.sub(b"", (match.group(1) if match else b"") or b"")
+            text = self.cache[index] = "".join(_unescape(part or b"")
+                                               for part in TEXT.findall(body))
+        return text
+
+    def indexes_of(self, text: str) -> list[int]:
+        """The items that read as `text` (trimmed, any case): found by a search of the raw
+        XML for the text, then checked item by item."""
+        wanted = text.strip().upper()
+        if not wanted:
+            return []
+        pattern = re.compile(re.escape(html.escape(text.strip(), quote=False).encode()),
+                             re.IGNORECASE)
+        found = set()
+        for match in pattern.finditer(self.xml):
+            index = bisect.bisect_right(self.starts, match.start()) - 1
+            if index >= 0 and self[index].strip().upper() == wanted:
+                found.add(index)
+        return sorted(found)
+
+
+SHARED_START = re.compile(rb'<si\b')
+
+
+def shared_strings(package: Package) -> SharedStrings:
     path = _related_part(package, "xl/workbook.xml", "sharedStrings")
     if path is None or not package.has(path):
-        return []
-    strings = []
-    for match in SHARED_ITEM.finditer(package.read(path)):
-        body = PHONETIC.sub(b"", match.group(1) or b"")
-        strings.append("".join(_unescape(part or b"") for part in TEXT.findall(body)))
-    return strings
+        return SharedStrings(b"")
+    return SharedStrings(package.read(path))
 
 
 RELATIONSHIP = re.compile(rb'<Relationship\b([^>]*?)/?>')
@@ -245,6 +289,7 @@ class Styles:
     xml: bytes = b""
     formats: dict[int, str] = field(default_factory=dict)  # numFmtId -> code (custom ones)
     xfs: list[bytes] = field(default_factory=list)  # each <xf .../> of cellXfs, as written
+    kinds: dict[int, tuple[bool, bool]] = field(default_factory=dict)  # style -> date, time
 
     @classmethod
     def read(cls, package: Package) -> Styles:
@@ -270,14 +315,21 @@ class Styles:
         return int(found.group(1)) if found else 0
 
     def is_date(self, index: int) -> bool:
-        number = self.number_format(index)
-        return number in BUILTIN_DATE_FORMATS or _is_date_code(self.formats.get(number, ""))
+        return self._kind(index)[0]
 
     def has_time(self, index: int) -> bool:
-        number = self.number_format(index)
-        if number in (DATETIME_BUILTIN,):
-            return True
-        return self.is_date(index) and bool(re.search(r"h", self.formats.get(number, ""), re.I))
+        return self._kind(index)[1]
+
+    def _kind(self, index: int) -> tuple[bool, bool]:
+        """(a date format, with a time) for a style, worked out once per style."""
+        known = self.kinds.get(index)
+        if known is None:
+            number = self.number_format(index)
+            code = self.formats.get(number, "")
+            date = number in BUILTIN_DATE_FORMATS or _is_date_code(code)
+            time = number == DATETIME_BUILTIN or (date and bool(re.search(r"h", code, re.I)))
+            known = self.kinds[index] = (date, time)
+        return known
 
     def date_style(self, index: int, with_time: bool, code: str) -> int:
         """A style like `index` but showing a date (with a time when asked): an existing
@@ -382,7 +434,7 @@ def parse_cells(row_xml: bytes) -> list[Cell]:
     return cells
 
 
-def cell_value(cell: Cell, strings: list[str], styles: Styles) -> object:
+def cell_value(cell: Cell, strings: SharedStrings, styles: Styles) -> object:
     """A cell's value as a reader sees it: text, number, date, bool or None (errors: None)."""
     kind = cell.attributes.get("t", "n")
     if kind == "inlineStr":
@@ -412,8 +464,9 @@ def cell_value(cell: Cell, strings: list[str], styles: Styles) -> object:
 def cell_xml(column: int, row: int, style: int | None, value: object, styles: Styles) -> bytes:
     """A <c> element for a value, as Excel writes it (see the module docstring)."""
     address = f"{get_column_letter(column)}{row}"
-    if value is None or value == "":
-        return f'<c r="{address}" s="{style}"/>'.encode() if style else b""
+    if value is None or value == "":  # an empty cell kept for its style (even style 0,
+        # which differs from a column's own style)
+        return f'<c r="{address}" s="{style}"/>'.encode() if style is not None else b""
     if isinstance(value, bool):
         body, kind = f"<v>{int(value)}</v>", ' t="b"'
     elif isinstance(value, dt.date):
@@ -444,17 +497,18 @@ class Worksheet:
     part: str
     xml: bytes
     styles: Styles
-    strings: list[str]
+    strings: SharedStrings
     rows: dict[int, tuple[int, int]] = field(default_factory=dict)  # row -> (start, end)
     edits: dict[int, bytes] = field(default_factory=dict)  # row -> new row XML
+    removed: set[int] = field(default_factory=set)  # rows moved away (shift_rows)
     column_styles: list[tuple[int, int, int]] = field(default_factory=list)
 
     @classmethod
-    def open(cls, package: Package, part: str, styles: Styles, strings: list[str]
+    def open(cls, package: Package, part: str, styles: Styles, strings: SharedStrings
              ) -> Worksheet:
         xml = package.read(part)
         sheet = cls(package, part, xml, styles, strings)
-        sheet.rows = {int(match.group(1)): match.span() for match in ROW.finditer(xml)}
+        sheet.rows = row_spans(xml)
         for match in re.finditer(rb'<col\b([^>]*?)/?>', xml):
             attributes = dict(ATTRIBUTE.findall(match.group(1)))
             if b"style" in attributes:
@@ -466,6 +520,8 @@ class Worksheet:
     def row_xml(self, row: int) -> bytes | None:
         if row in self.edits:
             return self.edits[row]
+        if row in self.removed:
+            return None
         span = self.rows.get(row)
         return self.xml[span[0]:span[1]] if span else None
 
@@ -481,9 +537,15 @@ class Worksheet:
         return next((style for low, high, style in self.column_styles if low <= column <= high),
                     None)
 
+    def may_have_values(self, row: int) -> bool:
+        """False when the row surely holds no value (formatting only); cheap, no parsing."""
+        if row in self.edits:
+            return True
+        start, end = self.rows[row]
+        return self.xml.find(b"<v>", start, end) >= 0 or self.xml.find(b"<is>", start, end) >= 0
+
     def has_values(self, row: int, last_column: int) -> bool:
-        xml = self.row_xml(row)
-        if not xml or (b"<v>" not in xml and b"<is>" not in xml):
+        if not self.may_have_values(row):
             return False
         return any(column <= last_column and value not in (None, "")
                    for column, value in self.values(row).items())
@@ -513,6 +575,34 @@ class Worksheet:
         self.edits[row] = opening + b"".join(pieces[column] for column in sorted(pieces)) \
             + b"</row>"
 
+    def shift_rows(self, first: int, by: int) -> None:
+        """Move every row from `first` down by `by` rows (a Table's totals row making room
+        for new requests above it). Cell addresses in the moved rows follow; formulas in
+        them keep their text (a totals row's SUBTOTAL names its column, not cells)."""
+        moving = sorted((row for row in {*self.rows, *self.edits} if row >= first),
+                        reverse=True)
+        for row in moving:
+            xml = self.row_xml(row)
+            assert xml is not None
+            target = row + by
+            xml = re.sub(rb'(<row\b[^>]*?\br=")\d+"', b"\\g<1>" + str(target).encode() + b'"',
+                         xml, count=1)
+            xml = re.sub(rb'(<c\b[^>]*?\br="[A-Z]{1,3})' + str(row).encode() + b'"',
+                         b"\\g<1>" + str(target).encode() + b'"', xml)
+            self.edits[target] = xml
+            self.edits.pop(row, None)
+            self.removed.add(row)
+        self.removed -= set(self.edits)
+
+    def dress(self, row: int, styles: Mapping[int, int | None]) -> None:
+        """Give the row's empty cells the styles asked for (a new row dressed like the row
+        above it: its dates look like dates when they are typed in later)."""
+        present = {cell.column for cell in self.cells(row)}
+        missing = {column: None for column, style in styles.items()
+                   if column not in present and style is not None}
+        if missing:
+            self.set(row, missing, styles)
+
     def _cell_source(self, row: int, cell: Cell) -> bytes:
         if cell.source and "r" in cell.attributes:
             return cell.source  # as it was, byte for byte
@@ -522,17 +612,17 @@ class Worksheet:
         return f"<c{attributes}>".encode() + cell.body + b"</c>" if cell.body else \
             f"<c{attributes}/>".encode()
 
-    def last_row(self) -> int:
-        return max([*self.rows, *self.edits], default=0)
 
     def finish(self, last_row: int, last_column: int, grow_from: int | None) -> None:
         """Write the edited rows into the part, with the dimension and ranges that follow."""
         xml = self.xml
-        spans = sorted((span, row) for row, span in self.rows.items() if row in self.edits)
+        self.removed -= set(self.edits)
+        spans = sorted((span, row) for row, span in self.rows.items()
+                       if row in self.edits or row in self.removed)
         out: list[bytes] = []
         position = 0
         for (start, end), row in spans:
-            out += [xml[position:start], self.edits[row]]
+            out += [xml[position:start], self.edits.get(row, b"")]
             position = end
         out.append(xml[position:])
         xml = b"".join(out)
@@ -545,6 +635,25 @@ class Worksheet:
         self.package.write(self.part, xml)
 
 
+ROW_START = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+
+
+def row_spans(xml: bytes) -> dict[int, tuple[int, int]]:
+    """Row number -> (start, end) of its element in the sheet XML. Found from the row
+    start tags alone: a row ends where the next begins, the last one at </sheetData>."""
+    data_start = xml.find(b"<sheetData")
+    data_end = xml.find(b"</sheetData>", data_start)
+    if data_start < 0 or data_end < 0:
+        return {}
+    starts = [(int(match.group(1)), match.start())
+              for match in ROW_START.finditer(xml, data_start, data_end)]
+    spans: dict[int, tuple[int, int]] = {}
+    for position, (number, start) in enumerate(starts):
+        end = starts[position + 1][1] if position + 1 < len(starts) else data_end
+        spans[number] = (start, end)
+    return spans
+
+
 def _insert_rows(xml: bytes, rows: list[tuple[int, bytes]]) -> bytes:
     """New rows into sheetData, each before the first existing row with a larger number."""
     data_start = xml.find(b"<sheetData")
@@ -555,8 +664,7 @@ def _insert_rows(xml: bytes, rows: list[tuple[int, bytes]]) -> bytes:
         xml = xml[:opening_end - 1] + b"></sheetData>" + xml[opening_end + 1:]
         opening_end -= 1
     data_end = xml.find(b"</sheetData>", opening_end)
-    existing = [(int(match.group(1)), match.start()) for match in
-                ROW.finditer(xml, opening_end, data_end)]
+    existing = sorted((number, span[0]) for number, span in row_spans(xml).items())
     numbers = [number for number, _ in existing]
     inserts: dict[int, list[bytes]] = {}
     for number, row_xml in rows:

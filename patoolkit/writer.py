@@ -176,20 +176,28 @@ class _Sheet:
     last_column: int
     first_data_row: int = 0  # the last data row when the write began (ranges grow from it)
 
-    def value_rows(self) -> list[int]:
-        """Rows below the header that hold a value in the table's columns, stray far rows
-        (past a wide gap, extents.py) left out."""
-        sheet = self.sheet
-        rows = sorted(row for row in {*sheet.rows, *sheet.edits} if row > self.header_row)
-        found = [row for row in rows if sheet.has_values(row, self.last_column)]
-        if not found:
-            return []
-        last = _cut([self.header_row, *found], ROW_GAP)
-        return [row for row in found if row <= last]
-
     def last_data_row(self) -> int:
-        rows = self.value_rows()
-        return rows[-1] if rows else self.header_row
+        """The last row below the header with a value in the table's columns; stray far
+        rows (past a wide gap, extents.py) left out. From the bottom up: a row is parsed
+        only when it might be the one."""
+        sheet = self.sheet
+        candidates = sorted(row for row in {*sheet.rows, *sheet.edits}
+                            if row > self.header_row and sheet.may_have_values(row))
+        if not candidates:
+            return self.header_row
+        cut = _cut([self.header_row, *candidates], ROW_GAP)
+        for row in reversed(candidates):
+            if row <= cut and sheet.has_values(row, self.last_column):
+                return row
+        return self.header_row
+
+    def value_rows(self) -> list[int]:
+        """Every row below the header with a value in the table's columns (History's
+        conflict lookup; not on the path of a plain save)."""
+        last = self.last_data_row()
+        return [row for row in sorted({*self.sheet.rows, *self.sheet.edits})
+                if self.header_row < row <= last and self.sheet.has_values(row,
+                                                                           self.last_column)]
 
     def column_values(self, column: int) -> dict[int, object]:
         """Every value of one column below the header, by row."""
@@ -219,7 +227,7 @@ class _Sheet:
 
 
 def _open_sheet(package: pkg.Package, part: str, spec: Sheet, styles: pkg.Styles,
-                strings: list[str]) -> _Sheet:
+                strings: pkg.SharedStrings) -> _Sheet:
     sheet = pkg.Worksheet.open(package, part, styles, strings)
     best_row, best = 1, match_headers(spec, [], 1)
     for number in range(1, HEADER_SEARCH_ROWS + 1):
@@ -236,7 +244,7 @@ def _open_sheet(package: pkg.Package, part: str, spec: Sheet, styles: pkg.Styles
     return _Sheet(sheet, best_row, positions, extras, last)
 
 
-def _rows_of(package: pkg.Package, part: str, styles: pkg.Styles, strings: list[str]
+def _rows_of(package: pkg.Package, part: str, styles: pkg.Styles, strings: pkg.SharedStrings
              ) -> list[list[object]]:
     """A small sheet (Lists, Settings) as rows of values, as the tracker reader sees them."""
     sheet = pkg.Worksheet.open(package, part, styles, strings)
@@ -255,7 +263,7 @@ class _Open:
     data: bytes
     package: pkg.Package
     styles: pkg.Styles
-    strings: list[str]
+    strings: pkg.SharedStrings
     parts: dict[str, str]  # sheet name -> part
     requests: _Sheet
     lists: dict[str, tuple[str, ...]]
@@ -290,7 +298,6 @@ def _load_for_write(path: Path | str) -> _Open:
         raise UnusableTrackerError(
             f"{path}: the workbook cannot be opened for writing ({error}); run "
             "`patoolkit check` on it.") from None
-    requests.first_data_row = requests.last_data_row()
     return _Open(path, data, package, styles, strings, parts, requests, lists, keep)
 
 
@@ -361,28 +368,41 @@ def _finish(opened: _Open, sheets: Sequence[_Sheet]) -> tuple[str, Path | None]:
     """Write the edited sheets into the package, check it and put it in place."""
     package = opened.package
     for item in sheets:
-        last = item.last_data_row()
+        added = [row for row in item.sheet.edits if row not in item.sheet.rows]
+        last = max(added, default=0)  # rows added: the ranges that follow them grow
         item.sheet.finish(last, item.last_column,
-                          item.first_data_row if item.first_data_row > item.header_row
-                          else None)
+                          item.first_data_row if added and item.first_data_row else None)
         headings = {column: str(value) for column, value
                     in item.sheet.values(item.header_row).items() if value is not None}
         for table in pkg.tables_of(package, item.sheet.part):
             pkg.grow_table(package, table, last, headings)
     pkg.recalculate_on_load(package, opened.parts.values())
-    for name in package.replaced:
-        if name.endswith((".xml", ".rels")):
-            try:
-                etree.fromstring(package.replaced[name],
-                                 etree.XMLParser(resolve_entities=False, huge_tree=True))
-            except etree.XMLSyntaxError as error:
-                raise TrackerWriteError(
-                    f"{opened.path}: the change would damage the workbook ({name}: {error}); "
-                    "nothing was changed. Please report this.") from None
+    for name, content in package.replaced.items():
+        if not name.endswith((".xml", ".rels")):
+            continue
+        edited = next((item.sheet for item in sheets if item.sheet.part == name), None)
+        _well_formed(opened.path, name, content, edited)
     written = package.save()
     replaced = replace_file(opened.path, written, original=opened.data,
                             backups=opened.backups_keep)
     return replaced.fingerprint, replaced.backup
+
+
+def _well_formed(path: Path, name: str, content: bytes, edited: pkg.Worksheet | None) -> None:
+    """The parts a save rewrites must parse. For an edited sheet only what was written is
+    parsed (the rows, inside the sheet's own namespace declarations): the rest of the part
+    is as it was, byte for byte."""
+    if edited is not None and edited.edits:
+        root = re.match(rb'(?:<\?xml[^>]*\?>\s*)?<[\w:]*worksheet\b[^>]*>', content)
+        opening = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", root.group(0)) if root else b"<w>"
+        closing = b"</" + re.match(rb"<([\w:]+)", opening).group(1) + b">"  # type: ignore[union-attr]
+        content = opening + b"".join(edited.edits.values()) + closing
+    try:
+        etree.fromstring(content, etree.XMLParser(resolve_entities=False, huge_tree=True))
+    except etree.XMLSyntaxError as error:
+        raise TrackerWriteError(
+            f"{path}: the change would damage the workbook ({name}: {error}); nothing was "
+            "changed. Please report this.") from None
 
 
 def _history_sheet(opened: _Open) -> _Sheet:
@@ -419,6 +439,7 @@ def _append_history(opened: _Open,
                       "new_value": "" if new is None else str(_plain(new)), "by": by}
             history.sheet.set(row, {history.positions[name]: value
                                     for name, value in values.items()}, above)
+            history.sheet.dress(row, above)
     return history
 
 
@@ -535,11 +556,33 @@ def _refuse_if_changed(opened: _Open, request_id: str, row: int,
                 "change again if it still applies. Nothing was overwritten.")
 
 
+CELL_ADDRESS = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"')
+
+
 def _find_row(sheet: _Sheet, request_id: str) -> int | None:
+    """The row of a request: its ID looked up as text in the raw XML first (shared string
+    or inline string), every ID cell read only when that finds nothing (a number, a
+    formula's result)."""
     column = sheet.positions.get("request_id")
     if column is None:
         return None
     wanted = str(request_id).strip().upper()
+    letter = pkg.get_column_letter(column).encode()
+    xml = sheet.sheet.xml
+    shared = sheet.sheet.strings.indexes_of(wanted)
+    values = [rb"<v>" + str(index).encode() + rb"</v>" for index in shared]
+    inline = rb'<is><t[^>]*>\s*' + re.escape(pkg.xml_text(wanted).encode()) + rb'\s*</t>'
+    pattern = re.compile(b"|".join([*values, inline]), re.IGNORECASE)
+    rows = []
+    for match in pattern.finditer(xml):  # the value first (rare), then its cell's address
+        address = CELL_ADDRESS.match(xml, xml.rfind(b"<c ", 0, match.start()))
+        if address is not None and address.group(1) == letter:
+            rows.append(int(address.group(2)))
+    rows = [row for row in sorted(rows) if row > sheet.header_row and row not in sheet.sheet.edits]
+    for row in rows:
+        value = sheet.sheet.values(row).get(column)
+        if value is not None and str(value).strip().upper() == wanted:
+            return row
     return next((row for row, value in sorted(sheet.column_values(column).items())
                  if value is not None and str(value).strip().upper() == wanted), None)
 
@@ -654,6 +697,17 @@ def _is_contract_heading(title: str) -> bool:
     return bool(match_headers(REQUESTS, [title], 1).positions)
 
 
+def _totals_row(package: pkg.Package, requests: _Sheet) -> int | None:
+    """The first totals row of a Table on the Requests sheet, when it has one."""
+    for part in pkg.tables_of(package, requests.sheet.part):
+        xml = package.read(part)
+        count = re.search(rb'<table\b[^>]*?\btotalsRowCount="(\d+)"', xml)
+        ref = re.search(rb'<table\b[^>]*?\bref="[A-Z]+\d+:[A-Z]+(\d+)"', xml)
+        if count and ref and int(count.group(1)) > 0:
+            return int(ref.group(1)) - int(count.group(1)) + 1
+    return None
+
+
 def _extra_column(requests: _Sheet, title: str) -> int:
     """The column of an extra (non-contract) heading, added at the right when new.
 
@@ -696,7 +750,11 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
         _columns_for(requests, names)
         existing = list(requests.column_values(requests.positions["request_id"]).values())
         used = {str(v).strip().upper() for v in existing if v is not None}
-        row = requests.last_data_row()
+        row = requests.first_data_row = requests.last_data_row()
+        totals = _totals_row(opened.package, requests)
+        if totals is not None and totals <= row:  # new requests go above a totals row
+            requests.sheet.shift_rows(totals, len(rows))
+            row = requests.first_data_row = totals - 1
         results: list[WriteResult] = []
         history: list[tuple[str, list[tuple[str, object, object]]]] = []
         made = next_request_id(existing)  # the year's next number, counted once
@@ -739,6 +797,7 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
                 requests.sheet.set(row, cells, above)
             if not applied and not cells:  # a row with nothing in it: keep the row taken
                 requests.sheet.set(row, {requests.positions["request_id"]: request_id}, above)
+            requests.sheet.dress(row, above)
             note = history_notes[number] if history_notes else None
             # an imported row's values are in the row and its source: one History row says
             # where it came from (10,000 imported rows stay 10,000 History rows, not 100,000)
