@@ -627,11 +627,16 @@ class Worksheet:
         out.append(xml[position:])
         xml = b"".join(out)
         new_rows = sorted(row for row in self.edits if row not in self.rows)
-        if new_rows:
+        if new_rows and new_rows[0] > max(self.rows, default=0) and b"</sheetData>" in xml:
+            end = xml.rindex(b"</sheetData>")  # all below the last row: the common case
+            xml = xml[:end] + b"".join(self.edits[row] for row in new_rows) + xml[end:]
+        elif new_rows:
             xml = _insert_rows(xml, [(row, self.edits[row]) for row in new_rows])
         xml = _dimension(xml, last_row, last_column)
         if grow_from is not None and last_row > grow_from:
-            xml = grow_ranges(xml, grow_from, last_row)
+            after = xml.rfind(b"</sheetData>")  # validations and formats follow the cells
+            xml = xml[:after] + grow_ranges(xml[after:], grow_from, last_row) if after >= 0 \
+                else grow_ranges(xml, grow_from, last_row)
         self.package.write(self.part, xml)
 
 
@@ -751,11 +756,13 @@ def tables_of(package: Package, sheet_part: str) -> list[str]:
             if relation.get("Type", "").endswith("/table")]
 
 
+FORMULA = re.compile(rb"<f[ >]")
+
+
 def recalculate_on_load(package: Package, parts: Iterable[str]) -> None:
     """Ask Excel and LibreOffice to recalculate when the workbook has any formula (their
     last results may depend on the cells changed); the cached results stay until then."""
-    if not any(b"<f>" in package.read(part) or b"<f " in package.read(part)
-               for part in parts if package.has(part)):
+    if not any(FORMULA.search(package.read(part)) for part in parts if package.has(part)):
         return
     xml = package.read("xl/workbook.xml")
     calc = re.search(rb'<calcPr\b[^>]*?/?>', xml)

@@ -181,12 +181,13 @@ class _Sheet:
         rows (past a wide gap, extents.py) left out. From the bottom up: a row is parsed
         only when it might be the one."""
         sheet = self.sheet
-        candidates = sorted(row for row in {*sheet.rows, *sheet.edits}
-                            if row > self.header_row and sheet.may_have_values(row))
-        if not candidates:
+        rows = sorted(row for row in {*sheet.rows, *sheet.edits} if row > self.header_row)
+        if not rows:
             return self.header_row
-        cut = _cut([self.header_row, *candidates], ROW_GAP)
-        for row in reversed(candidates):
+        # stray far rows are cut off by the row numbers alone (a row of formatting only that
+        # bridges a gap keeps a far value in the table: rare, and then Excel agrees)
+        cut = _cut([self.header_row, *rows], ROW_GAP)
+        for row in reversed(rows):
             if row <= cut and sheet.has_values(row, self.last_column):
                 return row
         return self.header_row
