@@ -551,9 +551,14 @@ class Worksheet:
                    for column, value in self.values(row).items())
 
     def set(self, row: int, values: Mapping[int, object],
-            styles_from: Mapping[int, int | None] | None = None) -> None:
-        """Put values in one row (column -> value; None clears the value, keeps the style)."""
+            styles_from: Mapping[int, int | None] | None = None, dress: bool = False) -> None:
+        """Put values in one row (column -> value; None clears the value, keeps the style).
+        With dress, the row's other empty cells take the styles of styles_from too (a new
+        row dressed like the row above it)."""
         cells = {cell.column: cell for cell in self.cells(row)}
+        if dress and styles_from:
+            values = {**{column: None for column, style in styles_from.items()
+                         if column not in cells and style is not None}, **values}
         old = self.row_xml(row)
         found = ROW_OPEN.match(old) if old else None
         opening = found.group(0) if found else f'<row r="{row}">'.encode()
@@ -593,15 +598,6 @@ class Worksheet:
             self.edits.pop(row, None)
             self.removed.add(row)
         self.removed -= set(self.edits)
-
-    def dress(self, row: int, styles: Mapping[int, int | None]) -> None:
-        """Give the row's empty cells the styles asked for (a new row dressed like the row
-        above it: its dates look like dates when they are typed in later)."""
-        present = {cell.column for cell in self.cells(row)}
-        missing = {column: None for column, style in styles.items()
-                   if column not in present and style is not None}
-        if missing:
-            self.set(row, missing, styles)
 
     def _cell_source(self, row: int, cell: Cell) -> bytes:
         if cell.source and "r" in cell.attributes:

@@ -201,19 +201,26 @@ class _Sheet:
                                                                            self.last_column)]
 
     def column_values(self, column: int) -> dict[int, object]:
-        """Every value of one column below the header, by row."""
+        """Every value of one column below the header, by row (one pass over the XML)."""
         sheet = self.sheet
-        letter = pkg.get_column_letter(column).encode()
+        letter = re.escape(pkg.get_column_letter(column).encode())
         pattern = re.compile(rb'<c\b[^>]*?\br="' + letter + rb'(\d+)"[^>]*?(?:/>|>(.*?)</c>)',
                              re.S)
         values: dict[int, object] = {}
         for match in pattern.finditer(sheet.xml):
             row = int(match.group(1))
-            if row <= self.header_row or row in sheet.edits:
+            if row <= self.header_row or row in sheet.edits or row in sheet.removed:
                 continue
-            cell = pkg.parse_cells(b"<row>" + match.group(0) + b"</row>")
-            if cell:
-                values[row] = pkg.cell_value(cell[0], sheet.strings, sheet.styles)
+            body = match.group(2)
+            if body is None:
+                values[row] = None
+            elif body.startswith(b"<v>") and b' t="s"' in match.group(0)[:match.start(2)
+                                                                       - match.start()]:
+                values[row] = sheet.strings[int(body[3:body.index(b"</v>")])]
+            else:
+                cell = pkg.parse_cells(b"<row>" + match.group(0) + b"</row>")
+                values[row] = pkg.cell_value(cell[0], sheet.strings, sheet.styles) \
+                    if cell else None
         for row in sheet.edits:
             if row > self.header_row:
                 values[row] = sheet.values(row).get(column)
@@ -439,8 +446,7 @@ def _append_history(opened: _Open,
                       "old_value": "" if old is None else str(_plain(old)),
                       "new_value": "" if new is None else str(_plain(new)), "by": by}
             history.sheet.set(row, {history.positions[name]: value
-                                    for name, value in values.items()}, above)
-            history.sheet.dress(row, above)
+                                    for name, value in values.items()}, above, dress=True)
     return history
 
 
@@ -789,16 +795,17 @@ def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
             request_id = values["request_id"]
             row += 1
             typed = {name: typed_columns[name][number] for name in values}
-            applied = _apply(requests, row, typed, above)
-            cells: dict[int, object] = {}
+            current = requests.sheet.values(row) if row in requests.sheet.rows else {}
+            applied = [(name, current.get(requests.positions[name]), value)
+                       for name, value in typed.items()
+                       if not _same(current.get(requests.positions[name]), value)]
+            cells: dict[int, object] = {requests.positions[name]: value
+                                        for name, _, value in applied}
+            cells[requests.positions["request_id"]] = request_id  # a row is never left empty
             for title, value in (extras[number] if extras else {}).items():
                 if not is_blank(value):
                     cells[_extra_column(requests, str(title))] = _plain(value)
-            if cells:
-                requests.sheet.set(row, cells, above)
-            if not applied and not cells:  # a row with nothing in it: keep the row taken
-                requests.sheet.set(row, {requests.positions["request_id"]: request_id}, above)
-            requests.sheet.dress(row, above)
+            requests.sheet.set(row, cells, above, dress=True)  # one write of the whole row
             note = history_notes[number] if history_notes else None
             # an imported row's values are in the row and its source: one History row says
             # where it came from (10,000 imported rows stay 10,000 History rows, not 100,000)
