@@ -22,7 +22,7 @@ import re
 import shutil
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,26 +261,131 @@ def claims_files(folder: Path, claims: Path) -> list[Case]:
     return cases
 
 
-def large(folder: Path, base: Path) -> list[Case]:
-    """The large files of the slower run: each one a case that used to blow up."""
-    cases = [Case("large_stray_XFD1048576", "tracker",
-                  _edit(base, folder / "large_stray_XFD1048576.xlsx", _stray("XFD1048576")),
-                  "XFD1048576", large=True)]
-    csv_path = folder / "large_50mb.csv"
-    with csv_path.open("w", encoding="utf-8", newline="") as stream:
+LARGE_REQUESTS = 1_000_000  # rows of the large Requests sheet (the issue's size)
+
+
+def plain_source(folder: Path, rows: int = 12) -> Path:
+    """A small, well-formed import source: what the write cases import into large trackers."""
+    path = folder / "plain_source.csv"
+    path.write_text(_csv_bytes([SOURCE_HEADER, *_source_rows(rows)]), encoding="utf-8",
+                    newline="")
+    return path
+
+
+def _large_csv(path: Path, megabytes: float) -> Path:
+    """About `megabytes` of CSV in 35 columns, every row a different request.
+
+    Every MRN, name and note is distinct and the dates vary, so the importer
+    finds no duplicates and writes every row; the 28 extra columns are short, as
+    in a practice-management export (about 330,000 rows for 50 MB).
+    """
+    import datetime as dt
+    import random
+
+    payers = ["Summit Health Plan", "Lakeshore Medicare Advantage", "Kids First CHIP"]
+    names = ["García, Zoë", "Nguyễn, Ân", "O'Brien, Seán", "Müller, Jürgen", "Smith, Ann"]
+    short = ["Y", "N", "", "1", "0", "ok"]
+    rng = random.Random(18)
+    first_day = dt.date(2026, 1, 5)
+    with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream, lineterminator="\r\n")
         writer.writerow(SOURCE_HEADER + [f"Extra {n}" for n in range(28)])
         row = 0
-        while stream.tell() < 50_000_000:
-            writer.writerows([[*cells, *(f"value {row} {n}" for n in range(28))]
-                              for cells in _source_rows(1_000)])
+        while stream.tell() < megabytes * 1_000_000:
+            writer.writerows([
+                [f"M{n:07d}", f"{names[n % len(names)]} {n}", payers[n % len(payers)],
+                 "70551", (first_day + dt.timedelta(days=n % 330)).isoformat(), "Submitted",
+                 f"note {n}", *rng.choices(short, k=28)]
+                for n in range(row, row + 1_000)])
             row += 1_000
-    cases.append(Case("large_50mb_csv", "import", csv_path, "", large=True))
+    return path
+
+
+def _many_requests(folder: Path, path: Path, rows: int) -> Path:
+    """A tracker whose Requests sheet has `rows` requests, written as XML in one stream.
+
+    The sample writer holds every cell in memory (minutes and gigabytes for a
+    million rows), so 1,000 sample requests are written the ordinary way (Table,
+    dropdowns, History) and their rows are repeated in the sheet's XML, each
+    copy after the first with its own Request ID (an inline string); the Table
+    and the sheet's dimension are stretched to the last row.
+    """
+    from patoolkit.sample import write_sample
+
+    template_rows = min(rows, 1_000)
+    template = folder / f"{path.stem}.template.xlsx"
+    if template.exists():
+        template.unlink()
+    write_sample(template, rows=template_rows, seed=11)
+    part = _requests_part(template)
+    with zipfile.ZipFile(template) as archive:
+        members = [(item, archive.read(item.filename)) for item in archive.infolist()]
+    sheet = next(data for item, data in members if item.filename == part).decode("utf-8")
+    body_start = sheet.index("</row>") + len("</row>")  # after the heading row
+    body_end = sheet.index("</sheetData>")
+    last_column = re.search(r'<dimension ref="A1:([A-Z]+)\d+"/>', sheet)
+    assert last_column, "the sample's Requests sheet has no dimension"
+    patterns = []  # each template row as a format string: {row} its number, {id} its ID
+    for match in re.finditer(r'<row r="\d+"(.*?)</row>', sheet[body_start:body_end]):
+        text = match.group(0).replace("{", "{{").replace("}", "}}")
+        text = re.sub(r'<row r="\d+"', '<row r="{row}"', text, count=1)
+        text = re.sub(r'(<c r="[A-Z]+)\d+"', r'\1{row}"', text)
+        text = re.sub(r'<c r="A\{row\}"([^>]*?)(?: t="s")?(?:/>|>.*?</c>)',
+                      r'<c r="A{row}"\1 t="inlineStr"><is><t>{id}</t></is></c>', text,
+                      count=1)
+        patterns.append((match.group(0), text))
+    last_row = rows + 1
+    dimension = f'<dimension ref="A1:{last_column.group(1)}{last_row}"/>'
+
+    def body() -> Iterator[bytes]:
+        yield re.sub(r'<dimension ref="[^"]*"/>', dimension, sheet[:body_start]).encode()
+        for first in range(0, rows, len(patterns)):
+            chunk = []
+            for offset, (original, pattern) in enumerate(patterns[: rows - first]):
+                number = first + offset
+                chunk.append(original if number < len(patterns) else
+                             pattern.format(row=number + 2, id=f"PA-2027-{number:07d}"))
+            yield "".join(chunk).encode()
+        yield sheet[body_end:].encode()
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for item, data in members:
+            if item.filename == part:
+                with archive.open(item.filename, "w", force_zip64=True) as stream:
+                    for piece in body():
+                        stream.write(piece)
+                continue
+            if item.filename.startswith("xl/tables/") and b'name="tblRequests"' in data:
+                data = re.sub(rb'ref="A1:([A-Z]+)\d+"',
+                              rb'ref="A1:\g<1>' + str(last_row).encode() + b'"', data)
+            archive.writestr(item.filename, data)
+    template.unlink()
+    return path
+
+
+def large(folder: Path, base: Path, requests: int = LARGE_REQUESTS) -> list[Case]:
+    """The large files of the slower run: each one a case that used to blow up.
+
+    Also writes `plain_source.csv` (plain_source), the small CSV the slower run
+    imports into copies of the large trackers.
+    """
+    plain_source(folder)
+    cases = [Case("large_stray_XFD1048576", "tracker",
+                  _edit(base, folder / "large_stray_XFD1048576.xlsx", _stray("XFD1048576")),
+                  "XFD1048576", large=True),
+             Case("large_stray_AP1048576", "tracker",
+                  _edit(base, folder / "large_stray_AP1048576.xlsx", _stray("AP1048576")),
+                  "AP1048576", large=True)]
+    cases.append(Case("large_50mb_csv", "import", _large_csv(folder / "large_50mb.csv", 50),
+                      "", large=True))
     wide = folder / "large_10000_columns.csv"
     wide.write_text(_csv_bytes([[f"Column {n}" for n in range(10_000)],
                                 *[["x"] * 10_000 for _ in range(5)]]), encoding="utf-8")
     cases.append(Case("large_10000_columns", "import", wide, "columns", unusable=True,
                       large=True))
+    name = f"large_{requests}_requests"
+    cases.append(Case(name, "tracker", _many_requests(folder, folder / f"{name}.xlsx",
+                                                      requests), "", large=True))
     return cases
 
 
