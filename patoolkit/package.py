@@ -109,6 +109,7 @@ class Package:
         if name not in self.names and name not in self.added:
             self.added.append(name)
         self.replaced[name] = content
+        self.cache.pop(name, None)
 
     def _raw(self, info: zipfile.ZipInfo) -> bytes:
         """A member's compressed bytes exactly as stored, found from its local header."""
@@ -555,10 +556,18 @@ class Worksheet:
         """Put values in one row (column -> value; None clears the value, keeps the style).
         With dress, the row's other empty cells take the styles of styles_from too (a new
         row dressed like the row above it)."""
-        cells = {cell.column: cell for cell in self.cells(row)}
+        fresh = row not in self.edits and row not in self.rows
+        cells = {} if fresh else {cell.column: cell for cell in self.cells(row)}
         if dress and styles_from:
             values = {**{column: None for column, style in styles_from.items()
                          if column not in cells and style is not None}, **values}
+        if fresh:  # a new row (an import's): no cell to keep, no parsing
+            column_style = self.column_style
+            self.edits[row] = f'<row r="{row}">'.encode() + b"".join(
+                cell_xml(column, row, styles_from.get(column) if styles_from and
+                         styles_from.get(column) is not None else column_style(column),
+                         values[column], self.styles) for column in sorted(values)) + b"</row>"
+            return
         old = self.row_xml(row)
         found = ROW_OPEN.match(old) if old else None
         opening = found.group(0) if found else f'<row r="{row}">'.encode()
@@ -610,31 +619,41 @@ class Worksheet:
 
 
     def finish(self, last_row: int, last_column: int, grow_from: int | None) -> None:
-        """Write the edited rows into the part, with the dimension and ranges that follow."""
+        """Write the edited rows into the part, with the dimension and ranges that follow.
+
+        The new part is joined once from slices of the old one (memory: the old part and
+        the new one, not a copy per step); the old one is let go afterwards."""
         xml = self.xml
         self.removed -= set(self.edits)
+        data_start = xml.find(b"<sheetData")
+        data_end = xml.rfind(b"</sheetData>")
+        new_rows = sorted(row for row in self.edits if row not in self.rows)
+        if new_rows and (data_end < 0 or new_rows[0] <= max(self.rows, default=0)):
+            # rows to put between existing ones (rare): place them first, as a whole part
+            self.xml = _insert_rows(xml, [(row, self.edits[row]) for row in new_rows])
+            self.rows = row_spans(self.xml)
+            self.edits = {row: self.edits[row] for row in self.edits if row not in new_rows}
+            self.finish(last_row, last_column, grow_from)
+            return
+        head = _dimension(xml[:data_start], last_row, last_column) if data_start >= 0 else b""
+        tail = xml[data_end:] if data_end >= 0 else b""
+        if grow_from is not None and last_row > grow_from:
+            tail = grow_ranges(tail, grow_from, last_row)  # validations follow the cells
         spans = sorted((span, row) for row, span in self.rows.items()
                        if row in self.edits or row in self.removed)
-        out: list[bytes] = []
-        position = 0
+        out: list[bytes | memoryview] = [head]
+        view = memoryview(xml)
+        position = max(data_start, 0)
         for (start, end), row in spans:
-            out += [xml[position:start], self.edits.get(row, b"")]
+            out += [view[position:start], self.edits.get(row, b"")]
             position = end
-        out.append(xml[position:])
-        xml = b"".join(out)
-        new_rows = sorted(row for row in self.edits if row not in self.rows)
-        if new_rows and new_rows[0] > max(self.rows, default=0) and b"</sheetData>" in xml:
-            end = xml.rindex(b"</sheetData>")  # all below the last row: the common case
-            xml = xml[:end] + b"".join(self.edits[row] for row in new_rows) + xml[end:]
-        elif new_rows:
-            xml = _insert_rows(xml, [(row, self.edits[row]) for row in new_rows])
-        xml = _dimension(xml, last_row, last_column)
-        if grow_from is not None and last_row > grow_from:
-            after = xml.rfind(b"</sheetData>")  # validations and formats follow the cells
-            xml = xml[:after] + grow_ranges(xml[after:], grow_from, last_row) if after >= 0 \
-                else grow_ranges(xml, grow_from, last_row)
-        self.package.write(self.part, xml)
-
+        out.append(view[position:data_end if data_end >= 0 else len(xml)])
+        out += [self.edits[row] for row in new_rows]
+        out.append(tail)
+        joined = b"".join(out)
+        del out, view
+        self.xml = b""  # the old part is not needed any more
+        self.package.write(self.part, joined)
 
 ROW_START = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 

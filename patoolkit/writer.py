@@ -378,10 +378,10 @@ def _finish(opened: _Open, sheets: Sequence[_Sheet]) -> tuple[str, Path | None]:
     for item in sheets:
         added = [row for row in item.sheet.edits if row not in item.sheet.rows]
         last = max(added, default=0)  # rows added: the ranges that follow them grow
-        item.sheet.finish(last, item.last_column,
-                          item.first_data_row if added and item.first_data_row else None)
         headings = {column: str(value) for column, value
                     in item.sheet.values(item.header_row).items() if value is not None}
+        item.sheet.finish(last, item.last_column,
+                          item.first_data_row if added and item.first_data_row else None)
         for table in pkg.tables_of(package, item.sheet.part):
             pkg.grow_table(package, table, last, headings)
     pkg.recalculate_on_load(package, opened.parts.values())
@@ -396,17 +396,25 @@ def _finish(opened: _Open, sheets: Sequence[_Sheet]) -> tuple[str, Path | None]:
     return replaced.fingerprint, replaced.backup
 
 
+WELL_FORMED_CHUNK = 2_000  # rows parsed at a time: memory stays small for an import
+
+
 def _well_formed(path: Path, name: str, content: bytes, edited: pkg.Worksheet | None) -> None:
     """The parts a save rewrites must parse. For an edited sheet only what was written is
     parsed (the rows, inside the sheet's own namespace declarations): the rest of the part
     is as it was, byte for byte."""
-    if edited is not None and edited.edits:
-        root = re.match(rb'(?:<\?xml[^>]*\?>\s*)?<[\w:]*worksheet\b[^>]*>', content)
-        opening = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", root.group(0)) if root else b"<w>"
-        closing = b"</" + re.match(rb"<([\w:]+)", opening).group(1) + b">"  # type: ignore[union-attr]
-        content = opening + b"".join(edited.edits.values()) + closing
+    parser = etree.XMLParser(resolve_entities=False, huge_tree=True)
     try:
-        etree.fromstring(content, etree.XMLParser(resolve_entities=False, huge_tree=True))
+        if edited is not None and edited.edits:
+            root = re.match(rb'(?:<\?xml[^>]*\?>\s*)?<[\w:]*worksheet\b[^>]*>', content)
+            opening = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", root.group(0)) if root else b"<w>"
+            closing = b"</" + re.match(rb"<([\w:]+)", opening).group(1) + b">"  # type: ignore[union-attr]
+            rows = list(edited.edits.values())
+            for start in range(0, len(rows), WELL_FORMED_CHUNK):  # a tree of a few rows at once
+                etree.fromstring(opening + b"".join(rows[start:start + WELL_FORMED_CHUNK])
+                                 + closing, parser)
+        else:
+            etree.fromstring(content, parser)
     except etree.XMLSyntaxError as error:
         raise TrackerWriteError(
             f"{path}: the change would damage the workbook ({name}: {error}); nothing was "
