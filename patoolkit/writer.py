@@ -79,6 +79,7 @@ class WriteResult:
     request_id: str
     changes: list[tuple[str, object, object]] = field(default_factory=list)  # field, old, new
     backup: Path | None = None
+    recorded_at: dt.datetime | None = None  # the 'At' of the History rows it wrote
 
 
 def office_lock_files(path: Path) -> list[Path]:
@@ -276,6 +277,7 @@ class _Open:
     requests: _Sheet
     lists: dict[str, tuple[str, ...]]
     backups_keep: int
+    recorded_at: dt.datetime | None = None  # the time History rows of this write carry
 
 
 def _contract_part(parts: Mapping[str, str], spec: Sheet) -> tuple[str, str] | None:
@@ -438,21 +440,27 @@ def _history_sheet(opened: _Open) -> _Sheet:
     return history
 
 
+def history_values(request_id: str, field_name: str, old: object, new: object, by: str,
+                   at: dt.datetime) -> dict[str, object]:
+    """One History row as the writer writes it (the dashboards mirror it in memory)."""
+    return {"at": at, "request_id": request_id, "field": field_name,
+            "old_value": "" if old is None else str(_plain(old)),
+            "new_value": "" if new is None else str(_plain(new)), "by": by}
+
+
 def _append_history(opened: _Open,
                     entries: Sequence[tuple[str, Sequence[tuple[str, object, object]]]],
                     by: str) -> _Sheet:
     """History rows for (request_id, [(field, old, new), ...]) pairs, under the last one."""
     history = _history_sheet(opened)
     row = history.last_data_row()
-    now = dt.datetime.now().replace(microsecond=0)
+    now = opened.recorded_at = dt.datetime.now().replace(microsecond=0)
     above = {cell.column: cell.style() for cell in history.sheet.cells(row)} \
         if row > history.header_row else {}
     for request_id, changes in entries:
         for field_name, old, new in changes:
             row += 1
-            values = {"at": now, "request_id": request_id, "field": field_name,
-                      "old_value": "" if old is None else str(_plain(old)),
-                      "new_value": "" if new is None else str(_plain(new)), "by": by}
+            values = history_values(request_id, field_name, old, new, by, now)
             history.sheet.set(row, {history.positions[name]: value
                                     for name, value in values.items()}, above, dress=True)
     return history
@@ -679,6 +687,7 @@ def update_request(path: Path | str, request_id: str, changes: Mapping[str, Any]
             return result
         history = _append_history(opened, [(str(request_id), applied)], by)
         result.fingerprint, result.backup = _finish(opened, [requests, history])
+        result.recorded_at = opened.recorded_at
         return result
 
 

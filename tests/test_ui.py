@@ -365,3 +365,29 @@ def test_reload_after_the_tracker_is_back_says_so_and_clears_the_problem(
     today.reload_button.click()
     assert "no such file" not in today.feedback.value
     assert "Reloaded pa_tracker.xlsx" in today.feedback.value
+
+
+def test_a_save_refreshes_the_page_from_memory_exactly_as_a_reload_would(
+        sample_copy: Path) -> None:
+    """Only the changed request is refreshed (the file is not read again), and what the
+    page then holds is what a full reload reads: the row, History and the fingerprint."""
+    from unittest import mock
+
+    from patoolkit.ui.common import TrackerSession
+
+    session = TrackerSession(sample_copy, user="tester")
+    request_id = str(session.tracker.requests["request_id"].iloc[4])
+    with mock.patch("patoolkit.ui.common.load_tracker",
+                    side_effect=AssertionError("reloaded")):
+        session.update(request_id, {"owner": "Pat", "last_status_check": "2026-11-30 10:00",
+                                    "units_used": 2})
+    fresh = load_tracker(sample_copy)
+    assert session.fingerprint == fresh.fingerprint
+    pd.testing.assert_frame_equal(session.tracker.requests, fresh.requests)
+    pd.testing.assert_frame_equal(session.tracker.frames["History"].tail(3),
+                                  fresh.frames["History"].tail(3))
+    # someone else saved meanwhile: the page reloads instead (their change shows too)
+    _colleague_saves(sample_copy, request_id, "Notes", "by a colleague")
+    session.update(request_id, {"owner": "Sam"})
+    row = session.tracker.requests.set_index("request_id").loc[request_id]
+    assert (row["owner"], row["notes"]) == ("Sam", "by a colleague")

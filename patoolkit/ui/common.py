@@ -28,7 +28,7 @@ from ..errors import (
     TrackerLockedError,
 )
 from ..schema import is_blank
-from ..tracker import Tracker, load_tracker
+from ..tracker import Tracker, fingerprint_bytes, load_tracker
 
 log = logging.getLogger("patoolkit.ui")
 TRACKER_ENV = "PATOOLKIT_TRACKER"
@@ -225,11 +225,57 @@ class TrackerSession:
                                                                                object]]:
         from ..writer import update_request
 
+        before = self.fingerprint
         result = update_request(self.path, request_id, changes, by=self.user,
-                                expected_fingerprint=self.fingerprint,
+                                expected_fingerprint=before,
                                 seen=self.seen(request_id, list(changes)))
-        self.reload()
+        if not result.changes:
+            return result.changes
+        if not self._patch(request_id, result.changes, before, result):
+            self.reload()
+        else:
+            for listener in list(self.listeners):
+                listener()
         return result.changes
+
+    def _patch(self, request_id: str, changes: Sequence[tuple[str, object, object]],
+               before: str, result: Any) -> bool:
+        """Refresh only the changed request in memory (the file is not read again): when
+        the file was as this page had it before the save, the saved row is what the page
+        shows plus the changes. Otherwise (someone else saved meanwhile) False: reload."""
+        from ..tracker import typed_frame
+
+        backup = getattr(result, "backup", None)
+        if backup is None or not Path(backup).is_file() or \
+                fingerprint_bytes(Path(backup).read_bytes()) != before:
+            return False
+        now = getattr(result, "recorded_at", None) or dt.datetime.now().replace(microsecond=0)
+        frame = self.tracker.requests
+        mask = frame["request_id"].astype("string").str.strip().str.upper() == \
+            str(request_id).strip().upper()
+        if int(mask.sum()) != 1:
+            return False
+        try:
+            typed = typed_frame("Requests", [{name: new for name, _, new in changes}],
+                                self.tracker.lists)
+            for name, _, _ in changes:
+                frame.loc[mask, name] = typed[name].iloc[0]
+        except (ValueError, TypeError, KeyError):
+            return False
+        history = self.tracker.frames.get("History")
+        if history is not None:
+            from ..writer import history_values
+
+            added = typed_frame("History", [history_values(request_id, name, old, new,
+                                                           self.user, now)
+                                            for name, old, new in changes])
+            start = int(history.index.max()) + 1 if len(history) else 2
+            added.index = pd.RangeIndex(start, start + len(added), name=history.index.name)
+            self.tracker.frames["History"] = pd.concat([history, added]) if len(history) \
+                else added
+        self.tracker.fingerprint = result.fingerprint
+        self._deadlines = None
+        return True
 
     def seen(self, request_id: str, names: Sequence[str]) -> dict[str, object] | None:
         """What this page shows for those fields of a request: a save goes in when the file
