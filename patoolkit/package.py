@@ -49,6 +49,7 @@ from io import BytesIO
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 EPOCH = dt.datetime(1899, 12, 30)
+EPOCH_1904 = dt.datetime(1904, 1, 1)  # workbooks made on old Macs count days from 1904
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
@@ -291,11 +292,15 @@ class Styles:
     formats: dict[int, str] = field(default_factory=dict)  # numFmtId -> code (custom ones)
     xfs: list[bytes] = field(default_factory=list)  # each <xf .../> of cellXfs, as written
     kinds: dict[int, tuple[bool, bool]] = field(default_factory=dict)  # style -> date, time
+    epoch: dt.datetime = EPOCH  # day 0 of the workbook's date serials
 
     @classmethod
     def read(cls, package: Package) -> Styles:
         path = _related_part(package, "xl/workbook.xml", "styles")
         styles = cls(package, path)
+        workbook = package.read("xl/workbook.xml")
+        if re.search(rb'<workbookPr\b[^>]*?\bdate1904="(?:1|true)"', workbook):
+            styles.epoch = EPOCH_1904
         if path is None or not package.has(path):
             return styles
         styles.xml = package.read(path)
@@ -393,15 +398,16 @@ def split_address(address: str) -> tuple[int, int]:
     return int(match.group(2)), column_index_from_string(match.group(1))
 
 
-def serial(value: dt.date | dt.datetime) -> float:
+def serial(value: dt.date | dt.datetime, epoch: dt.datetime = EPOCH) -> float:
     moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-    delta = moment.replace(tzinfo=None) - EPOCH
+    delta = moment.replace(tzinfo=None) - epoch
     days = delta.days + delta.seconds / 86_400
     return float(int(days)) if days == int(days) else round(days, 10)
 
 
-def from_serial(number: float, with_time: bool) -> dt.date | dt.datetime:
-    moment = EPOCH + dt.timedelta(days=number)
+def from_serial(number: float, with_time: bool, epoch: dt.datetime = EPOCH
+                ) -> dt.date | dt.datetime:
+    moment = epoch + dt.timedelta(days=number)
     moment = moment.replace(microsecond=0) if moment.microsecond < 500_000 else \
         (moment + dt.timedelta(seconds=1)).replace(microsecond=0)
     return moment if with_time or moment.time() != dt.time() else moment.date()
@@ -458,7 +464,7 @@ def cell_value(cell: Cell, strings: SharedStrings, styles: Styles) -> object:
         return dt.datetime.fromisoformat(text)
     number = float(text)
     if styles.is_date(cell.style()):
-        return from_serial(number, styles.has_time(cell.style()))
+        return from_serial(number, styles.has_time(cell.style()), styles.epoch)
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
@@ -474,7 +480,7 @@ def cell_xml(column: int, row: int, style: int | None, value: object, styles: St
         with_time = isinstance(value, dt.datetime) and value.time() != dt.time()
         code = "yyyy-mm-dd hh:mm" if with_time else "yyyy-mm-dd"
         style = styles.date_style(style or 0, with_time, code)
-        number = serial(value)
+        number = serial(value, styles.epoch)
         body, kind = f"<v>{int(number) if number.is_integer() else repr(number)}</v>", ""
     elif isinstance(value, int | float):
         if not math.isfinite(value):

@@ -506,3 +506,25 @@ def test_two_saves_from_one_load_conflict_only_on_the_same_field(small_tracker: 
                        seen={"owner": None})
     update_request(small_tracker, "PA-2026-00002", {"owner": "X"}, by="x",
                    seen={"owner": "Luis"})
+
+
+def test_a_workbook_counting_days_from_1904_gets_its_dates_right(small_tracker: Path) -> None:
+    """Workbooks from old Macs count date serials from 1904 (workbookPr date1904)."""
+    import zipfile
+
+    from patoolkit import load_tracker
+
+    with zipfile.ZipFile(small_tracker) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    assert b"date1904" not in parts["xl/workbook.xml"]
+    parts["xl/workbook.xml"] = re.sub(rb"<workbookPr\b", b'<workbookPr date1904="1"',
+                                      parts["xl/workbook.xml"], count=1)
+    with zipfile.ZipFile(small_tracker, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    update_request(small_tracker, "PA-2026-00001",
+                   {"scheduled_service_date": "2026-12-10"}, by="t")
+    book = openpyxl.load_workbook(small_tracker)
+    assert book.epoch.year == 1904
+    requests = load_tracker(small_tracker).requests.set_index("request_id")
+    assert str(requests.loc["PA-2026-00001", "scheduled_service_date"])[:10] == "2026-12-10"
