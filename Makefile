@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TRACKER ?=
 
-.PHONY: setup dashboards test test-nightly lint benchmark sample clean
+.PHONY: setup dashboards test test-nightly lint benchmark bench-hostile sample clean
 
 $(BIN)/patoolkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test-nightly: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
+
+# The large hostile files of issue 18 (a million-request tracker, a 50 MB CSV, ...), each
+# command's time and peak memory (about 15 minutes); the numbers go in benchmarks/README.md.
+bench-hostile: setup
+	$(BIN)/python benchmarks/bench_hostile.py
 
 # Regenerate the bundled synthetic sample data (deterministic: same bytes every time).
 sample: setup

@@ -1,6 +1,6 @@
 """Benchmark: the large hostile files of issue 18 through the real CLI.
 
-    python benchmarks/bench_hostile.py                       # every case (about half an hour)
+    python benchmarks/bench_hostile.py                       # every case (about 15 minutes)
     python benchmarks/bench_hostile.py --only large_50mb_csv --requests 300000
 
 The large corpus (tests/hostile/corpus.py `large()`) is generated into a
