@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import html
 import math
 import re
@@ -468,9 +469,14 @@ def cell_value(cell: Cell, strings: SharedStrings, styles: Styles) -> object:
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
+@functools.lru_cache(maxsize=20_000)
+def letter(column: int) -> str:
+    return get_column_letter(column)
+
+
 def cell_xml(column: int, row: int, style: int | None, value: object, styles: Styles) -> bytes:
     """A <c> element for a value, as Excel writes it (see the module docstring)."""
-    address = f"{get_column_letter(column)}{row}"
+    address = f"{letter(column)}{row}"
     if value is None or value == "":  # an empty cell kept for its style (even style 0,
         # which differs from a column's own style)
         return f'<c r="{address}" s="{style}"/>'.encode() if style is not None else b""
@@ -509,6 +515,7 @@ class Worksheet:
     edits: dict[int, bytes] = field(default_factory=dict)  # row -> new row XML
     removed: set[int] = field(default_factory=set)  # rows moved away (shift_rows)
     column_styles: list[tuple[int, int, int]] = field(default_factory=list)
+    column_style_cache: dict[int, int | None] = field(default_factory=dict)
 
     @classmethod
     def open(cls, package: Package, part: str, styles: Styles, strings: SharedStrings
@@ -541,8 +548,11 @@ class Worksheet:
                 for cell in self.cells(row)}
 
     def column_style(self, column: int) -> int | None:
-        return next((style for low, high, style in self.column_styles if low <= column <= high),
-                    None)
+        if column not in self.column_style_cache:
+            self.column_style_cache[column] = next(
+                (style for low, high, style in self.column_styles if low <= column <= high),
+                None)
+        return self.column_style_cache[column]
 
     def may_have_values(self, row: int) -> bool:
         """False when the row surely holds no value (formatting only); cheap, no parsing."""

@@ -176,6 +176,7 @@ class _Sheet:
     extras: dict[str, int]  # normalized heading -> 1-based column (the analyst's columns)
     last_column: int
     first_data_row: int = 0  # the last data row when the write began (ranges grow from it)
+    titles: dict[str, int] = field(default_factory=dict)  # extra heading as given -> column
 
     def last_data_row(self) -> int:
         """The last row below the header with a value in the table's columns; stray far
@@ -399,6 +400,7 @@ def _finish(opened: _Open, sheets: Sequence[_Sheet]) -> tuple[str, Path | None]:
 
 
 WELL_FORMED_CHUNK = 2_000  # rows parsed at a time: memory stays small for an import
+WELL_FORMED_SAMPLE = 500  # new rows checked at each end of a large batch
 
 
 def _well_formed(path: Path, name: str, content: bytes, edited: pkg.Worksheet | None) -> None:
@@ -411,7 +413,13 @@ def _well_formed(path: Path, name: str, content: bytes, edited: pkg.Worksheet | 
             root = re.match(rb'(?:<\?xml[^>]*\?>\s*)?<[\w:]*worksheet\b[^>]*>', content)
             opening = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", root.group(0)) if root else b"<w>"
             closing = b"</" + re.match(rb"<([\w:]+)", opening).group(1) + b">"  # type: ignore[union-attr]
-            rows = list(edited.edits.values())
+            # rows that held cells before are checked whole; new rows are made by one
+            # function (package.cell_xml), so their first and last ones stand for them all
+            new = sorted(row for row in edited.edits if row not in edited.rows)
+            kept = [row for row in edited.edits if row in edited.rows]
+            checked = kept + new[:WELL_FORMED_SAMPLE] + new[WELL_FORMED_SAMPLE:][
+                -WELL_FORMED_SAMPLE:]
+            rows = [edited.edits[row] for row in checked]
             for start in range(0, len(rows), WELL_FORMED_CHUNK):  # a tree of a few rows at once
                 etree.fromstring(opening + b"".join(rows[start:start + WELL_FORMED_CHUNK])
                                  + closing, parser)
@@ -739,11 +747,14 @@ def _extra_column(requests: _Sheet, title: str) -> int:
     an extra) is written as 'Decision (imported)', so its values stay extra.
     A heading is text, never a formula: a CSV header '=cmd|...' must not run in Excel.
     """
-    if _is_contract_heading(title):
-        title = f"{title} (imported)"
-    wanted = normalize_header(title)
+    known = requests.titles.get(title)
+    if known is not None:
+        return known
+    shown = f"{title} (imported)" if _is_contract_heading(title) else title
+    wanted = normalize_header(shown)
     if wanted not in requests.extras:
-        requests.extras[wanted] = requests.add_column(title)
+        requests.extras[wanted] = requests.add_column(shown)
+    requests.titles[title] = requests.extras[wanted]
     return requests.extras[wanted]
 
 
