@@ -388,11 +388,12 @@ def _finish(opened: _Open, sheets: Sequence[_Sheet]) -> tuple[str, Path | None]:
         for table in pkg.tables_of(package, item.sheet.part):
             pkg.grow_table(package, table, last, headings)
     pkg.recalculate_on_load(package, opened.parts.values())
-    for name, content in package.replaced.items():
+    for name in [*package.replaced, *package.pieces]:
         if not name.endswith((".xml", ".rels")):
             continue
         edited = next((item.sheet for item in sheets if item.sheet.part == name), None)
-        _well_formed(opened.path, name, content, edited)
+        _well_formed(opened.path, name, package.head(name) if name in package.pieces
+                     else package.replaced[name], edited)
     written = package.save()
     replaced = replace_file(opened.path, written, original=opened.data,
                             backups=opened.backups_keep)
@@ -423,7 +424,7 @@ def _well_formed(path: Path, name: str, content: bytes, edited: pkg.Worksheet | 
             for start in range(0, len(rows), WELL_FORMED_CHUNK):  # a tree of a few rows at once
                 etree.fromstring(opening + b"".join(rows[start:start + WELL_FORMED_CHUNK])
                                  + closing, parser)
-        else:
+        elif edited is None:
             etree.fromstring(content, parser)
     except etree.XMLSyntaxError as error:
         raise TrackerWriteError(
