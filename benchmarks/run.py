@@ -116,29 +116,25 @@ def bench_load(rows: int, repeat: int) -> dict[str, float]:
     return compare("load_tracker", "bare_read", tracker_of(rows), repeat)
 
 
-def bench_update(rows: int, repeat: int) -> dict[str, float]:
+def _on_a_copy(rows: int, ours: str, baseline: str, repeat: int) -> dict[str, float]:
+    """compare() on a copy of the tracker (the jobs write to it), backups removed after."""
     import shutil
 
-    source = tracker_of(rows)
     work = DATA / f"update_{rows}.xlsx"
-    shutil.copy2(source, work)
+    shutil.copy2(tracker_of(rows), work)
     try:
-        return compare("update_request", "bare_openpyxl_save", work, repeat)
+        return compare(ours, baseline, work, repeat)
     finally:
         shutil.rmtree(DATA / "backups", ignore_errors=True)
+
+
+def bench_update(rows: int, repeat: int) -> dict[str, float]:
+    return _on_a_copy(rows, "update_request", "bare_openpyxl_save", repeat)
 
 
 def bench_update_call(rows: int, repeat: int) -> dict[str, float]:
     """The XML writer's targets (issue 14): the call alone, imports outside the timer."""
-    import shutil
-
-    source = tracker_of(rows)
-    work = DATA / f"update_{rows}.xlsx"
-    shutil.copy2(source, work)
-    try:
-        return compare("update_call", "bare_openpyxl_save_call", work, repeat)
-    finally:
-        shutil.rmtree(DATA / "backups", ignore_errors=True)
+    return _on_a_copy(rows, "update_call", "bare_openpyxl_save_call", repeat)
 
 
 def bench_add(rows: int, repeat: int) -> dict[str, float]:
