@@ -40,7 +40,15 @@ class TrackerWriteError(FileWriteError):
 
 
 class TrackerConflictError(TrackerWriteError):
-    """Someone else saved the tracker after it was read; writing now would overwrite them."""
+    """Someone else saved the tracker after it was read; writing now would overwrite them.
+
+    detail, when known, says what changed in a sentence without the file's path ("Owner of
+    PA-2026-00012 changed since you opened it: it is now 'Dana' (changed by dana at ...).")
+    for pages that name the file elsewhere."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class TrackerLockedError(TrackerWriteError):

@@ -92,10 +92,6 @@ class Tracker:
         }
 
 
-def fingerprint_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def fingerprint_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -80,6 +80,7 @@ class WriteResult:
     changes: list[tuple[str, object, object]] = field(default_factory=list)  # field, old, new
     backup: Path | None = None
     recorded_at: dt.datetime | None = None  # the 'At' of the History rows it wrote
+    based_on: str = ""  # fingerprint of the file as the write found it, before its change
 
 
 def office_lock_files(path: Path) -> list[Path]:
@@ -143,14 +144,17 @@ def check_writable(path: Path | str, expected_fingerprint: str | None = None,
         return
     earlier = _state_at(checked, expected_fingerprint)
     names = list(REQUESTS.column_names)
-    for request_id in request_ids:
-        then = _request_values(earlier, request_id, names) if earlier is not None else None
-        now = _request_values(data, request_id, names, package)
-        if then is None or now is None or any(not _same(then[name], now[name])
-                                               for name in names):
+    then = _requests_sheet(pkg.Package(earlier)) if earlier is not None else None
+    now = _requests_sheet(package)
+    for request_id in request_ids:  # each state opened once, each request looked up in it
+        was = _values_in(then, request_id, names) if then is not None else None
+        is_ = _values_in(now, request_id, names) if now is not None else None
+        if was is None or is_ is None or any(not _same(was[name], is_[name])
+                                             for name in names):
             raise TrackerConflictError(
                 f"{checked}: {request_id} changed since you opened the tracker (someone saved "
-                "it meanwhile); reload it and try again. Nothing was written.")
+                "it meanwhile); reload it and try again. Nothing was written.",
+                f"{request_id} changed since this page loaded it.")
 
 
 def _package(path: Path, data: bytes) -> pkg.Package:
@@ -324,14 +328,15 @@ def _backups_keep(rows: list[list[object]]) -> int:
 # --- values ----------------------------------------------------------------------------------
 
 def _coerce_all(column: Column, values: Sequence[object],
-                lists: Mapping[str, tuple[str, ...]]) -> list[object]:
-    """Values given by a caller, checked and typed as the column's kind, in one pass."""
+                lists: Mapping[str, tuple[str, ...]], strict: bool = True) -> list[object]:
+    """Values given by a caller, checked and typed as the column's kind, in one pass.
+    Not strict: a value the tracker reader cannot use reads as None, as it does there."""
     raw = pd.Series([None if is_blank(value) else value for value in values],
                     index=range(len(values)), dtype=object)
     found = Collector(REQUESTS.name, {})
     typed = convert_column(column, raw, dict(lists), found)
     errors = [problem for problem in found.problems if problem.severity == "error"]
-    if errors:
+    if errors and strict:
         first = min(errors, key=lambda problem: problem.row or 0)  # the first bad row
         position = first.row or 0
         where = f" (row {position + 1} of {len(values)})" if len(values) > 1 else ""
@@ -534,16 +539,17 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", text)
 
 
-def _request_values(data: bytes, request_id: str, names: Sequence[str],
-                    package: pkg.Package | None = None) -> dict[str, object] | None:
-    """One request's fields in a state of the workbook (None: it was not there)."""
-    package = package or pkg.Package(data)
-    parts = pkg.sheet_parts(package)
-    found = _contract_part(parts, REQUESTS)
+def _requests_sheet(package: pkg.Package) -> _Sheet | None:
+    found = _contract_part(pkg.sheet_parts(package), REQUESTS)
     if found is None:
         return None
-    styles, strings = pkg.Styles.read(package), pkg.shared_strings(package)
-    sheet = _open_sheet(package, found[1], REQUESTS, styles, strings)
+    return _open_sheet(package, found[1], REQUESTS, pkg.Styles.read(package),
+                       pkg.shared_strings(package))
+
+
+def _values_in(sheet: _Sheet, request_id: str, names: Sequence[str]
+               ) -> dict[str, object] | None:
+    """One request's fields in a state of the workbook (None: it was not there)."""
     row = _find_row(sheet, request_id)
     if row is None:
         return None
@@ -577,15 +583,20 @@ def _refuse_if_changed(opened: _Open, request_id: str, row: int,
     current = requests.sheet.values(row)
     for name, was in seen.items():
         now = current.get(requests.positions[name]) if name in requests.positions else None
-        was_typed = _coerce_all(REQUESTS.column(name), [was], opened.lists)[0] \
-            if name in REQUESTS.column_names else was
-        if not _same(now, was_typed):
+        if name in REQUESTS.column_names:  # both as the page's reader read them: a value it
+            # could not use ('Aproved', 'next tuesday') showed as blank, and is one to fix
+            was, read = _coerce_all(REQUESTS.column(name), [was, now], opened.lists,
+                                    strict=False)
+        else:
+            read = now
+        if not _same(read, was):
             title = REQUESTS.column(name).title if name in REQUESTS.column_names else name
             shown = "blank" if now in (None, "") else f"'{_plain(now)}'"
+            detail = (f"{title} of {request_id} changed since you opened it: it is now "
+                      f"{shown}{_who_changed(opened, request_id, name)}.")
             raise TrackerConflictError(
-                f"{opened.path}: {title} of {request_id} changed since you opened it: it is "
-                f"now {shown}{_who_changed(opened, request_id, name)}. Reload it and make your "
-                "change again if it still applies. Nothing was overwritten.")
+                f"{opened.path}: {detail} Reload it and make your change again if it still "
+                "applies. Nothing was overwritten.", detail)
 
 
 CELL_ADDRESS = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"')
@@ -679,7 +690,8 @@ def update_request(path: Path | str, request_id: str, changes: Mapping[str, Any]
                     f"{path}: the tracker changed since you opened it (someone saved it "
                     "meanwhile); reload it and make your change again. Nothing was "
                     "overwritten.")
-            seen = _request_values(earlier, request_id, list(changes))
+            then = _requests_sheet(pkg.Package(earlier))
+            seen = _values_in(then, request_id, list(changes)) if then is not None else None
             if seen is None:
                 raise TrackerConflictError(
                     f"{path}: {request_id} was added after you opened the tracker; reload it "
@@ -690,8 +702,8 @@ def update_request(path: Path | str, request_id: str, changes: Mapping[str, Any]
         typed = {name: _coerce_all(REQUESTS.column(name), [value], opened.lists)[0]
                  for name, value in changes.items()}
         applied = _apply(requests, row, typed)
-        result = WriteResult(path, hashlib.sha256(opened.data).hexdigest(), str(request_id),
-                             applied)
+        found = hashlib.sha256(opened.data).hexdigest()
+        result = WriteResult(path, found, str(request_id), applied, based_on=found)
         if not applied:
             return result
         history = _append_history(opened, [(str(request_id), applied)], by)

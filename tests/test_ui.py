@@ -151,6 +151,8 @@ def test_a_conflicting_edit_is_explained_and_never_overwritten(today: TodayDashb
     assert "Someone else saved the tracker" in detail.feedback.value
     assert "Last Status Check" in detail.feedback.value
     assert "2026-11-30 08:15" in detail.feedback.value
+    assert detail.feedback.value.count("Nothing was overwritten") == 1
+    assert "tracker.xlsx:" not in detail.feedback.value  # no file path in the sentence
     assert "Traceback" not in detail.feedback.value
     assert sample_copy.read_bytes() == colleague
     assert detail.reload_button.layout.display == ""
@@ -391,3 +393,21 @@ def test_a_save_refreshes_the_page_from_memory_exactly_as_a_reload_would(
     session.update(request_id, {"owner": "Sam"})
     row = session.tracker.requests.set_index("request_id").loc[request_id]
     assert (row["owner"], row["notes"]) == ("Sam", "by a colleague")
+
+
+def test_a_value_the_page_could_not_read_can_be_fixed_from_the_page(sample_copy: Path) -> None:
+    """'Aproved' and 'next tuesday' read as blank on the page; saving a fix is not a
+    conflict with what the file holds (it is the same unreadable value)."""
+    from patoolkit.ui.common import TrackerSession
+
+    request_id = str(load_tracker(sample_copy).requests["request_id"].iloc[2])
+    _colleague_saves(sample_copy, request_id, "Status", "Aproved")
+    _colleague_saves(sample_copy, request_id, "Decision Date", "next tuesday")
+    session = TrackerSession(sample_copy, user="tester")
+    row = session.tracker.requests.set_index("request_id").loc[request_id]
+    assert pd.isna(row["status"])
+    assert pd.isna(row["decision_date"])
+    session.update(request_id, {"status": "Approved", "decision_date": "2026-11-20"})
+    fixed = load_tracker(sample_copy).requests.set_index("request_id").loc[request_id]
+    assert fixed["status"] == "Approved"
+    assert str(fixed["decision_date"])[:10] == "2026-11-20"

@@ -16,7 +16,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import ipywidgets as widgets
 import pandas as pd
@@ -28,7 +28,10 @@ from ..errors import (
     TrackerLockedError,
 )
 from ..schema import is_blank
-from ..tracker import Tracker, fingerprint_bytes, load_tracker
+from ..tracker import Tracker, load_tracker
+
+if TYPE_CHECKING:
+    from ..writer import WriteResult
 
 log = logging.getLogger("patoolkit.ui")
 TRACKER_ENV = "PATOOLKIT_TRACKER"
@@ -106,9 +109,9 @@ def explain(error: Exception) -> str:
     (file, line, function) but never the exception's text, which can carry patient data.
     """
     if isinstance(error, TrackerConflictError):
-        detail = str(error).split(": ", 1)[-1]  # without the file's path
+        detail = f" {error.detail}" if error.detail else ""
         return ("Someone else saved the tracker after this page loaded it. Nothing was "
-                f"overwritten: {detail} Press Reload to see their changes, then make yours "
+                f"overwritten.{detail} Press Reload to see their changes, then make yours "
                 "again.")
     if isinstance(error, TrackerLockedError):
         return ("The tracker is open in Excel or LibreOffice. Close it there, then try "
@@ -239,15 +242,13 @@ class TrackerSession:
         return result.changes
 
     def _patch(self, request_id: str, changes: Sequence[tuple[str, object, object]],
-               before: str, result: Any) -> bool:
+               before: str, result: WriteResult) -> bool:
         """Refresh only the changed request in memory (the file is not read again): when
-        the file was as this page had it before the save, the saved row is what the page
-        shows plus the changes. Otherwise (someone else saved meanwhile) False: reload."""
+        the write found the file as this page had it, the saved row is what the page shows
+        plus the changes. Otherwise (someone else saved meanwhile) False: reload."""
         from ..tracker import typed_frame
 
-        backup = getattr(result, "backup", None)
-        if backup is None or not Path(backup).is_file() or \
-                fingerprint_bytes(Path(backup).read_bytes()) != before:
+        if result.based_on != before:  # someone saved in between: their change is not here
             return False
         now = getattr(result, "recorded_at", None) or dt.datetime.now().replace(microsecond=0)
         frame = self.tracker.requests
