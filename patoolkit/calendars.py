@@ -13,18 +13,92 @@ Counting convention: adding n business days to a date moves to the n-th
 business day after it (a Saturday + 1 business day is Monday), and
 count_business_days(start, end) counts the business days in (start, end], so
 count_business_days(d, add_business_days(d, n)) == n for every date d.
+
+Clocks: the tracker's date-times are the practice's wall-clock times, without a
+zone. add_hours counts real elapsed hours in the practice's time zone (Settings
+`timezone`, an IANA name), so 72 hours across the spring clock change ends an
+hour later on the wall clock than it started. A wall-clock time that does not
+exist (02:30 on the spring-forward night) is moved forward to the next one; one
+that happens twice (01:30 in the autumn) is read as the first.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # holidays outside these years are not needed by a tracker
+DEFAULT_TIMEZONE = "America/New_York"
+
+
+def practice_zone(name: object) -> ZoneInfo:
+    """The practice's time zone from Settings `timezone`; the default when blank or unknown
+    (check warns about an unknown name)."""
+    if isinstance(name, str) and name.strip():
+        try:
+            return ZoneInfo(name.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+_MONTHS = {name: number for number in range(1, 13)
+           for name in (dt.date(2001, number, 1).strftime("%B").casefold(),
+                        dt.date(2001, number, 1).strftime("%b").casefold())}
+
+
+def month_day(value: object) -> int | None:
+    """A month and day as month * 100 + day ('07-01', '7/1', 'July 1', '1 Jul', or a date,
+    whose year is ignored): 701. None when it is not one; February 29 reads as the 28th,
+    so a yearly start exists every year."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+        return None
+    if isinstance(value, dt.date):
+        month, day = value.month, value.day
+    else:
+        text = str(value).strip().casefold().replace(",", " ")
+        iso = re.fullmatch(r"\d{4}-(\d{1,2})-(\d{1,2})(?:[ t][\d:.]*)?", text)
+        numbers = re.fullmatch(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})", text)
+        words = re.fullmatch(r"([a-z]+)\.?\s+(\d{1,2})|(\d{1,2})\s+([a-z]+)\.?", text)
+        if iso or numbers:
+            found = iso or numbers
+            month, day = int(found.group(1)), int(found.group(2))  # type: ignore[union-attr]
+        elif words:
+            name = words.group(1) or words.group(4)
+            month = _MONTHS.get(name, 0)
+            day = int(words.group(2) or words.group(3))
+        else:
+            return None
+    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(2024, month)[1]:
+        return None
+    return month * 100 + min(day, 28 if month == 2 else day)
+
+
+def add_hours(stamps: pd.Series, hours: float | pd.Series, zone: ZoneInfo | str) -> pd.Series:
+    """Wall-clock date-times plus real elapsed hours in the zone (NaT stays NaT)."""
+    stamps = pd.to_datetime(stamps)
+    # first of a repeated hour (ambiguous=True reads it as daylight time, the earlier one)
+    first = np.ones(len(stamps), dtype=bool)
+    local = stamps.dt.tz_localize(zone, ambiguous=first, nonexistent="shift_forward")
+    delta = pd.to_timedelta(hours, unit="h") if not isinstance(hours, pd.Series) else \
+        pd.to_timedelta(hours.astype("float64"), unit="h")
+    moved = (local + delta).dt.tz_convert(zone).dt.tz_localize(None)
+    return moved.astype("datetime64[ns]")
 
 
 def federal_holidays(years: Iterable[int]) -> dict[dt.date, str]:
@@ -76,6 +150,16 @@ class BusinessCalendar:
         closure_days = tuple(sorted({pd.Timestamp(day).date() for day in closures
                                      if day is not None and not pd.isna(day)}))
         return cls(closure_days, first, last)
+
+    def federal_only(self) -> BusinessCalendar:
+        """The same years without the practice's closures (for rules that name only weekends
+        and federal holidays)."""
+        return self if not self.closures else replace(self, closures=())
+
+    def roll_forward(self, dates: pd.Series) -> pd.Series:
+        """Each date, or the next business day when it is none (NaT stays NaT)."""
+        return self.add_business_days(dates, 0).where(self.is_business_day(dates),
+                                                      self.add_business_days(dates, 1))
 
     def is_business_day(self, dates: pd.Series) -> pd.Series:
         days = _days(dates)

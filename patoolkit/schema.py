@@ -18,6 +18,7 @@ import pandas as pd
 LISTS: dict[str, tuple[str, ...]] = {
     "plan_type": (
         "Medicare Advantage",
+        "Medicare Part D",
         "Medicaid FFS",
         "Medicaid Managed Care",
         "CHIP",
@@ -65,6 +66,10 @@ LISTS: dict[str, tuple[str, ...]] = {
         "Outpatient Infusion",
         "Genetic Testing",
     ),
+    # Service categories whose requests are drug requests (CONTRACT section 2: their own
+    # timeframes); a consultant adds one under the Lists sheet's "Drug Category" heading.
+    "drug_category": ("Specialty Medication",),
+    "day_count": ("Calendar", "Business"),
 }
 
 # Statuses of a request nobody works on any more (deadlines, worklist, completeness).
@@ -84,6 +89,8 @@ LIST_TITLES: dict[str, str] = {
     "appeal_level": "Appeal Level",
     "enrollment_status": "Enrollment Status",
     "service_category": "Service Category",
+    "drug_category": "Drug Category",
+    "day_count": "Day Count",
 }
 
 # Spellings an analyst types for Yes and No.
@@ -229,9 +236,21 @@ PAYERS = Sheet(
         C("payer", "text", "Payer name, as used on the Requests sheet.", required=True, width=24),
         C("plan_type", "enum", "Kind of plan.", enum="plan_type", width=20),
         C("standard_decision_days", "int",
-          "Override: calendar days the payer has for a standard decision.", width=10, maximum=365),
+          "Override (State law or contract): days the payer has for a standard decision; used "
+          "only when shorter than federal law.", width=10, maximum=365),
+        C("decision_days_are", "enum",
+          "Whether standard_decision_days are Calendar (blank) or Business days.",
+          enum="day_count", width=10),
         C("expedited_decision_hours", "int",
-          "Override: hours the payer has for an expedited decision.", width=10, maximum=2160),
+          "Override: hours the payer has for an expedited decision; used only when shorter "
+          "than federal law.", width=10, maximum=2160),
+        C("override_from", "date",
+          "First submission date the decision overrides apply to (blank: always).", width=12),
+        C("override_to", "date",
+          "Last submission date the decision overrides apply to (blank: no end).", width=12),
+        C("rating_period_start", "text",
+          "Medicaid managed care and CHIP: month and day the plan's rating period starts "
+          "(e.g. 07-01; blank: January 1).", width=10),
         C("p2p_window_days", "int", "Days after a denial that peer-to-peer can be requested (14 if blank).",
           width=10, maximum=365),
         C("appeal_filing_days", "int", "Days after a denial to file an appeal (law's default if blank).",

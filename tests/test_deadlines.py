@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 
 import pandas as pd
 import pytest
 
+from patoolkit import timeframes
 from patoolkit.calendars import BusinessCalendar
 from patoolkit.deadlines import DEADLINES, compute_deadlines, deadlines_json
+from patoolkit.schema import LISTS
+from patoolkit.timeframes import COUNTED_FROM, TIMEFRAMES, Timeframe
 from patoolkit.tracker import typed_frame
 
 AS_OF = "2026-11-28 09:00"
@@ -32,53 +37,112 @@ def deadlines(*requests: dict[str, object], settings: dict[str, object] | None =
 
 
 # (plan_type, urgency, submitted_at, extra fields, expected decision_due, why)
+# Days end at 23:59:59 of their last day; hours keep their hour (CONTRACT section 2).
 DECISION_CASES = [
-    ("Medicare Advantage", "Standard", "2026-11-02 10:00", {}, "2026-11-09 10:00",
-     "CMS-0057-F: 7 calendar days, clock time kept"),
+    ("Medicare Advantage", "Standard", "2026-03-02 10:00", {}, "2026-03-09 23:59:59",
+     "CMS-0057-F, 42 CFR 422.568(b)(1): 7 calendar days end at the end of day 7 (contract "
+     "example)"),
     ("Medicare Advantage", "Standard", "2026-11-02", {}, "2026-11-09 23:59:59",
-     "a date alone counts as the end of that day for the payer's clock"),
-    ("Medicare Advantage", "Standard", "2025-12-20 09:00", {}, "2026-01-03 09:00",
-     "submitted before 2026-01-01: the old 14-day rule"),
-    ("Medicare Advantage", "Standard", "2026-01-01 09:00", {}, "2026-01-08 09:00",
+     "a date alone: 7 days end at the end of day 7 too"),
+    ("Medicare Advantage", "Standard", "2025-12-20 09:00", {}, "2026-01-03 23:59:59",
+     "submitted before 2026-01-01: the old 14-day rule of 422.568(b)(1)"),
+    ("Medicare Advantage", "Standard", "2026-01-01 09:00", {}, "2026-01-08 23:59:59",
      "submitted on 2026-01-01: CMS-0057-F applies"),
     ("Medicare Advantage", "Expedited", "2026-11-02 10:00", {}, "2026-11-05 10:00",
-     "72 hours (42 CFR 422.572)"),
+     "42 CFR 422.572(a): 72 hours keep their hour"),
+    ("Medicare Advantage", "Expedited", "2026-03-07 17:00", {}, "2026-03-10 18:00",
+     "72 real hours from Sat 17:00 New York across the spring clock change end Tue 18:00 "
+     "(issue 15)"),
+    ("Medicare Advantage", "Expedited", "2026-10-31 12:00", {}, "2026-11-03 11:00",
+     "72 real hours across the autumn clock change end an hour earlier on the wall clock"),
     ("Medicare Advantage", "Expedited", "2026-11-02", {}, "2026-11-05 23:59:59",
-     "72 hours from the end of a date-only submission day"),
-    ("Medicaid FFS", "Standard", "2026-11-20 08:00", {}, "2026-11-27 08:00",
-     "7 calendar days: Thanksgiving is not skipped, calendar days count every day"),
+     "72 hours from the end of a date-only submission day (a payer is never called late by "
+     "mistake)"),
+    ("Medicaid FFS", "Standard", "2026-11-20 08:00", {}, "2026-11-27 23:59:59",
+     "42 CFR 440.230(e): 7 calendar days, Thanksgiving is not skipped"),
+    ("Medicaid FFS", "Standard", "2025-11-20 08:00", {}, None,
+     "Medicaid FFS before 2026-01-01: no federal timeframe"),
     ("Medicaid Managed Care", "Expedited", "2026-11-25 16:30", {}, "2026-11-28 16:30",
-     "72 clock hours across Thanksgiving"),
+     "42 CFR 438.210(d)(2): 72 clock hours across Thanksgiving"),
     ("CHIP", "Standard", "2026-12-26", {}, "2027-01-02 23:59:59", "7 days across the new year"),
-    ("Medicaid Managed Care", "Standard", "2025-06-02 09:00", {}, "2025-06-16 09:00",
-     "Medicaid managed care before CMS-0057-F: 14 days"),
-    ("Commercial", "Standard", "2026-11-02 09:00", {}, "2026-11-17 09:00",
-     "ERISA pre-service: 15 days"),
+    ("Medicaid Managed Care", "Standard", "2025-06-02 09:00", {}, "2025-06-16 23:59:59",
+     "Medicaid managed care rating period 2025: 14 days (438.210(d)(1))"),
+    ("Commercial", "Standard", "2026-11-02 09:00", {}, "2026-11-17 23:59:59",
+     "29 CFR 2560.503-1(f)(2)(iii)(A): 15 days pre-service"),
     ("Marketplace QHP", "Expedited", "2026-11-02 09:00", {}, "2026-11-05 09:00",
-     "QHP urgent: 72 hours"),
-    ("Commercial", "Standard", "2026-11-02 09:00", {"extension_days": 15}, "2026-12-02 09:00",
-     "extension_days adds to the due date"),
+     "QHP urgent: 72 hours (f)(2)(i)"),
+    ("Commercial", "Standard", "2026-11-02 09:00", {"extension_days": 15}, "2026-12-02 23:59:59",
+     "one 15-day extension (f)(2)(iii)(A) adds whole days"),
+    ("Commercial", "Standard", "2026-11-02 09:00", {"extension_days": 30}, "2026-12-02 23:59:59",
+     "an extension beyond the 15 days allowed is capped at 15"),
+    ("Commercial", "Expedited", "2026-11-02 09:00", {"extension_days": 5}, "2026-11-05 09:00",
+     "no extension of an urgent Commercial request (f)(2)(i)"),
     ("Medicare Advantage", "Standard", "2026-11-02 09:00", {"extension_days": 14},
-     "2026-11-23 09:00", "an extension adds under CMS-0057-F too"),
+     "2026-11-23 23:59:59", "42 CFR 422.568(b)(1)(i): up to 14 days' extension"),
+    ("Medicare Advantage", "Standard", "2026-11-02 09:00", {"extension_days": 99},
+     "2026-11-23 23:59:59", "extension_days 99 is capped at the 14 days the law allows "
+     "(issue 15: it was added as given)"),
+    ("Medicare Advantage", "Standard", "2026-11-02 09:00",
+     {"extension_days": 5, "service_category": "Specialty Medication"}, "2026-11-05 09:00",
+     "no extension of a Part B drug's 72 hours"),
     ("Commercial", "Standard", "2026-11-02 09:00",
      {"info_requested_at": "2026-11-04 09:00", "info_responded_at": "2026-11-06 15:00"},
-     "2026-11-19 15:00", "Commercial: the clock stops 2 days 6 hours while waiting"),
+     "2026-11-19 23:59:59", "29 CFR 2560.503-1(f)(4): stopped from the date asked (11-04) to "
+     "the date answered (11-06): 2 days"),
     ("Marketplace QHP", "Standard", "2026-11-02 09:00",
      {"info_requested_at": "2026-11-04 09:00", "info_responded_at": "2026-11-05 09:00"},
-     "2026-11-18 09:00", "QHP: tolled one day"),
+     "2026-11-18 23:59:59", "QHP: stopped one day"),
     ("Commercial", "Standard", "2026-11-02 09:00", {"info_requested_at": "2026-11-04 09:00"},
      None, "Commercial still waiting for the information: no payer due date"),
+    ("Commercial", "Standard", "2026-11-02 09:00",
+     {"info_requested_at": "2026-11-20 09:00", "info_responded_at": "2026-11-24 09:00"},
+     "2026-11-17 23:59:59", "an information request after the due date (11-17) stops no clock: "
+     "the payer was already late (issue 15)"),
+    ("Commercial", "Standard", "2026-11-02 09:00", {"info_requested_at": "2026-11-20 09:00"},
+     "2026-11-17 23:59:59", "an unanswered late information request does not excuse the payer"),
+    ("Commercial", "Expedited", "2026-11-02 09:00",
+     {"info_requested_at": "2026-11-03 09:00", "info_responded_at": "2026-11-04 15:00"},
+     "2026-11-06 15:00", "29 CFR 2560.503-1(f)(2)(i): urgent, due 48 hours after the answer "
+     "arrives, not 72 hours plus the pause (issue 15)"),
+    ("Marketplace QHP", "Expedited", "2026-11-02 09:00",
+     {"info_requested_at": "2026-11-03 09:00"}, None,
+     "urgent, information still missing: no payer due date"),
     ("Medicare Advantage", "Standard", "2026-11-02 09:00",
      {"info_requested_at": "2026-11-04 09:00", "info_responded_at": "2026-11-06 15:00"},
-     "2026-11-09 09:00", "CMS-0057-F plan: the clock does not stop"),
+     "2026-11-09 23:59:59", "CMS-0057-F plan: the clock does not stop"),
     ("Medicaid FFS", "Standard", "2026-11-02 09:00", {"info_requested_at": "2026-11-04 09:00"},
-     "2026-11-09 09:00", "Medicaid: no tolling even while the information is missing"),
-    ("Medicare FFS", "Standard", "2026-11-02 09:00", {}, None,
-     "Medicare FFS: none unless the Payers sheet gives one"),
+     "2026-11-09 23:59:59", "Medicaid: no tolling even while the information is missing"),
+    ("Medicare FFS", "Standard", "2026-11-02 09:00", {}, "2026-11-09 23:59:59",
+     "42 CFR 419.82, CMS-1809-FC: 7 calendar days from 2025 (issue 15: none before)"),
+    ("Medicare FFS", "Standard", "2024-11-01 09:00", {}, "2024-11-18 23:59:59",
+     "before 2025: 10 business days from Fri 11-01: 11-04..08 are 1-5, Veterans Day Mon "
+     "11-11 is skipped, 11-12..15 are 6-9, Mon 11-18 is 10"),
+    ("Medicare FFS", "Expedited", "2026-11-25 09:00", {}, "2026-11-30 23:59:59",
+     "2 business days from Wed 11-25: Fri 11-27, Mon 11-30 (Thanksgiving skipped)"),
+    ("Medicare Advantage", "Standard", "2026-11-02 09:00",
+     {"service_category": "Specialty Medication"}, "2026-11-05 09:00",
+     "42 CFR 422.568(b)(3): a Part B drug, by its service category: 72 hours"),
+    ("Medicare Advantage", "Expedited", "2026-11-02 09:00", {"codes": "J9312, J1745"},
+     "2026-11-03 09:00", "42 CFR 422.572(a)(2): a Part B drug, by its J codes: 24 hours"),
+    ("Medicare Advantage", "Standard", "2026-11-02 09:00", {"codes": "96365, J1745"},
+     "2026-11-09 23:59:59", "an infusion code with a J code is not all J codes: items rule"),
+    ("Medicare Part D", "Standard", "2026-11-02 09:00", {}, "2026-11-05 09:00",
+     "42 CFR 423.568(b): Part D, 72 hours"),
+    ("Medicare Part D", "Expedited", "2026-11-02 09:00", {}, "2026-11-03 09:00",
+     "42 CFR 423.572(a): Part D expedited, 24 hours"),
+    ("Medicaid FFS", "Standard", "2026-11-02 09:00", {"codes": "J0135"}, "2026-11-03 09:00",
+     "SSA 1927(d)(5)(A): a covered outpatient drug, 24 hours"),
+    ("Medicaid Managed Care", "Standard", "2026-11-02 09:00",
+     {"service_category": "Specialty Medication"}, "2026-11-03 09:00",
+     "SSA 1927(d)(5)(A) in managed care too"),
+    ("Commercial", "Standard", "2026-11-02 09:00", {"codes": "J0135"}, "2026-11-17 23:59:59",
+     "ERISA has no drug timeframe of its own: 15 days"),
     ("Other", "Standard", "2026-11-02 09:00", {"payer": "Evergreen Workers Comp"},
-     "2026-11-12 09:00", "Payers sheet override: 10 days"),
+     "2026-11-12 23:59:59", "Payers sheet: 10 days (no federal rule for Other)"),
     ("Other", "Expedited", "2026-11-02 09:00", {"payer": "evergreen workers comp "},
      "2026-11-04 09:00", "Payers sheet override, payer name matched forgivingly: 48 hours"),
+    ("Other", "Standard", "2026-11-02 09:00", {}, None,
+     "Other without a Payers row: no due date"),
     ("Commercial", "Standard", None, {}, None, "not submitted: no due date"),
 ]
 
@@ -105,7 +169,7 @@ def test_decision_basis_names_the_rule() -> None:
     )
     assert rows["basis_decision_due"].iloc[0] == (
         "Medicare Advantage, standard: 7 calendar days from submission "
-        "(CMS-0057-F, 42 CFR 422.568(b)(1))")
+        "(CMS-0057-F; 42 CFR 422.568(b)(1))")
     assert rows["basis_decision_due"].iloc[1] == (
         "Payers sheet: Evergreen Workers Comp allows 10 calendar days for a standard decision")
     assert rows["basis_decision_due"].iloc[2].startswith("clock stopped")
@@ -134,7 +198,20 @@ PRACTICE_CASES = [
     ({"decision": "Denied", "decision_date": "2026-11-10"}, "appeal_filing_deadline",
      "2027-05-09 23:59:59", "Commercial: 180 days (29 CFR 2560.503-1(h)(3)(i))"),
     ({"decision": "Denied", "decision_date": "2026-11-10", "plan_type": "Medicare Advantage"},
-     "appeal_filing_deadline", "2027-01-09 23:59:59", "Medicare Advantage: 60 days"),
+     "appeal_filing_deadline", "2027-01-14 23:59:59",
+     "Medicare Advantage: 65 days from the notice (42 CFR 422.582(b), from 2025)"),
+    ({"decision": "Denied", "decision_date": "2026-05-22", "plan_type": "Medicare Advantage"},
+     "appeal_filing_deadline", "2026-07-26 23:59:59",
+     "issue 15: a denial of 2026-05-22 may be appealed until 2026-07-26, not 07-21"),
+    ({"decision": "Denied", "decision_date": "2024-11-10", "plan_type": "Medicare Advantage"},
+     "appeal_filing_deadline", "2025-01-09 23:59:59",
+     "a denial before 2025: 60 days (422.582(b) before CMS-4205-F)"),
+    ({"decision": "Denied", "decision_date": "2026-05-22", "plan_type": "Medicare Part D"},
+     "appeal_filing_deadline", "2026-07-26 23:59:59", "Part D: 65 days (42 CFR 423.582(b))"),
+    ({"decision": "Denied", "decision_date": "2026-05-22", "plan_type": "Medicaid FFS"},
+     "appeal_filing_deadline", "2026-08-20 23:59:59",
+     "Medicaid FFS: State fair hearing within 90 days (42 CFR 431.221(d)), not the "
+     "managed-care 60"),
     ({"decision": "Denied", "decision_date": "2026-11-10", "plan_type": "CHIP"},
      "appeal_filing_deadline", "2027-01-09 23:59:59", "CHIP: 60 days"),
     ({"decision": "Denied", "decision_date": "2026-11-10", "plan_type": "Other",
@@ -143,11 +220,18 @@ PRACTICE_CASES = [
     ({"decision": "Denied", "decision_date": "2026-11-10", "plan_type": "Medicare FFS"},
      "appeal_filing_deadline", None, "Medicare FFS: none without the Payers sheet"),
     ({"decision": "Denied", "decision_date": "2026-09-01", "appeal_outcome": "Upheld",
-      "appeal_decision_date": "2026-10-31"}, "external_review_deadline", "2027-02-28 23:59:59",
-     "four months from October 31 is the last day of February"),
+      "appeal_decision_date": "2026-10-30"}, "external_review_deadline", "2027-03-01 23:59:59",
+     "45 CFR 147.136(d), issue 15: 4 months from 2026-10-30 is 02-30, no such day: 03-01 "
+     "(not 02-28, a Sunday)"),
     ({"decision": "Denied", "decision_date": "2027-09-01", "appeal_outcome": "Upheld",
-      "appeal_decision_date": "2027-10-31"}, "external_review_deadline", "2028-02-29 23:59:59",
-     "four months from 2027-10-31 lands on leap day"),
+      "appeal_decision_date": "2027-10-29"}, "external_review_deadline", "2028-02-29 23:59:59",
+     "four months from 2027-10-29 is leap day, a Tuesday: kept"),
+    ({"decision": "Denied", "decision_date": "2026-01-01", "appeal_outcome": "Upheld",
+      "appeal_decision_date": "2026-03-04"}, "external_review_deadline", "2026-07-06 23:59:59",
+     "4 months from 03-04 is Sat 07-04, Independence Day: the next business day, Mon 07-06"),
+    ({"decision": "Denied", "decision_date": "2026-01-01", "appeal_outcome": "Upheld",
+      "appeal_decision_date": "2026-03-10"}, "external_review_deadline", "2026-07-10 23:59:59",
+     "4 months from a Tuesday in March is a Friday: kept"),
     ({"decision": "Denied", "decision_date": "2026-09-01", "appeal_outcome": "Upheld",
       "appeal_decision_date": "2026-10-31", "plan_type": "Medicare Advantage"},
      "external_review_deadline", None, "no 45 CFR 147.136 external review for MA"),
@@ -155,6 +239,45 @@ PRACTICE_CASES = [
       "appeal_decision_date": "2026-10-01", "plan_type": "Medicare Advantage",
       "payer": "Lakeshore Advantage"}, "external_review_deadline", "2027-01-29 23:59:59",
      "Payers sheet: 120 days"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "Medicaid Managed Care",
+      "appeal_submitted_date": "2026-05-10", "appeal_outcome": "Upheld",
+      "appeal_decision_date": "2026-06-01"}, "state_fair_hearing_deadline",
+     "2026-09-29 23:59:59", "42 CFR 438.408(f)(2): State fair hearing within 120 days of the "
+     "upheld managed-care appeal"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "CHIP",
+      "appeal_outcome": "Upheld", "appeal_decision_date": "2026-06-01"},
+     "state_fair_hearing_deadline", "2026-09-29 23:59:59", "CHIP managed care: 120 days too"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "appeal_outcome": "Upheld",
+      "appeal_decision_date": "2026-06-01"}, "state_fair_hearing_deadline", None,
+     "no State fair hearing for a Commercial plan"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "Medicaid Managed Care",
+      "appeal_submitted_date": "2026-05-10", "appeal_outcome": "Overturned",
+      "appeal_decision_date": "2026-06-01"}, "state_fair_hearing_deadline", None,
+     "nothing to contest after an overturned appeal"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "Medicare Advantage",
+      "appeal_submitted_date": "2026-05-10"}, "appeal_decision_due", "2026-06-09 23:59:59",
+     "42 CFR 422.590(a): reconsideration in 30 days"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "Medicare Advantage",
+      "codes": "J1745", "appeal_submitted_date": "2026-05-10"}, "appeal_decision_due",
+     "2026-05-17 23:59:59", "42 CFR 422.590(c): a Part B drug reconsideration in 7 days"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "Medicare Advantage",
+      "urgency": "Expedited", "appeal_submitted_date": "2026-05-10"}, "appeal_decision_due",
+     "2026-05-13 23:59:59", "42 CFR 422.590(e): 72 hours from the end of the filing day"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "Medicaid Managed Care",
+      "appeal_submitted_date": "2026-05-10"}, "appeal_decision_due", "2026-06-09 23:59:59",
+     "42 CFR 438.408(b)(2): 30 days"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "CHIP",
+      "urgency": "Expedited", "appeal_submitted_date": "2026-05-10"}, "appeal_decision_due",
+     "2026-05-13 23:59:59", "42 CFR 438.408(b)(3): 72 hours"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "appeal_submitted_date": "2026-05-10"},
+     "appeal_decision_due", "2026-06-09 23:59:59",
+     "29 CFR 2560.503-1(i)(2)(ii): pre-service appeal, 30 days"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "urgency": "Expedited",
+      "appeal_submitted_date": "2026-05-10"}, "appeal_decision_due", "2026-05-13 23:59:59",
+     "29 CFR 2560.503-1(i)(2)(i): urgent appeal, 72 hours"),
+    ({"decision": "Denied", "decision_date": "2026-05-01", "plan_type": "Other",
+      "appeal_submitted_date": "2026-05-10"}, "appeal_decision_due", None,
+     "Other: no federal appeal timeframe"),
     ({"decision": "Approved", "auth_expiration_date": "2026-12-31", "units_authorized": 12,
       "units_used": 4}, "renewal_due", "2026-12-17 23:59:59", "14 days before expiry"),
     ({"decision": "Approved", "auth_expiration_date": "2026-12-31", "units_authorized": 12,
@@ -253,7 +376,7 @@ def test_json_has_every_deadline_and_its_basis() -> None:
     first = document[0]
     assert set(first) == {"request_id", "row", "basis", *DEADLINES}
     assert set(first["basis"]) == set(DEADLINES)
-    assert first["decision_due"] == "2026-11-09T10:00:00"
+    assert first["decision_due"] == "2026-11-09T23:59:59"
     assert first["appeal_target"] == "2026-11-09T23:59:59"
     assert first["at_risk"] is False
     assert first["info_response_due"] is None
@@ -273,6 +396,177 @@ def test_a_payers_row_for_one_plan_type_does_not_touch_another() -> None:
          "submitted_at": "2026-11-02 10:00"},
     ])
     table = compute_deadlines(requests, payers, {}, CALENDAR, AS_OF)
-    assert table["decision_due"].iloc[0] == pd.Timestamp("2026-11-09 10:00")
-    assert table["appeal_filing_deadline"].iloc[0] == pd.Timestamp("2027-01-04 23:59:59")
-    assert table["decision_due"].iloc[1] == pd.Timestamp("2026-12-02 10:00")
+    assert table["decision_due"].iloc[0] == pd.Timestamp("2026-11-09 23:59:59")
+    assert table["appeal_filing_deadline"].iloc[0] == pd.Timestamp("2027-01-09 23:59:59")
+    # 30 days is longer than the 15 federal law allows: the federal limit is used
+    assert table["decision_due"].iloc[1] == pd.Timestamp("2026-11-17 23:59:59")
+    assert "longer than federal law allows" in table["basis_decision_due"].iloc[1]
+
+
+# --- Payers-sheet overrides: stricter than federal law only, in calendar or business days ---
+
+OVERRIDE_PAYERS = typed_frame("Payers", [
+    {"payer": "State Law Plan", "plan_type": "Commercial", "standard_decision_days": 5,
+     "decision_days_are": "Business", "override_from": "2026-07-01"},
+    {"payer": "Slow Plan", "plan_type": "Commercial", "standard_decision_days": 30,
+     "expedited_decision_hours": 96},
+    {"payer": "Quick Plan", "plan_type": "Medicare Advantage", "expedited_decision_hours": 48,
+     "override_to": "2026-06-30"},
+    {"payer": "July Medicaid", "plan_type": "Medicaid Managed Care",
+     "rating_period_start": "07-01"},
+    {"payer": "Short Hearing State", "plan_type": "Medicaid FFS", "appeal_filing_days": 30},
+    {"payer": "Long Hearing State", "plan_type": "Medicaid FFS", "appeal_filing_days": 120},
+])
+
+# (payer, plan_type, urgency, submitted_at, extra, expected decision_due, why)
+OVERRIDE_CASES = [
+    ("State Law Plan", "Commercial", "Standard", "2026-07-02 10:00", {}, "2026-07-10 23:59:59",
+     "5 business days from Thu 07-02: Mon 06 .. Fri 10 (Fri 07-03 is the observed "
+     "Independence Day); shorter than the federal 15 days, so it wins"),
+    ("State Law Plan", "Commercial", "Standard", "2026-06-30 10:00", {}, "2026-07-15 23:59:59",
+     "before override_from: the State law is not in force yet, federal 15 days"),
+    ("Slow Plan", "Commercial", "Standard", "2026-11-02 09:00", {}, "2026-11-17 23:59:59",
+     "30 days is longer than the federal 15: the federal limit applies"),
+    ("Slow Plan", "Commercial", "Expedited", "2026-11-02 09:00", {}, "2026-11-05 09:00",
+     "96 hours is longer than the federal 72: the federal limit applies"),
+    ("Quick Plan", "Medicare Advantage", "Expedited", "2026-06-01 09:00", {}, "2026-06-03 09:00",
+     "48 hours, stricter than 72, until override_to"),
+    ("Quick Plan", "Medicare Advantage", "Expedited", "2026-07-01 09:00", {}, "2026-07-04 09:00",
+     "after override_to: the federal 72 hours"),
+    ("July Medicaid", "Medicaid Managed Care", "Standard", "2026-03-02 09:00", {},
+     "2026-03-16 23:59:59", "rating period from 2025-07-01 started before 2026: still 14 days "
+     "(CMS-0057-F applies from the first rating period starting on or after 2026-01-01)"),
+    ("July Medicaid", "Medicaid Managed Care", "Standard", "2026-07-01 09:00", {},
+     "2026-07-08 23:59:59", "the rating period starting 2026-07-01: 7 days"),
+    ("Any Medicaid", "Medicaid Managed Care", "Standard", "2026-03-02 09:00", {},
+     "2026-03-09 23:59:59", "no rating_period_start: January 1, so 7 days in 2026"),
+]
+
+
+@pytest.mark.parametrize(("payer", "plan", "urgency", "submitted", "extra", "expected", "why"),
+                         OVERRIDE_CASES, ids=[case[-1][:60] for case in OVERRIDE_CASES])
+def test_payers_overrides_win_only_when_stricter(payer: str, plan: str, urgency: str,
+                                                 submitted: str, extra: dict[str, object],
+                                                 expected: str, why: str) -> None:
+    requests = typed_frame("Requests", [{"request_id": "R1", "payer": payer, "plan_type": plan,
+                                         "urgency": urgency, "submitted_at": submitted,
+                                         **extra}])
+    row = compute_deadlines(requests, OVERRIDE_PAYERS, {}, CALENDAR, AS_OF).iloc[0]
+    assert row["decision_due"] == pd.Timestamp(expected), why
+
+
+def test_override_bases_say_which_limit_applies() -> None:
+    requests = typed_frame("Requests", [
+        {"request_id": "A", "payer": "State Law Plan", "plan_type": "Commercial",
+         "submitted_at": "2026-07-02 10:00"},
+        {"request_id": "B", "payer": "Slow Plan", "plan_type": "Commercial",
+         "submitted_at": "2026-07-02 10:00"},
+        {"request_id": "C", "payer": "July Medicaid", "plan_type": "Medicaid Managed Care",
+         "submitted_at": "2026-03-02 10:00"},
+    ])
+    basis = compute_deadlines(requests, OVERRIDE_PAYERS, {}, CALENDAR, AS_OF)["basis_decision_due"]
+    assert basis.iloc[0] == ("Payers sheet: State Law Plan allows 5 business days for a standard "
+                             "decision (stricter than federal law)")
+    assert basis.iloc[1].startswith("Commercial, standard: 15 calendar days")
+    assert basis.iloc[1].endswith("Slow Plan allows 30 calendar days for a standard decision, "
+                                  "longer than federal law allows: the federal limit applies")
+    assert "rating period from 2025-07-01 (Payers sheet)" in basis.iloc[2]
+
+
+def test_state_fair_hearing_window_may_only_be_shorter() -> None:
+    """42 CFR 431.221(d): a State may allow at most 90 days for a fair hearing request."""
+    requests = typed_frame("Requests", [
+        {"request_id": payer, "payer": payer, "plan_type": "Medicaid FFS",
+         "submitted_at": "2026-05-01", "decision": "Denied", "decision_date": "2026-05-22"}
+        for payer in ("Short Hearing State", "Long Hearing State")])
+    table = compute_deadlines(requests, OVERRIDE_PAYERS, {}, CALENDAR, AS_OF)
+    assert table["appeal_filing_deadline"].tolist() == [pd.Timestamp("2026-06-21 23:59:59"),
+                                                        pd.Timestamp("2026-08-20 23:59:59")]
+    assert "longer than federal law allows" in table["basis_appeal_filing_deadline"].iloc[1]
+
+
+def test_hours_are_real_hours_in_the_practice_time_zone() -> None:
+    """CONTRACT section 2: hours are elapsed hours in Settings `timezone`."""
+    fields = {"plan_type": "Medicare Advantage", "urgency": "Expedited", "payer": "Any",
+              "submitted_at": "2026-03-07 17:00", "info_requested_at": "2026-03-07 12:00"}
+    new_york = deadlines(fields).iloc[0]
+    phoenix = deadlines(fields, settings={"timezone": "America/Phoenix"}).iloc[0]
+    assert new_york["decision_due"] == pd.Timestamp("2026-03-10 18:00")
+    assert phoenix["decision_due"] == pd.Timestamp("2026-03-10 17:00"), "Arizona keeps its clock"
+    # the practice's own 24 hours across the change: Sat 12:00 EST is Sun 13:00 EDT
+    assert new_york["info_response_due"] == pd.Timestamp("2026-03-08 13:00")
+    unknown = deadlines(fields, settings={"timezone": "Mars/Olympus"}).iloc[0]
+    assert unknown["decision_due"] == new_york["decision_due"], "unknown zone: the default"
+
+
+def test_drug_categories_come_from_the_lists_sheet() -> None:
+    requests = typed_frame("Requests", [{"request_id": "R1", "payer": "Any",
+                                         "plan_type": "Medicare Advantage",
+                                         "service_category": "Outpatient Infusion",
+                                         "submitted_at": "2026-11-02 09:00"}])
+    default = compute_deadlines(requests, None, {}, CALENDAR, AS_OF).iloc[0]
+    listed = compute_deadlines(requests, None, {}, CALENDAR, AS_OF,
+                               drug_categories=("Specialty Medication", "Outpatient Infusion"))
+    assert default["decision_due"] == pd.Timestamp("2026-11-09 23:59:59")
+    assert listed["decision_due"].iloc[0] == pd.Timestamp("2026-11-05 09:00")
+    assert bool(listed["drug"].iloc[0])
+
+
+def test_json_has_the_later_levels() -> None:
+    table = deadlines({"plan_type": "Medicaid Managed Care", "submitted_at": "2026-05-01",
+                       "decision": "Denied", "decision_date": "2026-05-05",
+                       "appeal_submitted_date": "2026-05-10", "appeal_outcome": "Upheld",
+                       "appeal_decision_date": "2026-06-01"})
+    record = deadlines_json(table)[0]
+    assert record["appeal_decision_due"] == "2026-06-09T23:59:59"
+    assert record["state_fair_hearing_deadline"] == "2026-09-29T23:59:59"
+    assert "438.408(f)(2)" in str(record["basis"]["state_fair_hearing_deadline"])  # type: ignore[index]
+
+
+# --- the table itself ------------------------------------------------------------------------
+
+FAR_PAST, FAR_FUTURE = dt.date(1990, 1, 1), dt.date(2100, 12, 31)
+
+
+def _cells(row: Timeframe) -> list[tuple[str, str, str, str]]:
+    return [(row.deadline, plan, urgency, kind) for plan in row.plan_types
+            for urgency in row.urgencies() for kind in row.kinds()]
+
+
+def test_timeframes_table_has_no_overlapping_rows() -> None:
+    """Two rows for the same deadline, plan type, urgency and kind never cover the same date."""
+    spans: dict[tuple[str, str, str, str], list[tuple[dt.date, dt.date, Timeframe]]] = {}
+    for row in TIMEFRAMES:
+        span = (row.effective_from or FAR_PAST, row.effective_to or FAR_FUTURE)
+        assert span[0] <= span[1], row
+        for cell in _cells(row):
+            for start, end, other in spans.get(cell, []):
+                assert span[1] < start or end < span[0], f"{row} overlaps {other}"
+            spans.setdefault(cell, []).append((*span, row))
+
+
+def test_every_plan_type_has_a_decision_rule_at_every_date() -> None:
+    """Every plan type of the Lists sheet, both urgencies, items and drugs: one row (possibly
+    'none in federal law') on every date from 1990 to 2100, with no gap between rows."""
+    for plan in LISTS["plan_type"]:
+        for urgency in LISTS["urgency"]:
+            for kind in ("items", "drugs"):
+                spans = sorted((row.effective_from or FAR_PAST, row.effective_to or FAR_FUTURE)
+                               for row in TIMEFRAMES if row.deadline == "decision_due"
+                               and ("decision_due", plan, urgency, kind) in _cells(row))
+                assert spans, (plan, urgency, kind)
+                assert spans[0][0] == FAR_PAST, (plan, urgency, kind)
+                assert spans[-1][1] == FAR_FUTURE, (plan, urgency, kind)
+                for (_, end), (start, _) in itertools.pairwise(spans):
+                    assert start == end + dt.timedelta(days=1), (plan, urgency, kind)
+
+
+def test_every_row_is_cited_and_says_what_it_does_not_model() -> None:
+    for row in TIMEFRAMES:
+        assert row.citation.strip(), row
+        assert row.deadline in COUNTED_FROM, row
+        assert set(row.plan_types) <= set(LISTS["plan_type"]), row
+    doc = timeframes.__doc__ or ""
+    assert "Limitations" in doc
+    for words in ("State laws", "Gold-carding", "retro-authorization"):
+        assert words in doc, words
