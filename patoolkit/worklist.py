@@ -29,12 +29,17 @@ from .deadlines import (
     deadlines_for,
 )
 from .rules import enrollment_for, requirements_for
+from .timeframes import AUTO_FORWARDED_TO_IRE, IRE_WATCH_DAYS, LATE_IS_ADVERSE
 
 if TYPE_CHECKING:
     from .tracker import Tracker
 
 RENEWAL_HORIZON_DAYS = 30
 DEFAULT_TIMEFRAME = pd.Timedelta(days=15)  # to plan a submission when no rule gives one
+# A pending peer-to-peer does not stop the written appeal's clock: the appeal is listed
+# again once its filing deadline is this close.
+FILING_NEAR_DAYS = 14
+PENDING = ("Pending",)
 COLUMNS = ["due", "days_left", "action", "request_id", "patient_id", "payer", "owner",
            "reason", "basis", "scheduled_service_date", "row"]
 
@@ -55,10 +60,13 @@ ACTIONS = {
         Action("answer_info_request", "Answer information request"),
         Action("check_status", "Check status"),
         Action("escalate_decision", "Escalate overdue decision"),
+        Action("escalate_appeal_decision", "Escalate overdue appeal decision"),
         Action("record_auth_number", "Record auth number"),
         Action("request_p2p", "Request peer-to-peer"),
         Action("file_appeal", "File written appeal"),
         Action("request_external_review", "Request external review"),
+        Action("request_fair_hearing", "Request State fair hearing"),
+        Action("watch_ire", "Watch for the IRE decision (nothing to file)"),
         Action("renew_authorization", "Renew authorization"),
         Action("reschedule_or_expedite", "Reschedule or expedite"),
     )
@@ -166,10 +174,16 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
 
     overdue = (submitted & decision.isna() & ~status.isin(FINISHED).fillna(False)
                & (deadlines["decision_due"] < now).fillna(False))
+    plan = requests["plan_type"].astype("string")
+    # Medicare Advantage, Medicaid, CHIP: a missed deadline is an adverse decision to appeal.
+    adverse = plan.map(LATE_IS_ADVERSE).astype("string")
     add("escalate_decision", overdue, deadlines["decision_due"],
-        lambda m: payer[m] + "'s decision was due "
-        + deadlines["decision_due"][m].dt.strftime("%Y-%m-%d %H:%M").astype("string")
-        + "; call and escalate, ask for the decision in writing",
+        lambda m: (payer[m] + "'s decision was due "
+                   + deadlines["decision_due"][m].dt.strftime("%Y-%m-%d %H:%M").astype("string")
+                   + "; call and escalate, ask for the decision in writing"
+                   + ("; the missed deadline is itself an adverse decision you can appeal now ("
+                      + adverse[m] + "): record it as Denied on the due date and file the "
+                      "written appeal").fillna("")),
         deadlines["basis_decision_due"])
 
     approved = decision.isin(APPROVALS).fillna(False) | status.isin(["Approved", "Overturned",
@@ -196,11 +210,17 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         lambda m: "request peer-to-peer the same day as the denial; "
         + deadlines["basis_p2p_window_closes"][m].fillna(""))
 
-    p2p_failed = requests["p2p_outcome"].astype("category").isin(["Upheld", "Withdrawn"]) | (
-        requests["p2p_requested_date"].isna())
+    p2p_outcome = requests["p2p_outcome"].astype("category")
+    p2p_failed = p2p_outcome.isin(["Upheld", "Withdrawn"]) | requests["p2p_requested_date"].isna()
     filing = deadlines["appeal_filing_deadline"]
     filing_open = filing.isna() | (filing >= now)  # no window on record: still worth filing
-    appealing = denied & requests["appeal_submitted_date"].isna() & p2p_failed & filing_open
+    # a P2P still pending does not stop the appeal clock: list the appeal as the deadline nears
+    p2p_pending = (requests["p2p_requested_date"].notna()
+                   & (p2p_outcome.isin(PENDING) | p2p_outcome.isna()).fillna(True))
+    filing_near = (filing - now <= pd.Timedelta(days=FILING_NEAR_DAYS)).fillna(False)
+    unfiled = denied & requests["appeal_submitted_date"].isna() & filing_open
+    appealing = unfiled & (p2p_failed.fillna(False) | (p2p_pending & filing_near))
+    waiting_p2p = appealing & p2p_pending
     appeal_due = deadlines["appeal_target"].copy()
     after_p2p_rows = appealing & requests["p2p_date"].notna()
     if after_p2p_rows.any():
@@ -208,9 +228,14 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
             + END_OF_DAY
         limit = filing[after_p2p_rows]
         appeal_due[after_p2p_rows] = after_p2p.where(limit.isna() | (after_p2p <= limit), limit)
+    appeal_due[waiting_p2p] = filing[waiting_p2p]
     add("file_appeal", appealing, appeal_due,
         lambda m: "denied: " + denial_reason(m) + "; answer it point by point with new "
-        "documents; filing deadline " + _fmt(filing[m]).fillna("unknown"),
+        "documents; filing deadline " + _fmt(filing[m]).fillna("unknown")
+        + pd.Series(np.where(waiting_p2p[m], "; the peer-to-peer requested on "
+                             + _fmt(requests["p2p_requested_date"][m]).fillna("")
+                             + " is still pending and does not stop the appeal clock", ""),
+                    index=index[m]).astype("string"),
         lambda m: deadlines["basis_appeal_target"][m].fillna("") + "; "
         + deadlines["basis_appeal_filing_deadline"][m].fillna("no filing window on record"))
 
@@ -223,6 +248,38 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
         lambda m: "internal appeal upheld on " + _fmt(requests["appeal_decision_date"][m])
         + "; an independent reviewer can overturn it",
         deadlines["basis_external_review_deadline"])
+
+    appeal_outcome = requests["appeal_outcome"].astype("category")
+    appeal_open = requests["appeal_submitted_date"].notna() & active & (
+        appeal_outcome.isin(PENDING) | appeal_outcome.isna()).fillna(True)
+    appeal_late = appeal_open & (deadlines["appeal_decision_due"] < now).fillna(False)
+    add("escalate_appeal_decision", appeal_late, deadlines["appeal_decision_due"],
+        lambda m: payer[m] + "'s appeal decision was due "
+        + _fmt(deadlines["appeal_decision_due"][m]) + " (appeal filed "
+        + _fmt(requests["appeal_submitted_date"][m]) + "); call and escalate, ask for the "
+        "decision in writing",
+        deadlines["basis_appeal_decision_due"])
+
+    upheld = (appeal_outcome == "Upheld").fillna(False) & active & \
+        requests["appeal_decision_date"].notna()
+    hearing = deadlines["state_fair_hearing_deadline"]
+    add("request_fair_hearing", upheld & (hearing >= now).fillna(False)
+        & ~status.isin(["Overturned", "Closed"]).fillna(False), hearing,
+        lambda m: "managed-care appeal upheld on " + _fmt(requests["appeal_decision_date"][m])
+        + "; the State fair hearing can overturn it",
+        deadlines["basis_state_fair_hearing_deadline"])
+
+    forwarded = plan.map(AUTO_FORWARDED_TO_IRE).astype("string")
+    watching = upheld & forwarded.notna() & ~status.isin(["Overturned", "Closed"]).fillna(False)
+    add("watch_ire", watching,
+        requests["appeal_decision_date"].dt.normalize() + END_OF_DAY
+        + pd.Timedelta(days=IRE_WATCH_DAYS),
+        lambda m: "reconsideration upheld on " + _fmt(requests["appeal_decision_date"][m])
+        + ": " + payer[m] + " sends the case to the Independent Review Entity itself; nothing "
+        "to file, watch for the IRE's decision",
+        lambda m: "the plan forwards an upheld reconsideration to the IRE (" + forwarded[m]
+        + f"); practice follow-up: ask for the IRE case if nothing came in {IRE_WATCH_DAYS} "
+        "days")
 
     expires = requests["auth_expiration_date"]
     horizon = now + pd.Timedelta(days=RENEWAL_HORIZON_DAYS)

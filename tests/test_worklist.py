@@ -72,7 +72,31 @@ def actions_of(table: pd.DataFrame, request_id: str = "R1") -> set[str]:
      "P2P upheld: file the written appeal"),
     ({"submitted_at": "2026-10-01", "status": "P2P Requested", "decision": "Denied",
       "decision_date": "2026-11-20", "p2p_requested_date": "2026-11-20"}, set(),
-     {"request_p2p", "file_appeal"}, "P2P pending: wait for it"),
+     {"request_p2p", "file_appeal"}, "P2P pending, filing deadline far (2027-05-19): wait"),
+    ({"submitted_at": "2026-08-01", "status": "P2P Requested", "decision": "Denied",
+      "plan_type": "Medicaid Managed Care", "decision_date": "2026-10-05",
+      "p2p_requested_date": "2026-10-06", "p2p_outcome": "Pending"}, {"file_appeal"},
+     {"request_p2p"}, "CONTRACT section 2: a pending P2P does not stop the written appeal; "
+     "the 60-day filing deadline 12-04 is near, so the appeal is listed"),
+    ({"submitted_at": "2026-10-01", "status": "Appeal Submitted", "decision": "Denied",
+      "decision_date": "2026-10-10", "appeal_submitted_date": "2026-10-12"},
+     {"escalate_appeal_decision"}, {"file_appeal"},
+     "29 CFR 2560.503-1(i)(2)(ii): the appeal decision was due 11-11; escalate"),
+    ({"submitted_at": "2026-10-01", "status": "Appeal Submitted", "decision": "Denied",
+      "decision_date": "2026-11-10", "appeal_submitted_date": "2026-11-12"}, set(),
+     {"escalate_appeal_decision"}, "appeal decision due 12-12: not late yet"),
+    ({"submitted_at": "2026-08-01", "status": "Upheld", "decision": "Denied",
+      "plan_type": "Medicare Advantage", "decision_date": "2026-08-20",
+      "appeal_submitted_date": "2026-08-21", "appeal_outcome": "Upheld",
+      "appeal_decision_date": "2026-11-20"}, {"watch_ire"},
+     {"request_external_review", "file_appeal", "request_fair_hearing"},
+     "42 CFR 422.592: the MA plan forwards the upheld reconsideration to the IRE itself"),
+    ({"submitted_at": "2026-08-01", "status": "Upheld", "decision": "Denied",
+      "plan_type": "Medicaid Managed Care", "decision_date": "2026-08-20",
+      "appeal_submitted_date": "2026-08-21", "appeal_outcome": "Upheld",
+      "appeal_decision_date": "2026-10-01"}, {"request_fair_hearing"},
+     {"request_external_review", "watch_ire"},
+     "42 CFR 438.408(f)(2): State fair hearing within 120 days of the upheld appeal"),
     ({"submitted_at": "2026-08-01", "status": "Upheld", "decision": "Denied",
       "decision_date": "2026-08-20", "appeal_submitted_date": "2026-08-21",
       "appeal_outcome": "Upheld", "appeal_decision_date": "2026-10-01"},
@@ -105,8 +129,8 @@ def test_rows_carry_what_a_person_needs_and_no_patient_name() -> None:
     assert row["request_id"] == "R1"
     assert row["patient_id"] == "P1"
     assert row["owner"] == "Dana"
-    assert row["due"] == pd.Timestamp("2026-11-17 10:00")
-    assert row["days_left"] == pytest.approx(-13.0, abs=0.05)
+    assert row["due"] == pd.Timestamp("2026-11-17 23:59:59")  # 15 days end at end of day
+    assert row["days_left"] == pytest.approx(-12.4, abs=0.05)  # 11-17 23:59:59 to 11-30 09:00
     assert "Commercial, standard: 15 calendar days" in row["basis"]
     assert "Sample, Private" not in table.to_string()
 
@@ -225,3 +249,46 @@ def test_denials_board_leaves_out_approvals_and_overturned_and_sorts_soonest_fir
                   {**DENIED, "decision_date": "2026-11-20", "status": "Withdrawn"},
                   {**DENIED, "decision": "Partially Approved", "decision_date": "2026-11-27"})
     assert table["request_id"].tolist() == ["R2", "R6", "R1"]
+
+
+# (plan_type, says the late decision can be appealed, why)
+LATE_CASES = [
+    ("Medicare Advantage", "42 CFR 422.568(f)", "MA: a late decision is an adverse decision"),
+    ("Medicaid Managed Care", "42 CFR 438.404(c)(5)", "Medicaid managed care: the same"),
+    ("CHIP", "438.404(c)(5)", "CHIP managed care: the same"),
+    ("Commercial", None, "Commercial: escalate only, no deemed denial"),
+]
+
+
+@pytest.mark.parametrize(("plan", "citation", "why"), LATE_CASES,
+                         ids=[case[-1] for case in LATE_CASES])
+def test_overdue_payer_decision_offers_the_appeal(plan: str, citation: str | None,
+                                                   why: str) -> None:
+    table = worklist({"plan_type": plan, "submitted_at": "2026-11-02 10:00",
+                      "status": "Submitted"})
+    row = table[table["action_key"] == "escalate_decision"].iloc[0]
+    if citation is None:
+        assert "appeal" not in row["reason"], why
+    else:
+        assert citation in row["reason"], why
+        assert "file the written appeal" in row["reason"], why
+
+
+def test_pending_p2p_appeal_row_is_due_at_the_filing_deadline() -> None:
+    table = worklist({"submitted_at": "2026-08-01", "status": "P2P Requested",
+                      "decision": "Denied", "plan_type": "Medicaid Managed Care",
+                      "decision_date": "2026-10-05", "p2p_requested_date": "2026-10-06"})
+    row = table[table["action_key"] == "file_appeal"].iloc[0]
+    assert row["due"] == pd.Timestamp("2026-12-04 23:59:59")  # 10-05 + 60 days
+    assert "still pending and does not stop the appeal clock" in row["reason"]
+
+
+def test_ire_watch_asks_nothing_of_the_practice() -> None:
+    table = worklist({"submitted_at": "2026-08-01", "status": "Upheld", "decision": "Denied",
+                      "plan_type": "Medicare Advantage", "decision_date": "2026-08-20",
+                      "appeal_submitted_date": "2026-08-21", "appeal_outcome": "Upheld",
+                      "appeal_decision_date": "2026-11-20"})
+    row = table[table["action_key"] == "watch_ire"].iloc[0]
+    assert "nothing to file" in row["reason"]
+    assert "422.592" in row["basis"]
+    assert row["due"] == pd.Timestamp("2026-12-20 23:59:59")
