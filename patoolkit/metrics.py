@@ -18,7 +18,18 @@ Words used in the definitions:
 - overturned: p2p_outcome or appeal_outcome is Overturned.
 - contested: a denial with a P2P requested or held, or an appeal submitted.
 - late: decided after decision_due (deadlines); a decision_date without a time
-  counts as that day (a payer is not called late by mistake).
+  counts as that day (a payer is not called late by mistake). A period counted
+  in days ends at 23:59:59 of its last day, so a decision at 15:00 on day 7 of
+  7 is on time.
+- hours to decision: elapsed hours from submitted_at to decision_date, as
+  recorded; a decision_date without a time counts at the end of its day (the
+  latest the decision can have come), and never less than 0.
+
+The CMS-0057-F group is what payers must publish each year (42 CFR
+422.122(c), 438.210(f), 440.230(e)(3), 457.732(c)) that a practice's own
+tracker can show for its requests: approval after an extension and the mean
+and median time to decision, standard and expedited apart (approved, denied
+and approved after appeal are in the other groups).
 """
 
 from __future__ import annotations
@@ -31,12 +42,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .deadlines import APPROVALS, deadlines_for
+from .deadlines import APPROVALS, END_OF_DAY, deadlines_for
 
 if TYPE_CHECKING:
     from .tracker import Tracker
 
 ELECTRONIC_CHANNELS = ("Portal", "FHIR API", "Clearinghouse")
+CMS_GROUP = "CMS-0057-F"
 OVERTURNED = "Overturned"
 
 
@@ -125,6 +137,17 @@ METRICS: tuple[Metric, ...] = (
            "denials with a p2p_requested_date.", "Process"),
     Metric("auth_number_recorded_pct", "pct", "approved_with_auth", "approved",
            "Process: 100 x approvals with an auth_number / approvals.", "Process"),
+    Metric("approved_after_extension_pct", "pct", "approved_extended", "decided",
+           "100 x approved requests whose decision timeframe was extended (extension_days "
+           "above 0) / decided.", CMS_GROUP),
+    Metric("mean_hours_to_decision_standard", "mean", "hours_standard", None,
+           "Mean hours from submitted_at to decision_date, standard requests.", CMS_GROUP),
+    Metric("median_hours_to_decision_standard", "median", "hours_standard", None,
+           "Median hours from submitted_at to decision_date, standard requests.", CMS_GROUP),
+    Metric("mean_hours_to_decision_expedited", "mean", "hours_expedited", None,
+           "Mean hours from submitted_at to decision_date, expedited requests.", CMS_GROUP),
+    Metric("median_hours_to_decision_expedited", "median", "hours_expedited", None,
+           "Median hours from submitted_at to decision_date, expedited requests.", CMS_GROUP),
 )
 METRIC_NAMES = tuple(metric.name for metric in METRICS)
 GROUPS = {"payer": "by_payer", "service_category": "by_service_category"}
@@ -151,6 +174,10 @@ def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
     info_requested = requests["info_requested_at"].notna()
     days = (decision_date.dt.normalize() - submitted_at.dt.normalize()) / pd.Timedelta(days=1)
     days = days.where(decided)
+    decided_by = decision_date.where(~(decision_date == decision_date.dt.normalize()),
+                                     decision_date + END_OF_DAY)
+    hours = ((decided_by - submitted_at) / pd.Timedelta(hours=1)).clip(lower=0).where(decided)
+    extended = (requests["extension_days"].fillna(0) > 0).fillna(False)
     standard = (urgency == "Standard").fillna(False)
     expedited = (urgency == "Expedited").fillna(False)
     due = deadlines["decision_due"]
@@ -162,7 +189,8 @@ def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
     service = requests["scheduled_service_date"]
     checked = requests["requirement_checked_date"]
     channel = requests["channel"].astype("string")
-    hours = (requests["info_responded_at"] - requests["info_requested_at"]) / pd.Timedelta(hours=1)
+    answer_hours = (requests["info_responded_at"] - requests["info_requested_at"]) \
+        / pd.Timedelta(hours=1)
     window = deadlines["p2p_window_closes"]
     p2p_date = requests["p2p_requested_date"]
     table = pd.DataFrame({
@@ -199,17 +227,21 @@ def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
         & (requests["docs_complete"].astype("string") == "Yes").fillna(False),
         "electronic": channel.isin(list(ELECTRONIC_CHANNELS)).fillna(False),
         "with_channel": channel.notna(),
-        "hours_to_answer": hours.where(hours >= 0),
+        "hours_to_answer": answer_hours.where(answer_hours >= 0),
         "p2p_in_window": p2p_requested & window.notna()
         & (p2p_date.dt.normalize() <= window).fillna(False),
         "p2p_requested": p2p_requested,
         "p2p_same_day": p2p_requested
         & (p2p_date.dt.normalize() == decision_date.dt.normalize()).fillna(False),
         "approved_with_auth": approved & requests["auth_number"].notna(),
+        "approved_extended": approved & extended,
+        "hours_standard": hours.where(standard),
+        "hours_expedited": hours.where(expedited),
     }, index=requests.index)
     flags = [name for name in table.columns
              if name not in ("days_to_decision", "days_standard", "days_expedited",
-                             "timeframe_standard", "hours_to_answer")]
+                             "timeframe_standard", "hours_to_answer", "hours_standard",
+                             "hours_expedited")]
     table[flags] = table[flags].astype("int64")
     return table
 

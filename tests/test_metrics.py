@@ -28,8 +28,10 @@ SUMMIT = {"payer": "Summit Health Plan", "plan_type": "Commercial", "urgency": "
 LAKESHORE = {"payer": "Lakeshore Medicare Advantage", "plan_type": "Medicare Advantage",
              "urgency": "Standard", "service_category": "Surgery/Procedure"}
 REQUESTS = [
-    # R1: approved in 4 days, first pass, checked before the service, auth recorded
-    {**SUMMIT, "request_id": "R1", "submitted_at": "2026-10-01", "decision": "Approved",
+    # R1: approved in 4 days after a 15-day extension, first pass, checked before the
+    # service, auth recorded
+    {**SUMMIT, "request_id": "R1", "submitted_at": "2026-10-01", "extension_days": 15,
+     "decision": "Approved",
      "decision_date": "2026-10-05", "auth_number": "A1", "requirement_checked_date":
      "2026-09-28", "scheduled_service_date": "2026-10-20", "docs_complete": "Yes",
      "channel": "Portal"},
@@ -111,6 +113,15 @@ OVERALL = [
     ("p2p_same_day_pct", "R2 / R2", 100.0),
     ("auth_number_recorded_pct", "R1, R5 / R1, R4, R5", 66.7),
     ("standard_timeframe_days", "median of 15, 15, 7, 15, 7", 15.0),
+    # CMS-0057-F public-reporting measures (a date-only decision counts at the end of its day,
+    # 23:59:59, rounded to one decimal)
+    ("approved_after_extension_pct", "R1 (extension_days 15) / 6 decided", 16.7),
+    ("mean_hours_to_decision_standard",
+     "R1 10-01 00:00 to 10-05 end 120, R2 216, R3 288, R8 48: 672 / 4", 168.0),
+    ("median_hours_to_decision_standard", "median of 48, 120, 216, 288", 168.0),
+    ("mean_hours_to_decision_expedited",
+     "R4 10-03 08:00 to 10-04 end 40, R5 to 10-07 end 112: 152 / 2", 76.0),
+    ("median_hours_to_decision_expedited", "median of 40, 112", 76.0),
 ]
 
 
@@ -199,3 +210,17 @@ def test_docs_define_every_metric_as_the_code_does() -> None:
     docs = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
     assert docs.read_text(encoding="utf-8") == definitions_markdown(), \
         "docs/metrics.md is stale: python -m patoolkit.metrics > docs/metrics.md"
+
+
+def test_a_decision_on_the_last_day_of_a_day_count_is_on_time() -> None:
+    """CONTRACT section 2 (issue 15): 7 calendar days from 2026-03-02 10:00 end 2026-03-09
+    23:59:59, so an answer at 15:00 on day 7 is on time (it was counted late before)."""
+    requests = typed_frame("Requests", [
+        {**LAKESHORE, "request_id": "ON", "submitted_at": "2026-03-02 10:00",
+         "decision": "Approved", "decision_date": "2026-03-09 15:00"},
+        {**LAKESHORE, "request_id": "LATE", "submitted_at": "2026-03-02 10:00",
+         "decision": "Approved", "decision_date": "2026-03-10 00:30"},
+    ])
+    deadlines = compute_deadlines(requests, PAYERS, {}, CALENDAR, NOW)
+    overall = scorecard(requests, deadlines).as_json()["overall"]
+    assert overall["late_decisions"] == 1

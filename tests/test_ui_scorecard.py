@@ -134,3 +134,19 @@ def test_report_refuses_a_bad_out_or_date_before_running_the_notebook(
                  str(tmp_path / "r.html")]) == 2
     assert "--from 'Nov 31' is not a local date" in capsys.readouterr().err
     assert ran == []  # none of these ran the notebook
+
+
+def test_scorecard_shows_the_cms_0057_f_measures(sample_copy: Path) -> None:
+    """Issue 15: approved after an extension, mean and median time to decision, standard and
+    expedited apart, in their own section with their definitions."""
+    from patoolkit.metrics import CMS_GROUP, METRICS
+
+    dashboard = ScorecardDashboard(TrackerSession(sample_copy))
+    page = dashboard.body.value
+    section = page.split("CMS-0057-F public-reporting measures", 1)[1].split("<h3>", 1)[0]
+    names = [metric.name for metric in METRICS if metric.group == CMS_GROUP]
+    assert {"approved_after_extension_pct", "median_hours_to_decision_expedited"} <= set(names)
+    for name in names:
+        assert name in section, name
+    assert dashboard.card is not None
+    assert dashboard.card.overall["median_hours_to_decision_standard"] > 0

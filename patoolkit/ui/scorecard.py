@@ -14,7 +14,14 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 import pandas as pd
 
-from ..metrics import METRICS, Scorecard, definitions, scorecard, write_scorecard_xlsx
+from ..metrics import (
+    CMS_GROUP,
+    METRICS,
+    Scorecard,
+    definitions,
+    scorecard,
+    write_scorecard_xlsx,
+)
 from .charts import bar_chart, line_chart
 from .common import (
     STYLE,
@@ -45,6 +52,7 @@ CATEGORY_COLUMNS = ("service_category", "requests", "decided", "approved_pct", "
 PROCESS = ("requirement_checked_pct", "submitted_complete_pct", "submitted_electronically_pct",
            "info_request_pct", "median_hours_to_answer_info", "p2p_same_day_pct",
            "p2p_in_window_pct", "auth_number_recorded_pct")
+CMS_MEASURES = tuple(metric.name for metric in METRICS if metric.group == CMS_GROUP)
 REPORT_STYLE = """
 <style>
 .pa-sc { font-family: Arial, Helvetica, sans-serif; color: #222; }
@@ -113,11 +121,8 @@ def scorecard_html(card: Scorecard, title: str = "Payer scorecard") -> str:
                    ["requests", "decided", "denied"], "Requests by month of submission"),
     ]
     chart_html = "".join(f'<div class="pa-chart">{svg}</div>' for svg in charts)
-    lookup = {m.name: m for m in METRICS}
-    process = pd.DataFrame({
-        "measure": list(PROCESS),
-        "value": pd.Series([_value(overall.get(name)) for name in PROCESS], dtype=object),
-        "definition": [lookup[name].definition.removeprefix("Process: ") for name in PROCESS]})
+    process = _measures(overall, PROCESS)
+    public = _measures(overall, CMS_MEASURES)
     reasons = card.denial_reasons.head(15)
     return (
         f'{REPORT_STYLE}<div class="pa-sc"><div class="pa-title">{html.escape(title)}</div>'
@@ -127,9 +132,20 @@ def scorecard_html(card: Scorecard, title: str = "Payer scorecard") -> str:
         f"<h3>By service category</h3>{_table(card.by_service_category, CATEGORY_COLUMNS)}"
         f"<h3>Denial reasons</h3>{_table(reasons)}"
         f"<h3>Readiness checklist: process measures</h3>{_table(process)}"
+        "<h3>CMS-0057-F public-reporting measures, from this practice's requests</h3>"
+        f"{_table(public)}"
         f"<h3>Definitions</h3>"
         f"{_table(definitions()[['metric', 'definition', 'numerator', 'denominator']], None, 200)}"
         "</div>")
+
+
+def _measures(overall: dict[str, object], names: Sequence[str]) -> pd.DataFrame:
+    """measure, value, definition for some metrics of the overall row."""
+    lookup = {m.name: m for m in METRICS}
+    return pd.DataFrame({
+        "measure": list(names),
+        "value": pd.Series([_value(overall.get(name)) for name in names], dtype=object),
+        "definition": [lookup[name].definition.removeprefix("Process: ") for name in names]})
 
 
 class ScorecardDashboard:
