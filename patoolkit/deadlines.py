@@ -340,6 +340,22 @@ def rating_period_starts(on: pd.Series, month_days: pd.Series) -> pd.Series:
     return result
 
 
+def extension_limits(rules: Rules, on: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(most days extension_days may add, the rule in words) per request; NaN: no limit."""
+    chosen, basis = rules.choose("extension_limit", on)
+    limit, _ = rules.amounts("extension_limit", chosen)
+    return limit, basis
+
+
+def extension_limits_for(requests: pd.DataFrame,
+                         drug_categories: Sequence[str] = LISTS["drug_category"]
+                         ) -> tuple[pd.Series, pd.Series]:
+    """extension_limits by each request's submission date (check warns above them)."""
+    now = pd.Timestamp.now().floor("s")
+    rules = Rules(requests, drug_requests(requests, drug_categories), now)
+    return extension_limits(rules, requests["submitted_at"].dt.normalize().fillna(now.normalize()))
+
+
 def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
                  now: pd.Timestamp | None = None, clock: Clock | None = None,
                  drug: pd.Series | None = None
@@ -421,8 +437,7 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     asked = extension.notna() & (extension > 0) & due.notna()
     clock_stopped = pd.Series(False, index=index)
     if asked.any():
-        limit_row, limit_basis = rules.choose("extension_limit", on)
-        limit, _ = rules.amounts("extension_limit", limit_row)
+        limit, limit_basis = extension_limits(rules, on)
         allowed = extension.astype("float64").where(limit.isna(), np.fmin(extension, limit))
         moved = asked & (allowed > 0)
         due[moved] = _end_of_day(due[moved]) + _days(allowed[moved])

@@ -153,6 +153,8 @@ class Timeframe:
             who += f", {self.urgency.lower()}"
         if self.amount is None:
             return f"{who}: no such timeframe in federal law ({self.citation})"
+        if self.amount == 0:
+            return f"{who}: none allowed ({self.citation})"
         unit = self.unit[:-1] if self.amount == 1 else self.unit
         return f"{who}: {self.amount} {unit} {COUNTED_FROM[self.deadline]} ({self.citation})"
 

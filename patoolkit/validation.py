@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .calendars import DEFAULT_TIMEZONE, is_time_zone, month_day
 from .codes import (
     STATE_CODE_WARNING,
     icd10_problem,
@@ -25,7 +26,8 @@ from .codes import (
 )
 from .completeness import GAPS, gap_masks
 from .errors import Problem
-from .schema import NO_WORDS, YES_WORDS, Column, Sheet
+from .schema import LISTS, NO_WORDS, YES_WORDS, Column, Sheet, is_blank
+from .timeframes import BUSINESS_DAYS, DAYS, EXPEDITED, HOURS, STANDARD, federal
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Text date formats accepted after ISO 8601, in order: US first (these are US practices).
@@ -362,7 +364,87 @@ def convert_sheet(sheet: Sheet, raw: pd.DataFrame, lists: dict[str, tuple[str, .
         typed[column.name] = convert_column(column, values, lists, found)
     frame = pd.DataFrame(typed, index=raw.index)
     frame.index.name = "row"
+    if sheet.name == "Requests":
+        check_extensions(frame, found, lists.get("drug_category", LISTS["drug_category"]))
+    elif sheet.name == "Payers":
+        check_payer_overrides(frame, found)
+    elif sheet.name == "Settings":
+        check_time_zone(frame, found)
     return frame
+
+
+def check_extensions(frame: pd.DataFrame, found: Collector,
+                     drug_categories: Sequence[str]) -> None:
+    """extension_days beyond the legal limit (CONTRACT section 2): the limit is used."""
+    from .deadlines import extension_limits_for
+
+    asked = frame["extension_days"]
+    if not (asked.notna() & (asked > 0)).any():
+        return
+    limit, rule = extension_limits_for(frame, drug_categories)
+    over = (asked.notna() & limit.notna() & (asked > limit)).fillna(False).astype(bool)
+    for row, value, words in zip(frame.index[over], asked[over], rule[over], strict=True):
+        found.add([row], "extension_days",
+                  f"{value} days is more than the law allows an extension to add for this "
+                  f"request ({words}); deadlines use the limit", [value], severity="warning")
+
+
+def _nominal_days(amount: float, unit: str) -> float:
+    return amount if unit == DAYS else amount * 7 / 5 if unit == BUSINESS_DAYS else amount / 24
+
+
+def check_payer_overrides(frame: pd.DataFrame, found: Collector) -> None:
+    """Payers-sheet timeframes longer than federal law (used only when stricter), a State
+    fair hearing window over 90 days, reversed override dates, an unreadable rating period."""
+    today = dt.date.today()
+    for row, record in zip(frame.index, frame.to_dict("records"), strict=True):
+        # a Payers sheet has a few dozen rows; blanks (NA, NaT) read as None
+        values = {key: None if is_blank(value) else value for key, value in record.items()}
+        plan = values.get("plan_type")
+        since, until = values.get("override_from"), values.get("override_to")
+        on = since.date() if isinstance(since, pd.Timestamp) else today
+        if isinstance(plan, str):
+            days_are = values.get("decision_days_are")
+            unit = BUSINESS_DAYS if days_are == "Business" else DAYS
+            for column, urgency, given_unit in (
+                    ("standard_decision_days", STANDARD, unit),
+                    ("expedited_decision_hours", EXPEDITED, HOURS)):
+                given = values.get(column)
+                rule = federal("decision_due", plan, urgency, False, on)
+                if given is None or rule is None or rule.amount is None:
+                    continue
+                if _nominal_days(float(given), given_unit) > _nominal_days(rule.amount,
+                                                                             rule.unit):
+                    found.add([row], column,
+                              f"longer than federal law allows ({rule.words(plan)}); an "
+                              "override is used only when stricter, so deadlines use the "
+                              "federal limit", [given], severity="warning")
+            filing = values.get("appeal_filing_days")
+            rule = federal("appeal_filing_deadline", plan, STANDARD, False, on)
+            if (filing is not None and rule is not None and rule.amount is not None
+                    and rule.payer_may == "shorten" and filing > rule.amount):
+                found.add([row], "appeal_filing_days",
+                          f"longer than federal law allows ({rule.words(plan)}); deadlines "
+                          "use the federal limit", [filing], severity="warning")
+        if isinstance(since, pd.Timestamp) and isinstance(until, pd.Timestamp) and until < since:
+            found.add([row], "override_to", "the override ends before it starts; check "
+                      "override_from and override_to", [until.date()], severity="warning")
+        start = values.get("rating_period_start")
+        if isinstance(start, str) and month_day(start) is None:
+            found.add([row], "rating_period_start",
+                      "is not a month and day; write it as MM-DD (07-01 for July 1); "
+                      "January 1 is used", [start], severity="warning")
+
+
+def check_time_zone(frame: pd.DataFrame, found: Collector) -> None:
+    keys = frame["key"].astype("string").str.strip().str.casefold()
+    for row in frame.index[(keys == "timezone").fillna(False)]:
+        value = frame.at[row, "value"]
+        if isinstance(value, str) and not is_time_zone(value):
+            found.add([row], "value",
+                      f"'{value}' is not a time zone name; use an IANA name such as "
+                      f"America/Chicago ({DEFAULT_TIMEZONE} is used)", [value],
+                      severity="warning")
 
 
 def convert_column(column: Column, raw: pd.Series, lists: dict[str, tuple[str, ...]],

@@ -189,3 +189,65 @@ def test_a_state_service_code_is_a_warning_and_words_an_error(codes: str,
 def test_a_text_date_outside_1900_to_2199_is_reported_not_a_crash(typed: str) -> None:
     with pytest.raises(ValueError, match="is not a plausible date"):
         typed_frame("Requests", [{"request_id": "R1", "submitted_at": typed}])
+
+
+def _warnings(sheet: str, records: list[dict[str, object]]) -> list[tuple[int, str, str]]:
+    from patoolkit.schema import LISTS
+    from patoolkit.tracker import convert_sheet_records
+
+    return [(int(p.row or 0), str(p.column), p.message) for p in convert_sheet_records(
+        sheet, records, {k: tuple(v) for k, v in LISTS.items()})
+        if p.severity == "warning" and "is blank" not in p.message]
+
+
+# (request fields, warned, why) -- CONTRACT section 2: "check warns about a larger value"
+EXTENSION_CASES = [
+    ({"plan_type": "Medicare Advantage", "extension_days": 99}, True,
+     "42 CFR 422.568(b)(1)(i): at most 14 days"),
+    ({"plan_type": "Medicare Advantage", "extension_days": 14}, False, "14 is allowed"),
+    ({"plan_type": "Commercial", "extension_days": 15}, False, "one 15-day extension"),
+    ({"plan_type": "Commercial", "extension_days": 16}, True, "more than 15"),
+    ({"plan_type": "Commercial", "urgency": "Expedited", "extension_days": 1}, True,
+     "no extension of an urgent Commercial request"),
+    ({"plan_type": "Medicaid FFS", "codes": "J0135", "extension_days": 2}, True,
+     "no extension of a covered outpatient drug's 24 hours"),
+    ({"plan_type": "Other", "extension_days": 60}, False, "no federal limit for Other"),
+]
+
+
+@pytest.mark.parametrize(("fields", "warned", "why"), EXTENSION_CASES,
+                         ids=[case[-1] for case in EXTENSION_CASES])
+def test_an_extension_beyond_the_legal_limit_is_warned(fields: dict[str, object], warned: bool,
+                                                       why: str) -> None:
+    found = [w for w in _warnings("Requests", [{"request_id": "A", "submitted_at": "2026-03-02",
+                                                **fields}]) if w[1] == "extension_days"]
+    assert bool(found) is warned, why
+    if warned:
+        assert found[0][0] == 2, "names the Excel row"
+        assert "deadlines use the limit" in found[0][2]
+
+
+def test_payer_overrides_longer_than_federal_law_are_warned() -> None:
+    found = _warnings("Payers", [
+        {"payer": "Slow", "plan_type": "Commercial", "standard_decision_days": 30,
+         "expedited_decision_hours": 96},
+        {"payer": "State", "plan_type": "Commercial", "standard_decision_days": 5,
+         "decision_days_are": "Business", "override_from": "2026-07-01"},
+        {"payer": "Hearing", "plan_type": "Medicaid FFS", "appeal_filing_days": 120},
+        {"payer": "Dates", "plan_type": "Medicaid Managed Care", "override_from": "2026-07-01",
+         "override_to": "2026-01-01", "rating_period_start": "mid-year"},
+        {"payer": "Any Plan", "standard_decision_days": 99},
+    ])
+    where = {(row, column) for row, column, _ in found}
+    assert where == {(2, "standard_decision_days"), (2, "expedited_decision_hours"),
+                     (4, "appeal_filing_days"), (5, "override_to"), (5, "rating_period_start")}
+    message = next(m for row, column, m in found if column == "standard_decision_days")
+    assert "15 calendar days" in message
+    assert "deadlines use the federal limit" in message
+
+
+def test_an_unknown_time_zone_is_warned() -> None:
+    found = _warnings("Settings", [{"key": "timezone", "value": "Mars/Olympus"},
+                                   {"key": "practice_name", "value": "Mars/Olympus"}])
+    assert [(row, column) for row, column, _ in found] == [(2, "value")]
+    assert "America/New_York is used" in found[0][2]
