@@ -68,6 +68,7 @@ from .errors import PAToolkitError, RequestNotFoundError
 from .files import create_new_file
 from .rules import documentation_checklist
 from .schema import REQUESTS, SHEETS, is_blank
+from .timeframes import GOOD_CAUSE
 
 if TYPE_CHECKING:
     from .tracker import Tracker
@@ -261,10 +262,13 @@ def check_appeal(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
             request.get("appeal_outcome")):
         return (f"an appeal was already submitted on {_day(request['appeal_submitted_date'])} "
                 "and awaits a decision")
-    if _passed(deadlines.get("appeal_filing_deadline"), now):
-        return (f"the appeal filing deadline passed on "
-                f"{_day(deadlines['appeal_filing_deadline'])}")
+    # A filing deadline that has passed does not stop the letter: it asks for good cause.
     return None
+
+
+def filing_late(deadlines: Row, now: pd.Timestamp) -> bool:
+    """Whether an appeal made now is late: its filing deadline has passed."""
+    return _passed(deadlines.get("appeal_filing_deadline"), now)
 
 
 def check_external_review(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
@@ -712,8 +716,10 @@ def build_context(tracker: Tracker, request_id: str, deadlines: Row, now: pd.Tim
                           in_requests),
         "deadlines": Fields({**{name: _format(value) for name, value in deadlines.items()
                                 if not name.startswith("basis_")},
-                             "decision_basis": deadlines.get("basis_decision_due")},
-                            in_deadlines, known=(*DEADLINES, "decision_timeframe")),
+                             "decision_basis": deadlines.get("basis_decision_due"),
+                             **_late_filing(request, deadlines, now)},
+                            in_deadlines, known=(*DEADLINES, *LATE_FILING_FIELDS,
+                                                 "decision_timeframe")),
         "letter": Fields({"date": _format(now.normalize()), "title": kind.title,
                           "kind": kind.key}, lambda name: "set by patoolkit"),
     }
@@ -730,6 +736,18 @@ def build_context(tracker: Tracker, request_id: str, deadlines: Row, now: pd.Tim
     context["_to_supply"] = to_supply
     context["_request_row"] = row_number
     return context
+
+
+LATE_FILING_FIELDS = ("filing_deadline_passed", "good_cause_rule")
+
+
+def _late_filing(request: Row, deadlines: Row, now: pd.Timestamp) -> dict[str, object]:
+    """deadlines.filing_deadline_passed (the date, only when an appeal made now is late) and
+    deadlines.good_cause_rule (the citation where the law gives one; else the plan decides)."""
+    if not filing_late(deadlines, now):
+        return dict.fromkeys(LATE_FILING_FIELDS)
+    return {"filing_deadline_passed": _format(deadlines.get("appeal_filing_deadline")),
+            "good_cause_rule": GOOD_CAUSE.get(str(request.get("plan_type")))}
 
 
 def parse_set(values: Iterable[str], fields: TemplateFields | None = None) -> dict[str, object]:

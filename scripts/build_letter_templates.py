@@ -164,6 +164,23 @@ def p2p() -> Document:
     return document
 
 
+def _good_cause(document: Document) -> None:
+    """Only in a late appeal: the request to accept it for good cause (42 CFR 422.582(c) for
+    Medicare Advantage), with the reasons the person gives (good_cause) or, when none was
+    given, a marked line to complete before sending."""
+    document.add_paragraph("{%p if deadlines.filing_deadline_passed is defined %}")
+    _heading(document, "Good cause for filing after the appeal period")
+    _para(document, "The period to file this appeal ended on "
+                    "{{ deadlines.filing_deadline_passed }}. We ask that you accept it for "
+                    "good cause{% if deadlines.good_cause_rule is defined %}, as "
+                    "{{ deadlines.good_cause_rule }} provides{% else %}, which the plan may "
+                    "allow{% endif %}, for this reason:")
+    _para(document, "{% if good_cause is defined %}{{ good_cause }}{% else %}[To complete "
+                    "before sending: what kept this appeal from being filed in time, with "
+                    "dates.]{% endif %}")
+    document.add_paragraph("{%p endif %}")
+
+
 def _appeal_body(document: Document) -> None:
     _heading(document, "The reason for the denial")
     _para(document, "Your notice of {{ request.decision_date }} gives this reason: "
@@ -183,9 +200,11 @@ def appeal() -> Document:
     _para(document, "Dear Appeals Reviewer:")
     _para(document, "On behalf of our patient, {{ practice.name }} appeals the determination "
                     "of {{ request.decision_date }} on prior authorization for the service "
-                    "above.{% if deadlines.appeal_filing_deadline is defined %} This appeal is "
+                    "above.{% if deadlines.filing_deadline_passed is not defined and "
+                    "deadlines.appeal_filing_deadline is defined %} This appeal is "
                     "filed within your appeal period, which ends on "
                     "{{ deadlines.appeal_filing_deadline }}.{% endif %}")
+    _good_cause(document)
     _appeal_body(document)
     _para(document)
     _para(document, "The enclosed records answer the specific reason you gave. We ask that "
@@ -212,6 +231,7 @@ def expedited_appeal() -> Document:
                     "or the patient\u2019s ability to regain maximum function, for these "
                     "reasons:")
     _loop(document, "urgency_reason", "paragraph")
+    _good_cause(document)
     _appeal_body(document)
     _para(document)
     _para(document, "Please telephone the decision to {{ practice.phone }} as soon as it is "

@@ -204,7 +204,6 @@ def test_missing_criteria_evidence_names_each_item(letters_tracker: Path) -> Non
     ("p2p", {"P2P Date": pd.Timestamp("2026-11-26").date(), "P2P Outcome": "Upheld"}, AS_OF,
      "already held on 2026-11-26 (Upheld)"),
     ("appeal", {"Appeal Outcome": "Overturned"}, AS_OF, "already overturned"),
-    ("appeal", {}, pd.Timestamp("2027-06-01"), "appeal filing deadline passed on 2027-05-24"),
     ("appeal", {"Appeal Submitted Date": pd.Timestamp("2026-11-26").date()}, AS_OF,
      "already submitted on 2026-11-26"),
     ("expedited-appeal", {"Decision": None, "Decision Date": None, "Status": "Submitted"},
@@ -472,8 +471,9 @@ def test_cli_templates_lists_kinds_and_fields(capsys: pytest.CaptureFixture[str]
     documents = json.loads(capsys.readouterr().out)
     assert [d["kind"] for d in documents] == list(KINDS)
     by_kind = {d["kind"]: d for d in documents}
-    assert {f["name"] for f in by_kind["appeal"]["to_supply"]} == {
-        "denial_response", "clinical_rationale", "enclosures"}
+    appeal = {f["name"]: f["optional"] for f in by_kind["appeal"]["to_supply"]}
+    assert appeal == {"denial_response": False, "clinical_rationale": False,
+                      "enclosures": False, "good_cause": True}  # good cause: late appeals only
     assert "request.denial_reason" in by_kind["appeal"]["from_tracker"]
     assert "deadlines.p2p_window_closes" in by_kind["p2p"]["from_tracker"]
     optional = {f["name"]: f["optional"] for f in by_kind["info-response"]["to_supply"]}
@@ -759,3 +759,39 @@ def test_a_settings_template_folder_that_does_not_exist_is_a_finding(
                  "--no-history", *[f"--set={k}={v}" for k, v in SUPPLIED["p2p"].items()]])
     assert code == 1
     assert "the letter template folder does not exist" in capsys.readouterr().err
+
+
+# (kind, changes, the good-cause words, why) -- CONTRACT section 2: a late filing is not refused
+LATE_APPEALS = [
+    ("appeal", {}, "good cause, which the plan may allow",
+     "Commercial: the plan's discretion (filing deadline 2027-05-24, 180 days)"),
+    ("expedited-appeal", {"Decision Date": pd.Timestamp("2026-09-01").date()},
+     "good cause, as 42 CFR 422.582(c) provides",
+     "Medicare Advantage: 65 days from 2026-09-01 ended 2026-11-05; 42 CFR 422.582(c)"),
+]
+
+
+@pytest.mark.parametrize(("kind", "changes", "words", "why"), LATE_APPEALS,
+                         ids=[case[-1] for case in LATE_APPEALS])
+def test_a_late_appeal_is_made_with_a_good_cause_paragraph(
+        tmp_path: Path, kind: str, changes: dict[str, object], words: str, why: str) -> None:
+    path = build_letter_tracker(tmp_path / "t.xlsx", **{kind: changes})
+    now = pd.Timestamp("2027-06-01") if kind == "appeal" else AS_OF
+    maker = maker_for(path, now=now)
+    # without the reason: a marked line for the person to complete before sending
+    text = letter_text(maker.render(request_id(kind), kind, SUPPLIED[kind]))
+    assert "Good cause for filing after the appeal period" in text, why
+    assert words in text, why
+    assert "[To complete before sending: what kept this appeal from being filed in time" in text
+    assert "filed within your appeal period" not in text
+    supplied = {**SUPPLIED[kind], "good_cause": "The denial notice reached us on 2027-05-30."}
+    text = letter_text(maker.render(request_id(kind), kind, supplied))
+    assert "The denial notice reached us on 2027-05-30." in text
+    assert "To complete before sending" not in text
+
+
+def test_an_appeal_in_time_has_no_good_cause_paragraph(letters_tracker: Path) -> None:
+    text = letter_text(maker_for(letters_tracker).render("LT-APPEAL", "appeal",
+                                                         SUPPLIED["appeal"]))
+    assert "Good cause" not in text
+    assert "filed within your appeal period, which ends on May 24, 2027" in text
