@@ -1567,6 +1567,19 @@ class LetterMaker:
         return applicable(kind, self.request_row(request_id), self._deadlines_row(request_id),
                           self.now)
 
+    def late_filing_note(self, request_id: str) -> str | None:
+        """When an appeal made now would be late, what the letter does about it (in words)."""
+        request, deadlines = self.request_row(request_id), self._deadlines_row(request_id)
+        late = _late_filing(request, deadlines, self.now)
+        if late["filing_deadline_passed"] is None or not is_blank(
+                request.get("appeal_submitted_date")):
+            return None
+        rule = late["good_cause_rule"] or "the plan's discretion"
+        return (f"The appeal filing deadline passed on {late['filing_deadline_passed']}: the "
+                f"filing is late. An appeal letter asks the plan to accept it for good cause "
+                f"({rule}); give the reason under 'Good cause for filing late', or complete "
+                "the marked line before sending.")
+
     def _not_fitting(self, request_id: str, kind: LetterKind) -> LetterNotApplicableError | None:
         reason = self.why_not(request_id, kind)
         return None if reason is None else LetterNotApplicableError(

@@ -387,7 +387,9 @@ def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = N
 WINDOWS = {  # deadline column -> what closes
     "p2p_window_closes": "Peer-to-peer window",
     "appeal_filing_deadline": "Appeal filing",
+    "appeal_decision_due": "Appeal decision (payer)",
     "external_review_deadline": "External review",
+    "state_fair_hearing_deadline": "State fair hearing",
 }
 
 
@@ -396,10 +398,11 @@ def denials_board(requests: pd.DataFrame, deadlines: pd.DataFrame, now: pd.Times
     """Every open denial with its P2P, appeal and external review windows, closing soonest first.
 
     A window is open while its step has not been taken: P2P until one is requested or
-    held (or an appeal filed), the appeal until it is filed, external review once the
-    appeal is upheld. next_deadline is the soonest open window still ahead, else the
-    latest one already passed (days_left < 0: overdue). Requests waiting on an appeal
-    decision have no window of their own and come last.
+    held (or an appeal filed), the appeal until it is filed, the payer's appeal decision
+    while it is awaited, external review and the State fair hearing once the appeal is
+    upheld. next_deadline is the soonest open window still ahead, else the latest one
+    already passed (days_left < 0: overdue). An appeal not filed by its deadline says the
+    filing is late (an appeal letter asks for good cause).
     """
     deadlines = deadlines.set_axis(requests.index)
     outcome = requests["p2p_outcome"].astype("string"), requests["appeal_outcome"].astype("string")
@@ -411,10 +414,14 @@ def denials_board(requests: pd.DataFrame, deadlines: pd.DataFrame, now: pd.Times
     appeal_filed = rows["appeal_submitted_date"].notna()
     upheld = (rows["appeal_outcome"].astype("string") == "Upheld").fillna(False)
     p2p_taken = rows["p2p_requested_date"].notna() | rows["p2p_date"].notna()
+    appeal_outcome = rows["appeal_outcome"].astype("string")
+    awaiting = appeal_filed & (appeal_outcome.isna() | (appeal_outcome == "Pending")).fillna(True)
     open_windows = pd.DataFrame({
         "p2p_window_closes": windows["p2p_window_closes"].where(~p2p_taken & ~appeal_filed),
         "appeal_filing_deadline": windows["appeal_filing_deadline"].where(~appeal_filed),
+        "appeal_decision_due": windows["appeal_decision_due"].where(awaiting),
         "external_review_deadline": windows["external_review_deadline"].where(upheld),
+        "state_fair_hearing_deadline": windows["state_fair_hearing_deadline"].where(upheld),
     })
     ahead = open_windows.where(open_windows >= now)
     passed = open_windows.where(open_windows < now)
@@ -431,8 +438,12 @@ def denials_board(requests: pd.DataFrame, deadlines: pd.DataFrame, now: pd.Times
     stage = stage.mask(rows["p2p_requested_date"].notna(), "P2P requested")
     stage = stage.mask(rows["p2p_date"].notna(),
                        "P2P held: " + rows["p2p_outcome"].astype("string").fillna("no outcome"))
+    filing_passed = ~appeal_filed & (windows["appeal_filing_deadline"] < now).fillna(False)
+    stage = stage.mask(filing_passed, "Appeal filing late: good cause needed")
     stage = stage.mask(appeal_filed & ~upheld, "Appeal submitted, awaiting decision")
     stage = stage.mask(upheld, "Appeal upheld")
+    to_ire = upheld & rows["plan_type"].astype("string").isin(list(AUTO_FORWARDED_TO_IRE))
+    stage = stage.mask(to_ire, "Reconsideration upheld: the plan sends it to the IRE")
     board = pd.DataFrame({
         "row": rows.index, "request_id": rows["request_id"], "patient_id": rows["patient_id"],
         "payer": rows["payer"], "plan_type": rows["plan_type"], "owner": rows["owner"],

@@ -411,3 +411,18 @@ def test_a_value_the_page_could_not_read_can_be_fixed_from_the_page(sample_copy:
     fixed = load_tracker(sample_copy).requests.set_index("request_id").loc[request_id]
     assert fixed["status"] == "Approved"
     assert str(fixed["decision_date"])[:10] == "2026-11-20"
+
+
+def test_detail_shows_the_later_levels_with_their_basis(today: TodayDashboard) -> None:
+    """Issue 15: appeal_decision_due (and the other new deadlines) with their basis; a decided
+    appeal's decision due is history, not overdue."""
+    requests = today.session.tracker.requests
+    appealed = requests[requests["appeal_submitted_date"].notna()
+                        & requests["appeal_decision_date"].notna()
+                        & requests["plan_type"].isin(["Commercial", "Medicare Advantage",
+                                                      "Medicaid Managed Care"])].iloc[0]
+    today.detail.show(str(appealed["request_id"]))
+    rows = today.detail.deadlines.value.split("<tr>")
+    due_row = next(row for row in rows if row.startswith("<th>Appeal decision due"))
+    assert "pa-overdue-text" not in due_row
+    assert "from the appeal&#x27;s filing" in due_row  # escaped HTML

@@ -334,3 +334,25 @@ def test_recording_a_p2p_request_moves_the_denial_on_the_board(
     assert row["next_window"] == "Appeal filing"  # the P2P window is used
     history = load_tracker(dashboard.session.path).frames["History"]
     assert "p2p_requested_date" in set(history["field"])
+
+
+def test_a_late_appeal_is_offered_and_the_page_says_the_filing_is_late(
+        dashboard: DenialsDashboard) -> None:
+    """Issue 15: a passed filing deadline does not refuse the appeal letter; the page says the
+    filing is late and the letter carries the good-cause paragraph (42 CFR 422.582(c) for
+    Medicare Advantage; Summit is Commercial: the plan's discretion)."""
+    late = DenialsDashboard(dashboard.session, as_of="2027-06-01 09:00")
+    row = late.board[late.board["request_id"] == "LT-APPEAL"].iloc[0]
+    assert row["stage"] == "Appeal filing late: good cause needed"
+    open_request(late, "LT-APPEAL")
+    form = late.letter
+    assert "appeal" in [key for _, key in form.kind.options]
+    assert "the filing is late" in form.feedback.value
+    assert "May 24, 2027" in form.feedback.value
+    form.kind.value = "appeal"
+    assert "good_cause" in form.inputs
+    fill(late, {**SUPPLIED["appeal"], "good_cause": "The notice reached us on 2027-05-30."})
+    text = form.preview_letter()
+    assert text is not None
+    assert "Good cause for filing after the appeal period" in text
+    assert "The notice reached us on 2027-05-30." in text

@@ -117,8 +117,9 @@ class LetterForm:
         self.kind.options = fitting
         self.kind.value = keep or (fitting[0][1] if fitting else None)
         self.make_button.disabled = self.preview_button.disabled = not fitting
-        set_message(self.feedback, "" if fitting else
-                    "No letter kind fits this request as the tracker stands.", "warn")
+        late = maker.late_filing_note(request_id)
+        set_message(self.feedback, late or ("" if fitting else
+                    "No letter kind fits this request as the tracker stands."), "warn")
         self.download.value = self.preview.value = ""
         self.build_fields()
 

@@ -98,6 +98,7 @@ MET_BY = {
     "p2p_window_closes": "p2p_requested_date",
     "appeal_target": "appeal_submitted_date",
     "appeal_filing_deadline": "appeal_submitted_date",
+    "appeal_decision_due": "appeal_decision_date",
 }
 
 

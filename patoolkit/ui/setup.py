@@ -23,12 +23,20 @@ from .common import (
 )
 
 # What each column of the payer table shows, and the fake event that makes it apply.
+DRUG = {"service_category": "Specialty Medication"}
 PAYER_COLUMNS = [
     ("Standard decision", "decision_due", {"urgency": "Standard"}),
     ("Expedited decision", "decision_due", {"urgency": "Expedited"}),
+    ("Standard drug decision", "decision_due", {"urgency": "Standard", **DRUG}),
+    ("Expedited drug decision", "decision_due", {"urgency": "Expedited", **DRUG}),
+    ("Extension", "decision_due", {"urgency": "Standard", "extension_days": 365}),
     ("Peer-to-peer window", "p2p_window_closes", {"decision": "Denied"}),
     ("Appeal filing", "appeal_filing_deadline", {"decision": "Denied"}),
+    ("Appeal decision", "appeal_decision_due",
+     {"decision": "Denied", "appeal_submitted_date": "day"}),
     ("External review", "external_review_deadline",
+     {"decision": "Denied", "appeal_outcome": "Upheld"}),
+    ("State fair hearing", "state_fair_hearing_deadline",
      {"decision": "Denied", "appeal_outcome": "Upheld"}),
 ]
 
@@ -39,7 +47,8 @@ def payer_rules_table(tracker: Tracker, on: dt.date | None = None) -> pd.DataFra
     day = pd.Timestamp(on or dt.date.today())
     # One example request per payer and column, all computed in a single call.
     examples = [{"request_id": f"{n}-{k}", "payer": payer, "plan_type": plan,
-                 "submitted_at": day, "decision_date": day, "appeal_decision_date": day, **event}
+                 "submitted_at": day, "decision_date": day, "appeal_decision_date": day,
+                 **{key: day if value == "day" else value for key, value in event.items()}}
                 for n, (payer, plan) in enumerate(zip(payers["payer"], payers["plan_type"],
                                                       strict=True))
                 for k, (_, _, event) in enumerate(PAYER_COLUMNS)]
@@ -51,11 +60,21 @@ def payer_rules_table(tracker: Tracker, on: dt.date | None = None) -> pd.DataFra
     rows = []
     for n, (payer, plan) in enumerate(zip(payers["payer"], payers["plan_type"], strict=True)):
         row = {"Payer": payer, "Plan type": fmt(plan)}
-        for k, (heading, deadline, _) in enumerate(PAYER_COLUMNS):
+        for k, (heading, deadline, event) in enumerate(PAYER_COLUMNS):
             basis = found["basis_" + deadline].iloc[n * width + k]
+            if "extension_days" in event:  # only the limit, as check and deadlines apply it
+                basis = _extension_words(basis)
             row[heading] = "none on record" if pd.isna(basis) else str(basis)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _extension_words(basis: object) -> str | None:
+    """The extension part of a decision basis computed with an oversized extension."""
+    text = "" if pd.isna(basis) else str(basis)  # type: ignore[arg-type]
+    if "is more than the law allows: " in text:
+        return "at most " + text.split("is more than the law allows: ", 1)[1]
+    return "no federal limit: added as given" if "days' extension" in text else None
 
 
 class ClientSetup:
