@@ -44,26 +44,29 @@ class SamplePayer:
     prefix: str  # member ID and payer reference prefix
     weight: float  # share of the practice's requests
     age_range: tuple[int, int]  # patient ages this plan covers
-    overrides: tuple[tuple[str, int], ...] = ()
+    overrides: tuple[tuple[str, object], ...] = ()
 
 
 PAYERS: tuple[SamplePayer, ...] = (
+    # A State law for fully insured plans, stricter than ERISA's 15 days, from mid-2026.
     SamplePayer("Summit Health Plan", "Commercial", "SHP", 0.18, (19, 64),
-                (("p2p_window_days", 30),)),
+                (("p2p_window_days", 30), ("standard_decision_days", 7),
+                 ("decision_days_are", "Business"), ("override_from", dt.date(2026, 7, 1)))),
     SamplePayer("Lakeshore Medicare Advantage", "Medicare Advantage", "LMA", 0.16, (65, 92)),
-    SamplePayer("Buckeye Medicaid Managed Care", "Medicaid Managed Care", "BMM", 0.13, (19, 64)),
+    # Its rating period starts July 1: the 7-day rule came with the period of 2026-07-01.
+    SamplePayer("Buckeye Medicaid Managed Care", "Medicaid Managed Care", "BMM", 0.13, (19, 64),
+                (("rating_period_start", "07-01"),)),
     SamplePayer("State Medicaid FFS", "Medicaid FFS", "SMF", 0.05, (19, 64)),
     SamplePayer("Kids First CHIP", "CHIP", "KFC", 0.05, (1, 18)),
     SamplePayer("Horizon Marketplace QHP", "Marketplace QHP", "HMQ", 0.09, (19, 64)),
-    # Traditional Medicare has no statutory PA timeframe in the contract table; the OPD and
-    # DMEPOS PA programs answer within 10 business days, 2 when expedited.
-    SamplePayer("Medicare Part B", "Medicare FFS", "MPB", 0.08, (65, 92),
-                (("standard_decision_days", 10), ("expedited_decision_hours", 48))),
+    # Traditional Medicare's PA programs (42 CFR 419.82): the law's 7 days, 2 business days.
+    SamplePayer("Medicare Part B", "Medicare FFS", "MPB", 0.08, (65, 92)),
     SamplePayer("Evergreen Workers Comp", "Other", "EWC", 0.03, (19, 64),
                 (("standard_decision_days", 14), ("expedited_decision_hours", 72),
                  ("appeal_filing_days", 90))),
     SamplePayer("Pinecrest Commercial PPO", "Commercial", "PCP", 0.13, (19, 64)),
     SamplePayer("Riverbend Medicare Advantage HMO", "Medicare Advantage", "RMA", 0.10, (65, 92)),
+    SamplePayer("Lakeshore Part D Rx", "Medicare Part D", "LPD", 0.04, (65, 92)),
 )
 PLAN_CATEGORY_TILT = {
     # Traditional Medicare asks for PA on few services: power mobility, OPD procedures,
@@ -73,6 +76,8 @@ PLAN_CATEGORY_TILT = {
     "CHIP": {"Physical/Occupational/Speech Therapy": 3.0, "Genetic Testing": 2.0},
     "Other": {"Physical/Occupational/Speech Therapy": 4.0, "Surgery/Procedure": 3.0,
               "Advanced Imaging": 3.0},
+    # A Part D plan authorizes drugs only.
+    "Medicare Part D": {"Specialty Medication": 400.0},
 }
 
 PROVIDER_NAMES: tuple[str, ...] = (
@@ -445,6 +450,11 @@ def _payers_frame() -> pd.DataFrame:
                    "appeal_filing_days", "external_review_days"):
         values = frame[column] if column in frame.columns else pd.Series([np.nan] * len(frame))
         frame[column] = values.astype("Float64").round().astype("Int64")
+    for column in ("override_from", "override_to"):
+        frame[column] = pd.to_datetime(frame[column]) if column in frame.columns else pd.NaT
+    for column in ("decision_days_are", "rating_period_start"):
+        if column not in frame.columns:
+            frame[column] = None
     return frame[SHEETS_BY_NAME["Payers"].column_names]
 
 

@@ -72,8 +72,11 @@ def test_payers_cover_every_plan_type_with_overrides(frames: dict[str, pd.DataFr
     payers = frames["Payers"]
     assert set(payers["plan_type"]) == set(LISTS["plan_type"])
     assert 8 <= len(payers) <= 12
-    medicare_ffs = payers[payers["plan_type"] == "Medicare FFS"].iloc[0]
-    assert medicare_ffs["standard_decision_days"] == 10
+    # a State law stricter than federal, from a date; a July rating period (issue 15)
+    summit = payers[payers["payer"] == "Summit Health Plan"].iloc[0]
+    assert (summit["standard_decision_days"], summit["decision_days_are"]) == (7, "Business")
+    assert summit["override_from"] == pd.Timestamp("2026-07-01")
+    assert (payers["rating_period_start"] == "07-01").sum() == 1
     assert (payers["p2p_window_days"] == 30).sum() == 1
     assert (payers["appeal_filing_days"] == 90).sum() == 1
     assert payers["phone"].str.fullmatch(r"\d{3}-555-01\d\d").all()
