@@ -71,7 +71,8 @@ def _request(values: dict[str, object], number: int) -> dict[str, object]:
 STARTS = {"decision_due": "submitted_at", "info_response_due": "info_requested_at",
           "p2p_window_closes": "decision_date", "appeal_target": "decision_date",
           "appeal_filing_deadline": "decision_date",
-          "external_review_deadline": "appeal_decision_date"}
+          "external_review_deadline": "appeal_decision_date",
+          "state_fair_hearing_deadline": "appeal_decision_date"}
 
 
 @settings(max_examples=60, deadline=None)
