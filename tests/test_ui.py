@@ -271,6 +271,17 @@ def test_payer_rules_table_has_every_payer_with_its_basis(sample_copy: Path) -> 
     assert len(table) == len(tracker.frames["Payers"].dropna(subset=["payer"]))
     medicare_advantage = table[table["Plan type"] == "Medicare Advantage"].iloc[0]
     assert "7 calendar days" in medicare_advantage["Standard decision"]
+    # issue 15: drugs, the extension limit and the later levels, each with its basis
+    assert "Part B drug, standard: 72 hours" in medicare_advantage["Standard drug decision"]
+    assert "14 calendar days of extension" in medicare_advantage["Extension"]
+    assert "65 calendar days" in medicare_advantage["Appeal filing"]
+    assert "42 CFR 422.590(a)" in medicare_advantage["Appeal decision"]
+    medicaid = table[table["Plan type"] == "Medicaid Managed Care"].iloc[0]
+    assert "rating period from 2026-07-01 (Payers sheet)" in medicaid["Standard decision"]
+    assert "438.408(f)(2)" in medicaid["State fair hearing"]
+    summit = table[table["Payer"] == "Summit Health Plan"].iloc[0]
+    assert "7 business days" in summit["Standard decision"]  # a State law, from 2026-07-01
+    assert "15 calendar days of extension" in summit["Extension"]  # one, ERISA
 
 
 def test_an_unusable_tracker_gets_a_friendly_page(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from .common import (
 
 # What each column of the payer table shows, and the fake event that makes it apply.
 DRUG = {"service_category": "Specialty Medication"}
-PAYER_COLUMNS = [
+PAYER_COLUMNS: list[tuple[str, str, dict[str, object]]] = [
     ("Standard decision", "decision_due", {"urgency": "Standard"}),
     ("Expedited decision", "decision_due", {"urgency": "Expedited"}),
     ("Standard drug decision", "decision_due", {"urgency": "Standard", **DRUG}),
