@@ -28,7 +28,8 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -154,7 +155,7 @@ class BusinessCalendar:
     def federal_only(self) -> BusinessCalendar:
         """The same years without the practice's closures (for rules that name only weekends
         and federal holidays)."""
-        return self if not self.closures else replace(self, closures=())
+        return self if not self.closures else _federal_calendar(self.first_year, self.last_year)
 
     def roll_forward(self, dates: pd.Series) -> pd.Series:
         """Each date, or the next business day when it is none (NaT stays NaT)."""
@@ -192,6 +193,11 @@ class BusinessCalendar:
         # antisymmetric: counting back from end to start gives minus the count forward
         counts[valid] = np.where(finish[valid] >= begin[valid], magnitude, -magnitude)
         return pd.Series(counts, index=_index(start)).where(valid)
+
+
+@lru_cache(maxsize=8)
+def _federal_calendar(first_year: int, last_year: int) -> BusinessCalendar:
+    return BusinessCalendar((), first_year, last_year)
 
 
 def _days(values: pd.Series | Iterable[object]) -> np.ndarray:

@@ -164,7 +164,8 @@ def payer_overrides(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.DataFram
             for column in (lead, *companions):
                 target = lead if column == lead else f"{lead}:{column}"
                 found.loc[fill, target] = matched.loc[fill, column].astype(object)
-    return _typed_overrides(found.iloc[codes].set_axis(requests.index))
+    # typed on the few (payer, plan type) pairs, then spread to the requests
+    return _typed_overrides(found).iloc[codes].set_axis(requests.index)
 
 
 def _typed_overrides(frame: pd.DataFrame) -> pd.DataFrame:
@@ -246,7 +247,7 @@ class Clock:
 class Rules:
     """Which TIMEFRAMES row times a deadline for each request, and its basis sentence."""
 
-    def __init__(self, requests: pd.DataFrame, drug: pd.Series, now: pd.Timestamp):
+    def __init__(self, requests: pd.DataFrame, drug: pd.Series):
         index = requests.index
         self.index = index
         self.plan = requests["plan_type"].astype("string")
@@ -317,6 +318,13 @@ class Rules:
         return due
 
 
+def _row_flags(deadline: str, chosen: pd.Series, test: Callable[[Timeframe], bool]
+               ) -> pd.Series:
+    """test(row) of each request's chosen row (False where none), by array lookup."""
+    flags = np.array([test(row) for row in rows_for(deadline)] + [False])
+    return pd.Series(flags[chosen.to_numpy()], index=chosen.index)
+
+
 def nominal(amount: pd.Series, unit: pd.Series) -> pd.Series:
     """A timeframe as a Timedelta, for planning and the scorecard (a business day counts as
     7/5 of a calendar day)."""
@@ -351,9 +359,9 @@ def extension_limits_for(requests: pd.DataFrame,
                          drug_categories: Sequence[str] = LISTS["drug_category"]
                          ) -> tuple[pd.Series, pd.Series]:
     """extension_limits by each request's submission date (check warns above them)."""
-    now = pd.Timestamp.now().floor("s")
-    rules = Rules(requests, drug_requests(requests, drug_categories), now)
-    return extension_limits(rules, requests["submitted_at"].dt.normalize().fillna(now.normalize()))
+    today = pd.Timestamp.now().normalize()
+    rules = Rules(requests, drug_requests(requests, drug_categories))
+    return extension_limits(rules, requests["submitted_at"].dt.normalize().fillna(today))
 
 
 def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
@@ -371,7 +379,7 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
                            practice_zone(None))
     drug = drug if drug is not None else drug_requests(requests)
     index = requests.index
-    rules = Rules(requests, drug, now)
+    rules = Rules(requests, drug)
     plan, urgency = rules.plan, rules.urgency
     plan_code = requests["plan_type"].astype("category")
     submitted = requests["submitted_at"]
@@ -382,9 +390,8 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     chosen, basis = rules.choose("decision_due", on, rating_on)
     due = rules.apply("decision_due", chosen, start, clock)
     amount, unit = rules.amounts("decision_due", chosen)
-    rated = (chosen >= 0) & pd.Series(
-        [rows_for("decision_due")[n].dated_by == "rating period" if n >= 0 else False
-         for n in chosen.to_numpy()], index=index) & overrides["rating_period_start"].notna()
+    rated = _row_flags("decision_due", chosen, lambda row: row.dated_by == "rating period") \
+        & overrides["rating_period_start"].notna()
     if rated.any():
         basis[rated] = basis[rated] + "; rating period from " + _text(rating_on[rated]) + \
             " (Payers sheet)"
@@ -414,10 +421,12 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
                 theirs[mask] = clock.add(start[mask], given[mask], kind)
         stricter = use & (due.isna() | (theirs < due))
         longer = use & due.notna() & (theirs > due)
-        said = "Payers sheet: " + payer + " allows " + _text(given) + " " + \
-            units.str.replace(DAYS, "calendar").str.replace(BUSINESS_DAYS, "business") \
-            .str.replace(HOURS, "") .str.strip() + " " + words
-        said = said.str.replace("  ", " ")
+        # sentences for the rows with an override only (building them for all is slow)
+        unit_words = units[use].map({DAYS: " calendar ", BUSINESS_DAYS: " business ",
+                                     HOURS: " "}).astype("string")
+        said = pd.Series(pd.NA, index=index, dtype="string")
+        said[use] = ("Payers sheet: " + payer[use] + " allows " + _text(given[use])
+                     + unit_words + words)
         if stricter.any():
             basis[stricter] = said[stricter].where(
                 due[stricter].isna(), said[stricter] + " (stricter than federal law)")
@@ -494,26 +503,39 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     return due, basis, timeframe, clock_stopped, projected
 
 
-def later_level(rules: Rules, deadline: str, start: pd.Series, applies: pd.Series,
-                clock: Clock, override: pd.Series, override_words: pd.Series | str
-                ) -> tuple[pd.Series, pd.Series]:
+def later_level(requests: pd.DataFrame, drug: pd.Series, deadline: str, start: pd.Series,
+                applies: pd.Series, clock: Clock, override: pd.Series,
+                override_words: pd.Series | str) -> tuple[pd.Series, pd.Series]:
     """(due, basis) of a deadline counted from start, for the rows in applies.
 
     A Payers-sheet number of days (override) replaces the federal one, or, where the
     row says the payer may only shorten it, is used only when shorter (a longer one
-    gets the federal limit, and check warns).
+    gets the federal limit, and check warns). Worked out on the rows in applies only
+    (the few denials and appeals), then spread back.
     """
     applies = applies.fillna(False).astype(bool)
+    due_all = pd.Series(pd.NaT, index=requests.index, dtype="datetime64[ns]")
+    basis_all = pd.Series(pd.NA, index=requests.index, dtype="string")
+    if not applies.any():
+        return due_all, basis_all
+    mask = applies.to_numpy()
+    words_all = pd.Series(override_words, index=requests.index, dtype="string") \
+        if isinstance(override_words, str) else override_words
+    due, basis = _later_level(Rules(requests[mask], drug[mask]), deadline,
+                              start[mask], clock, override[mask], words_all[mask])
+    due_all[mask] = due
+    basis_all[mask] = basis
+    return due_all, basis_all
+
+
+def _later_level(rules: Rules, deadline: str, start: pd.Series, clock: Clock,
+                 override: pd.Series, words: pd.Series) -> tuple[pd.Series, pd.Series]:
     on = start.dt.normalize()
     chosen, basis = rules.choose(deadline, on)
     due = rules.apply(deadline, chosen, start, clock)
-    rows = rows_for(deadline)
-    shorten_only = pd.Series([n >= 0 and rows[n].payer_may == "shorten"
-                              for n in chosen.to_numpy()], index=chosen.index)
-    given = override.notna() & applies
+    shorten_only = _row_flags(deadline, chosen, lambda row: row.payer_may == "shorten")
+    given = override.notna()
     if given.any():
-        words = pd.Series(override_words, index=start.index, dtype="string") \
-            if isinstance(override_words, str) else override_words
         theirs = _end_of_day(start) + _days(override.fillna(0))
         use = given & (due.isna() | ~shorten_only | (theirs < due))
         longer = given & shorten_only & due.notna() & (theirs > due)
@@ -521,7 +543,7 @@ def later_level(rules: Rules, deadline: str, start: pd.Series, applies: pd.Serie
         basis[use] = words[use]
         basis[longer] = basis[longer] + "; " + words[longer] + \
             ", longer than federal law allows: the federal limit applies"
-    return due.where(applies), basis.where(applies & (due.notna() | (chosen >= 0)))
+    return due, basis.where(due.notna() | (chosen >= 0))
 
 
 def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None,
@@ -546,7 +568,7 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     index = requests.index
     overrides = payer_overrides(requests, payers)
     drug = drug_requests(requests, drug_categories)
-    rules = Rules(requests, drug, now)
+    kinds = requests[["plan_type", "urgency"]]  # what Rules reads, for the later levels
     payer = requests["payer"].astype("string").fillna("the payer")
     status = requests["status"].astype("category")  # masks only: fast integer comparisons
     decision = requests["decision"].astype("category")
@@ -627,12 +649,12 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
 
     filing_days = overrides["appeal_filing_days"]
     out["appeal_filing_deadline"], bases["appeal_filing_deadline"] = later_level(
-        rules, "appeal_filing_deadline", decided_on, denied, clock, filing_days,
+        kinds, drug, "appeal_filing_deadline", decided_on, denied, clock, filing_days,
         "Payers sheet: " + payer + " allows " + _text(filing_days) + " days to file an appeal")
 
     appealed = requests["appeal_submitted_date"]
     out["appeal_decision_due"], bases["appeal_decision_due"] = later_level(
-        rules, "appeal_decision_due", appealed, appealed.notna(), clock,
+        kinds, drug, "appeal_decision_due", appealed, appealed.notna(), clock,
         pd.Series(np.nan, index=index, dtype="Float64"), "")
 
     upheld = (requests["appeal_outcome"].astype("string") == "Upheld").fillna(False) & \
@@ -640,11 +662,11 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     appeal_decided = requests["appeal_decision_date"].dt.normalize()
     review_days = overrides["external_review_days"]
     out["external_review_deadline"], bases["external_review_deadline"] = later_level(
-        rules, "external_review_deadline", appeal_decided, upheld, clock, review_days,
+        kinds, drug, "external_review_deadline", appeal_decided, upheld, clock, review_days,
         "Payers sheet: " + payer + " allows " + _text(review_days)
         + " days to request external review")
     out["state_fair_hearing_deadline"], bases["state_fair_hearing_deadline"] = later_level(
-        rules, "state_fair_hearing_deadline", appeal_decided, upheld, clock,
+        kinds, drug, "state_fair_hearing_deadline", appeal_decided, upheld, clock,
         pd.Series(np.nan, index=index, dtype="Float64"), "")
 
     approved = (decision.isin(APPROVALS).fillna(False)
