@@ -2,8 +2,16 @@
 
 Built column-wise from the deadlines and the checks: each kind of action is a
 mask over the Requests frame with its due date-time, reason and basis; the
-frames are stacked and sorted (overdue, then due today, then by due date,
-ties by service date, request and action, so the order is total and stable).
+frames are stacked and sorted.
+
+Two clocks, not one alarm: `due` is the practice's own target for the action
+(a written appeal one business day after the denial, a status check every
+1-2 business days), `deadline` the date after which something is lost (the
+payer's appeal filing deadline, the peer-to-peer window, the service date, the
+authorization's expiry; HARD_DEADLINES). Rows are ordered by the second clock
+first: a deadline at risk (passed, or within DEADLINE_RISK_DAYS), then practice
+targets missed, then due today, then by due date; ties by deadline, service
+date, request and action, so the order is total and stable. `clock` says which.
 Rows carry the patient ID, never the patient's name.
 """
 
@@ -41,7 +49,10 @@ DEFAULT_TIMEFRAME = pd.Timedelta(days=15)  # to plan a submission when no rule g
 FILING_NEAR_DAYS = 14
 PENDING = ("Pending",)
 COLUMNS = ["due", "days_left", "action", "request_id", "patient_id", "payer", "owner",
-           "reason", "basis", "scheduled_service_date", "row"]
+           "reason", "basis", "scheduled_service_date", "row", "deadline", "deadline_of",
+           "clock"]
+# A deadline this close (or passed) puts the row above every practice target missed.
+DEADLINE_RISK_DAYS = 7  # a week: time to write an appeal or get a decision expedited
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,29 @@ ACTIONS = {
     )
 }
 ACTION_ORDER = {key: position for position, key in enumerate(ACTIONS)}
+
+SERVICE_DATE = ("scheduled_service_date", "service date")
+# action -> (column of Requests or of the deadlines, what it is): the date after which doing
+# the action late loses something. The service date: a service delivered without its
+# authorization is denied on the claim. Actions not listed have no such date.
+HARD_DEADLINES: dict[str, tuple[str, str]] = {
+    "complete_request": SERVICE_DATE,
+    "check_requirement": SERVICE_DATE,
+    "complete_documentation": SERVICE_DATE,
+    "fix_enrollment": SERVICE_DATE,
+    "submit": SERVICE_DATE,
+    "answer_info_request": ("decision_due", "payer's decision due"),
+    "check_status": SERVICE_DATE,
+    "escalate_decision": SERVICE_DATE,
+    "record_auth_number": SERVICE_DATE,
+    "request_p2p": ("p2p_window_closes", "peer-to-peer window closes"),
+    "file_appeal": ("appeal_filing_deadline", "appeal filing deadline"),
+    "request_external_review": ("external_review_deadline", "external review deadline"),
+    "request_fair_hearing": ("state_fair_hearing_deadline", "State fair hearing deadline"),
+    "renew_authorization": ("auth_expiration_date", "authorization expires"),
+    "reschedule_or_expedite": SERVICE_DATE,
+}
+CLOCKS = ("deadline at risk", "practice target missed", "due today", "upcoming")
 
 
 def _fmt(stamps: pd.Series) -> pd.Series:
@@ -312,34 +346,68 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
     actions["due"] = pd.to_datetime(actions["due"])
     actions["days_left"] = ((actions["due"] - now) / pd.Timedelta(days=1)).round(1)
     actions["action"] = actions["action_key"].map({k: a.label for k, a in ACTIONS.items()})
+    deadline = pd.Series(pd.NaT, index=actions.index, dtype="datetime64[ns]")
+    deadline_of = pd.Series(pd.NA, index=actions.index, dtype="string")
+    for key, (column, words) in HARD_DEADLINES.items():
+        mine = (actions["action_key"] == key).to_numpy()
+        if not mine.any():
+            continue
+        source = requests[column] if column in requests.columns else deadlines[column]
+        values = pd.to_datetime(source.to_numpy()[positions[mine]])
+        if column in requests.columns:  # a date of the Requests sheet: the start of that day
+            values = values.normalize()
+        deadline[mine] = values
+        deadline_of[mine] = words
+    actions["deadline"] = deadline
+    actions["deadline_of"] = deadline_of.where(deadline.notna())
     return order_worklist(actions.reset_index(drop=True), now)[[*COLUMNS, "action_key"]]
 
 
 def _empty_worklist() -> pd.DataFrame:
     frame = pd.DataFrame({column: pd.Series(dtype="string") for column in
                           [*COLUMNS, "action_key"]})
-    for column in ("due", "scheduled_service_date"):
+    for column in ("due", "scheduled_service_date", "deadline"):
         frame[column] = pd.Series(dtype="datetime64[ns]")
     frame["days_left"] = pd.Series(dtype="float64")
     frame["row"] = pd.Series(dtype="int64")
     return frame
 
 
+def clock_of(actions: pd.DataFrame, now: pd.Timestamp) -> np.ndarray:
+    """Which clock makes each row urgent, as a position in CLOCKS: its deadline passed or
+    within DEADLINE_RISK_DAYS, else its practice target missed, due today, or upcoming."""
+    due, deadline = actions["due"], actions["deadline"]
+    at_risk = (deadline - now <= pd.Timedelta(days=DEADLINE_RISK_DAYS)).fillna(False)
+    return np.select([at_risk.to_numpy(), (due < now).to_numpy(),
+                      (due.dt.normalize() == now.normalize()).to_numpy()], [0, 1, 2], default=3)
+
+
 def order_worklist(actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
-    """Overdue first, then due today, then by due; ties by service date, tracker row, action."""
+    """Deadlines at risk first (soonest deadline first), then practice targets missed, then
+    due today, then by due; ties by deadline, service date, tracker row, action."""
+    if "deadline" not in actions.columns:
+        actions = actions.assign(deadline=pd.Series(pd.NaT, index=actions.index,
+                                                    dtype="datetime64[ns]"))
     due = actions["due"]
-    bucket = np.select([due < now, due.dt.normalize() == now.normalize()], [0, 1], default=2)
+    bucket = clock_of(actions, now)
     latest = np.iinfo("int64").max  # blank dates sort last
-    due_key = due.to_numpy(dtype="datetime64[ns]").astype("int64")
-    due_key = np.where(due.isna().to_numpy(), latest, due_key)
-    service = actions["scheduled_service_date"]
-    service_key = np.where(service.isna().to_numpy(), latest,
-                           service.to_numpy(dtype="datetime64[ns]").astype("int64"))
+
+    def key_of(stamps: pd.Series) -> np.ndarray:
+        return np.where(stamps.isna().to_numpy(), latest,
+                        stamps.to_numpy(dtype="datetime64[ns]").astype("int64"))
+
+    due_key, deadline_key = key_of(due), key_of(actions["deadline"])
+    # at risk: by the deadline itself; the others by their target
+    first_key = np.where(bucket == 0, deadline_key, due_key)
+    service_key = key_of(actions["scheduled_service_date"])
     row_key = actions["row"].to_numpy(dtype="int64")  # one request per row: ties are total
     action_key = actions["action_key"].map(ACTION_ORDER).to_numpy()
     # np.lexsort sorts by the last key first and is stable: the order is total and repeatable
-    order = np.lexsort((action_key, row_key, service_key, due_key, bucket))
-    return actions.iloc[order].reset_index(drop=True)
+    order = np.lexsort((action_key, row_key, service_key, deadline_key, first_key, bucket))
+    ordered = actions.iloc[order].reset_index(drop=True)
+    ordered["clock"] = pd.Series(np.asarray(CLOCKS, dtype=object)[bucket[order]],
+                                 dtype="string")
+    return ordered
 
 
 def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Series:

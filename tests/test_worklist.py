@@ -7,7 +7,7 @@ import pytest
 
 from patoolkit.calendars import BusinessCalendar
 from patoolkit.tracker import typed_frame
-from patoolkit.worklist import build_worklist, worklist_for
+from patoolkit.worklist import CLOCKS, build_worklist, worklist_for
 
 NOW = pd.Timestamp("2026-11-30 09:00")  # a Monday
 CALENDAR = BusinessCalendar(first_year=2025, last_year=2027)
@@ -304,3 +304,53 @@ def test_ire_watch_asks_nothing_of_the_practice() -> None:
     assert "nothing to file" in row["reason"]
     assert "422.592" in row["basis"]
     assert row["due"] == pd.Timestamp("2026-12-20 23:59:59")
+
+
+def test_two_clocks_a_deadline_at_risk_comes_before_a_practice_target_missed() -> None:
+    """A denial whose one-business-day appeal target passed weeks ago but whose filing
+    deadline is months away waits below a peer-to-peer window closing this week and an
+    authorization expiring in days; each row shows both dates and says which clock."""
+    table = worklist(
+        # R1: Commercial denial on 10-20, P2P held and upheld: appeal target long passed,
+        # filing deadline 180 days after the denial
+        {"submitted_at": "2026-10-01", "status": "Denied", "decision": "Denied",
+         "decision_date": "2026-10-20", "p2p_requested_date": "2026-10-20",
+         "p2p_date": "2026-10-22", "p2p_outcome": "Upheld"},
+        # R2: denied on 11-20, no P2P yet: the practice's same-day target passed, the
+        # payer's 14-day peer-to-peer window closes on 12-04, within the week
+        {"submitted_at": "2026-11-10", "status": "Denied", "decision": "Denied",
+         "decision_date": "2026-11-20"},
+        # R3: an authorization expiring in three days
+        {"submitted_at": "2026-09-01", "status": "Approved", "decision": "Approved",
+         "decision_date": "2026-09-05", "auth_number": "A1",
+         "auth_effective_date": "2026-09-05", "auth_expiration_date": "2026-12-03",
+         "units_authorized": 10, "units_used": 2},
+    )
+    appeal = table[table["action_key"] == "file_appeal"].iloc[0]
+    assert appeal["due"] < NOW  # the practice's target is missed...
+    assert appeal["deadline"] - NOW > pd.Timedelta(days=60)  # ...the legal one months away
+    assert appeal["deadline_of"] == "appeal filing deadline"
+    assert appeal["clock"] == "practice target missed"
+    p2p = table[table["action_key"] == "request_p2p"].iloc[0]
+    assert p2p["clock"] == "deadline at risk"
+    assert p2p["deadline_of"] == "peer-to-peer window closes"
+    renewal = table[table["action_key"] == "renew_authorization"].iloc[0]
+    assert renewal["clock"] == "deadline at risk"
+    assert renewal["deadline"] == pd.Timestamp("2026-12-03")
+    order = list(table["action_key"])
+    assert order.index("file_appeal") > order.index("request_p2p")
+    assert order.index("file_appeal") > order.index("renew_authorization")
+    at_risk = table[table["clock"] == "deadline at risk"]
+    assert list(at_risk["deadline"]) == sorted(at_risk["deadline"])  # soonest deadline first
+    assert list(table["clock"]) == sorted(table["clock"], key=CLOCKS.index)
+
+
+def test_an_action_without_a_hard_deadline_is_never_at_risk() -> None:
+    table = worklist({"submitted_at": "2026-08-01", "status": "Upheld", "decision": "Denied",
+                      "plan_type": "Medicare Advantage", "decision_date": "2026-08-20",
+                      "appeal_submitted_date": "2026-08-21", "appeal_outcome": "Upheld",
+                      "appeal_decision_date": "2026-11-20"})
+    row = table[table["action_key"] == "watch_ire"].iloc[0]
+    assert pd.isna(row["deadline"])
+    assert pd.isna(row["deadline_of"])
+    assert row["clock"] == "upcoming"
