@@ -126,6 +126,29 @@ def voila_command(port: int, host: str, config: Path, idle_minutes: int = 30) ->
     ]
 
 
+def start_page_data(tracker: Path) -> Path:
+    """A Jupyter data folder naming the tracker served on the start page.
+
+    It holds served.html for the start page's template (its macro served_tracker gives
+    the file's name, escaped) beside a copy of the template's conf.json; JUPYTER_PATH puts
+    it before the package's own folder, whose served.html names nothing.
+    """
+    import html
+
+    folder = Path(tempfile.mkdtemp(prefix="patoolkit-start-"))
+    template = folder / "voila" / "templates" / "patoolkit"
+    template.mkdir(parents=True)
+    shutil.copy2(JUPYTER_DATA / "voila" / "templates" / "patoolkit" / "conf.json", template)
+    # escaped for HTML, and braces too, so nothing in a file name is read as Jinja
+    name = html.escape(tracker.name).replace("{", "&#123;").replace("}", "&#125;")
+    where = html.escape(str(tracker.resolve().parent)).replace("{", "&#123;") \
+        .replace("}", "&#125;")
+    (template / "served.html").write_text(
+        "{% macro served_tracker() %}" + name + "{% endmacro %}"
+        "{% macro served_folder() %}" + where + "{% endmacro %}", encoding="utf-8")
+    return folder
+
+
 def serve(tracker: Path | None, port: int = 8866, token: str | None = None,
           host: str = "127.0.0.1", idle_minutes: int = 30,
           allow_hosts: Iterable[str] = ()) -> int:
@@ -144,7 +167,8 @@ def serve(tracker: Path | None, port: int = 8866, token: str | None = None,
     token = token or secrets.token_urlsafe()
     environment = dict(os.environ, **{TRACKER_ENV: str(tracker.resolve()), TOKEN_ENV: token})
     environment["JUPYTER_PATH"] = os.pathsep.join(
-        [str(JUPYTER_DATA), *filter(None, [os.environ.get("JUPYTER_PATH")])])
+        [str(start_page_data(tracker)), str(JUPYTER_DATA),
+         *filter(None, [os.environ.get("JUPYTER_PATH")])])
     print(f"Dashboards for {tracker.name}: {start_url(host, port, token)}  (Ctrl+C stops)",
           flush=True)
     address = _address(host)

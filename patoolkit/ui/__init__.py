@@ -70,8 +70,26 @@ def _page(tracker_path: str | os.PathLike[str] | None,
         return broken_page(session.tracker, error)
 
 
-def today_app(tracker_path: str | None = None, as_of: str | None = None) -> widgets.Widget:
-    return _page(tracker_path, lambda session: TodayDashboard(session, as_of=as_of).widget)
+def page_query(name: str) -> str | None:
+    """A parameter of the page's address (Voila gives the kernel QUERY_STRING): the start
+    page's Find opens Today with ?q=..."""
+    from urllib.parse import parse_qs
+
+    values = parse_qs(os.environ.get("QUERY_STRING", "")).get(name)
+    return values[0].strip() if values and values[0].strip() else None
+
+
+def today_app(tracker_path: str | None = None, as_of: str | None = None,
+              find: str | None = None) -> widgets.Widget:
+    """Today; `find` (else the address's ?q=) is typed into its search box."""
+    def build(session: TrackerSession) -> widgets.Widget:
+        dashboard = TodayDashboard(session, as_of=as_of)
+        query = find or page_query("q")
+        if query:
+            dashboard.search.search(query)
+        return dashboard.widget
+
+    return _page(tracker_path, build)
 
 
 def intake_app(tracker_path: str | None = None) -> widgets.Widget:

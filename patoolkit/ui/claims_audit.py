@@ -15,6 +15,7 @@ from .common import (
     STYLE,
     XLSX_TYPE,
     TrackerSession,
+    UserBar,
     download_link,
     explain,
     observe,
@@ -66,6 +67,7 @@ class ClaimsAuditDashboard:
                 "export (CSV or XLSX from the billing system) against the tracker before the "
                 "claims go out: what would deny for an authorization reason, and the fix."
                 "</div>"),
+            UserBar(session, self.feedback).widget,
             widgets.HBox([self.upload, self.choice]), self.feedback, self.summary,
             self.download, self.groups])
         self.widget.add_class("pa-claims-app")

@@ -16,7 +16,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import ipywidgets as widgets
 import pandas as pd
@@ -59,6 +59,16 @@ table.pa-grid th, table.pa-grid td { border: 1px solid #dde3ea; padding: 3px 6px
   text-align: left; vertical-align: top; }
 table.pa-grid th { background: #f1f4f8; }
 .pa-overdue-text { color: #9c0006; font-weight: 600; }
+.pa-row.pa-at-risk { background: #fde8ea; box-shadow: inset 4px 0 0 #b91c1c; }
+.pa-row.pa-overdue:not(.pa-at-risk) { background: #fff1e6; }
+.pa-search-row { border-bottom: 1px solid #e4e4e4; align-items: center; }
+.pa-user-missing input { border: 2px solid #d97706; background: #fff6dd; }
+.pa-busy { cursor: progress; opacity: 0.85; }
+.pa-busy .widget-label-basic::before, button.pa-busy::before { content: ""; display: inline-block;
+  width: 10px; height: 10px; margin-right: 6px; border: 2px solid currentColor;
+  border-right-color: transparent; border-radius: 50%; animation: pa-spin .8s linear infinite;
+  vertical-align: -1px; }
+@keyframes pa-spin { to { transform: rotate(360deg); } }
 </style>
 """
 
@@ -178,9 +188,35 @@ def guarded(handler: F, where: Message) -> F:
 
 
 def on_click(button: widgets.Button, handler: Callable[..., object],
-             where: Message) -> None:
-    """button.on_click(handler), with its errors said in `where`."""
-    button.on_click(guarded(handler, where))
+             where: Message, busy: str | None = None,
+             enabled: Callable[[], bool] | None = None) -> None:
+    """button.on_click(handler), with its errors said in `where`.
+
+    busy: words the button shows, disabled with a spinner, while the handler runs (the
+    browser sees it at once: widget changes are sent as they happen, not at the end), so
+    a slow action is never clicked twice. Afterwards the button is enabled as before, or
+    as `enabled()` says when given (a Confirm that has nothing left to confirm).
+    """
+    button.on_click(guarded(while_busy(button, handler, busy, enabled) if busy else handler,
+                            where))
+
+
+def while_busy(button: widgets.Button, handler: F, words: str,
+               enabled: Callable[[], bool] | None = None) -> F:
+    """handler, with button disabled and saying `words` (class pa-busy) while it runs."""
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        description, disabled = button.description, button.disabled
+        button.disabled = True
+        button.description = words
+        button.add_class("pa-busy")
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            button.remove_class("pa-busy")
+            button.description = description
+            button.disabled = (not enabled()) if enabled is not None else disabled
+    return run  # type: ignore[return-value]
 
 
 def observe(widget: widgets.Widget, handler: Callable[..., object],
@@ -196,12 +232,23 @@ def safely(target: Callable[[], widgets.HTML]) -> Callable[[F], F]:
     return decorate
 
 
+HUB_USER_ENV = "JUPYTERHUB_USER"  # set by JupyterHub in a user's server and its kernels
+ANONYMOUS = "dashboard"  # History's "by" when nobody gave a name
+USER_STORE_KEY = "patoolkit.user"  # the browser's localStorage key for the name
+
+
+def login_name() -> str | None:
+    """The name the page's login gives (JupyterHub), else None: the person types it."""
+    name = os.environ.get(HUB_USER_ENV, "").strip()
+    return name or None
+
+
 class TrackerSession:
     """The tracker a dashboard works on: loaded once, reloaded after each write."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, user: str = "dashboard"):
+    def __init__(self, path: str | os.PathLike[str] | None = None, user: str | None = None):
         self.path = resolve_tracker_path(path)
-        self.user = user
+        self.user = user or login_name() or ANONYMOUS
         self.tracker: Tracker = load_tracker(self.path)
         self.listeners: list[Callable[[], None]] = []
         self._deadlines: tuple[tuple[str, pd.Timestamp], pd.DataFrame] | None = None
@@ -297,6 +344,81 @@ class TrackerSession:
                              expected_fingerprint=self.fingerprint)
         self.reload()
         return result.request_id
+
+
+# Fills the name box from the browser's localStorage and stores what is typed there, so the
+# name is asked once per browser. An <img> that fails to load runs it: ipywidgets puts an
+# HTML widget's value in the page as innerHTML, where a <script> would not run.
+_REMEMBER_JS = """(function () {
+  var key = %s, tries = 0;
+  function bind() {
+    var box = document.querySelector('.pa-user input');
+    if (!box) { if (tries++ < 200) { setTimeout(bind, 100); } return; }
+    if (box.dataset.paBound) { return; }
+    box.dataset.paBound = '1';
+    var saved = null;
+    try { saved = window.localStorage.getItem(key); } catch (e) { saved = null; }
+    if (saved && !box.value.trim()) {
+      box.value = saved;
+      box.dispatchEvent(new Event('input', {bubbles: true}));
+      box.dispatchEvent(new Event('change', {bubbles: true}));
+    }
+    function keep() {
+      var name = box.value.trim();
+      try { if (name) { window.localStorage.setItem(key, name); } } catch (e) { }
+    }
+    box.addEventListener('change', keep);
+    box.addEventListener('input', keep);
+  }
+  bind();
+})();"""
+
+
+class HasUser(Protocol):
+    user: str
+
+
+class UserBar:
+    """Who is working: asked once, remembered by the browser, written to History.
+
+    Behind JupyterHub the login name is used and the box is read-only. Otherwise the
+    box starts with the name this browser remembers (localStorage), and every action of
+    the page records session.user, which follows the box.
+    """
+
+    def __init__(self, session: HasUser, where: widgets.HTML):
+        self.session = session  # a TrackerSession, or whatever else records `user`
+        hub = login_name()
+        shown = hub or ("" if session.user == ANONYMOUS else session.user)
+        self.box = widgets.Text(value=shown, description="Your name",
+                                placeholder="type it once; this browser remembers it",
+                                disabled=hub is not None, layout=widgets.Layout(width="340px"))
+        self.box.add_class("pa-user")
+        self.note = widgets.HTML()
+        self.note.add_class("pa-user-note")
+        script = "" if hub else (
+            '<img src="data:," alt="" style="display:none" onerror="'
+            + html.escape(_REMEMBER_JS % f"'{USER_STORE_KEY}'") + '">')
+        self.remember = widgets.HTML(script)
+        observe(self.box, self._changed, where)
+        self.widget = widgets.HBox([self.box, self.note, self.remember])
+        self.widget.add_class("pa-user-bar")
+        self._show()
+
+    def _changed(self, change: Mapping[str, object]) -> None:
+        self.session.user = str(change["new"]).strip() or login_name() or ANONYMOUS
+        self._show()
+
+    def _show(self) -> None:
+        missing = self.session.user == ANONYMOUS
+        if missing:
+            self.box.add_class("pa-user-missing")
+            self.note.value = ('<span class="pa-sub">Changes you save are recorded in History '
+                               "under your name: type it once.</span>")
+        else:
+            self.box.remove_class("pa-user-missing")
+            self.note.value = (f'<span class="pa-sub">Recorded in History as '
+                               f"<b>{html.escape(self.session.user)}</b>.</span>")
 
 
 def unusable_page(path: Path, error: Exception) -> widgets.HTML:

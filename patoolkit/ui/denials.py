@@ -35,6 +35,7 @@ from ..worklist import denials_for
 from .common import (
     STYLE,
     TrackerSession,
+    UserBar,
     download_link,
     explain,
     fmt,
@@ -44,6 +45,7 @@ from .common import (
     set_message,
 )
 from .detail import RequestDetail
+from .search import PatientView, SearchPanel
 from .table import RowTable
 
 ALL = "(all)"
@@ -79,8 +81,8 @@ class LetterForm:
         self.download.add_class("pa-letter-download")
         self.preview = widgets.HTML()
         self.preview.add_class("pa-letter-preview-text")
-        on_click(self.preview_button, self._preview, self.feedback)
-        on_click(self.make_button, self._make, self.feedback)
+        on_click(self.preview_button, self._preview, self.feedback, busy="Previewing…")
+        on_click(self.make_button, self._make, self.feedback, busy="Making the letter…")
         self.widget = widgets.VBox([
             self.title, self.kind, self.unavailable, self.fields,
             widgets.HBox([self.preview_button, self.make_button]), self.feedback,
@@ -291,14 +293,16 @@ class DenialsDashboard:
         self.batch_button = widgets.Button(description="Show the letters for every denial shown",
                                            layout=widgets.Layout(width="320px"))
         self.batch_button.add_class("pa-batch-plan")
-        on_click(self.batch_button, lambda _: self.plan_batch(), self.feedback)
+        on_click(self.batch_button, lambda _: self.plan_batch(), self.feedback,
+                 busy="Listing the letters…")
         self.batch_plan = widgets.HTML()
         self.batch_plan.add_class("pa-batch-plan-list")
         self.confirm_button = widgets.Button(description="Confirm: make these letters",
                                              button_style="primary", disabled=True,
                                              layout=widgets.Layout(width="320px"))
         self.confirm_button.add_class("pa-batch-confirm")
-        on_click(self.confirm_button, lambda _: self.confirm_batch(), self.feedback)
+        on_click(self.confirm_button, lambda _: self.confirm_batch(), self.feedback,
+                 busy="Making the letters…", enabled=lambda: self._pending is not None)
         # what the list shows, made as shown on Confirm: (request IDs, kind, shared, own)
         self._pending: tuple[list[str], str, dict[str, object],
                              dict[str, dict[str, object]]] | None = None
@@ -309,6 +313,10 @@ class DenialsDashboard:
         self.batch_report.add_class("pa-batch-report")
         self.letter_box = widgets.VBox([widgets.HTML(
             "<p>Choose <b>Open</b> on a denial to make a letter for it.</p>")])
+        self.user_bar = UserBar(session, self.feedback)
+        self.search = SearchPanel(session, on_open=self.open_request,
+                                  on_patient=self.open_patient, feedback=self.feedback)
+        self.patient = PatientView(session, on_open=self.open_request)
         self.tabs = widgets.Tab(children=[
             widgets.VBox([widgets.HBox([self.owner, self.payer, self.window],
                                        layout=widgets.Layout(flex_flow="row wrap")),
@@ -324,12 +332,13 @@ class DenialsDashboard:
                               "</p>"),
                           widgets.HBox([self.batch_kind, self.batch_button]), self.batch_plan,
                           self.confirm_button, self.progress, self.batch_report]),
-            self.letter_box, self.detail_box])
-        for index, title in enumerate(("Denials", "Letter", "Request detail")):
+            self.letter_box, self.detail_box, self.patient.widget])
+        for index, title in enumerate(("Denials", "Letter", "Request detail", "Patient")):
             self.tabs.set_title(index, title)
         self.tabs.add_class("pa-tabs")
         self.widget = widgets.VBox([widgets.HTML(STYLE + PREVIEW_STYLE), self.header,
-                                    self.feedback, self.problems, self.tabs])
+                                    self.user_bar.widget, self.feedback, self.search.widget,
+                                    self.problems, self.tabs])
         self.widget.add_class("pa-denials")
         session.listeners.append(self.rebuild)
         self.rebuild()
@@ -389,6 +398,8 @@ class DenialsDashboard:
             f"denials · {soon} window(s) closing within 7 days · "
             f'<span class="pa-overdue-text">{overdue} overdue</span> · as of '
             f"{now:%Y-%m-%d %H:%M}</div>")
+        if self.search.box.value.strip():
+            self.search.search()  # the results follow the tracker as it is now
         self.problems.value = (f"<details><summary>Tracker check: {len(tracker.errors)} "
                                "error(s); rows with errors may be missing</summary>"
                                f"{problems_table(tracker)}</details>" if tracker.errors else "")
@@ -414,7 +425,16 @@ class DenialsDashboard:
         self.forget_batch()  # another set of denials: the list shown no longer holds
 
     def open_row(self, row: pd.Series | Mapping[str, object]) -> None:
-        request_id = str(row["request_id"])
+        self.open_request(str(row["request_id"]))
+
+    def open_patient(self, request_id: str) -> None:
+        set_message(self.feedback, "")
+        self.patient.show(request_id)
+        self.tabs.selected_index = 3
+
+    def open_request(self, request_id: str) -> None:
+        """The letter form and the request's steps; a request that is not an open denial
+        still gets its detail (found by search), its letter tab says which letters fit."""
         set_message(self.feedback, "")
         self.letter_box.children = [self.letter.widget]
         self.letter.show(request_id)

@@ -124,7 +124,7 @@ class RequestDetail:
         self.reload_button = widgets.Button(description="Reload",
                                             layout=widgets.Layout(display="none"))
         self.reload_button.add_class("pa-reload")
-        on_click(self.reload_button, self._reload, self.feedback)
+        on_click(self.reload_button, self._reload, self.feedback, busy="Reloading…")
         self.fields = widgets.HTML()
         self.fields.add_class("pa-fields")
         self.deadlines = widgets.HTML()
@@ -228,7 +228,7 @@ class RequestDetail:
         save.add_class("pa-save")
         cancel = widgets.Button(description="Cancel")
         on_click(cancel, lambda _: self.close_form(), self.feedback)
-        on_click(save, lambda _: self.review(key, inputs), self.feedback)
+        on_click(save, lambda _: self.review(key, inputs), self.feedback, busy="Checking…")
         self.form.children = [widgets.HTML(f"<h4>{html.escape(text)}</h4>"),
                               *inputs.values(), widgets.HBox([save, cancel])]
 
@@ -265,7 +265,7 @@ class RequestDetail:
             confirm.add_class("pa-confirm")
             back = widgets.Button(description="Back")
             on_click(back, lambda _: self.open_step(key), self.feedback)
-            on_click(confirm, lambda _: self.commit(), self.feedback)
+            on_click(confirm, lambda _: self.commit(), self.feedback, busy="Saving…")
             self.form.children = [widgets.HTML(f"<h4>Save these changes to the tracker?</h4>"
                                                f"<ul>{lines}</ul>"),
                                   widgets.HBox([confirm, back])]

@@ -29,16 +29,25 @@ from ..importer import (
     targets,
 )
 from ..tracker import Tracker, load_tracker
-from .common import download_link, explain, fmt, observe, on_click, set_message
+from .common import (
+    ANONYMOUS,
+    download_link,
+    explain,
+    fmt,
+    login_name,
+    observe,
+    on_click,
+    set_message,
+)
 
 TOML_TYPE = "application/toml"
 WARNINGS_SHOWN = 20  # gaps and state codes listed before the import
 
 
 class ImportWizard:
-    def __init__(self, tracker_path: Callable[[], Path], user: str = "client set-up"):
+    def __init__(self, tracker_path: Callable[[], Path], user: str | None = None):
         self.tracker_path = tracker_path
-        self.user = user
+        self.user = user or login_name() or ANONYMOUS  # Client set-up's UserBar sets it
         self.source: Source | None = None
         self.proposed: ImportMapping | None = None
         self.plan: ImportPlan | None = None
@@ -59,7 +68,8 @@ class ImportWizard:
         self.import_button = widgets.Button(description="Import", button_style="primary",
                                             disabled=True)
         self.import_button.add_class("pa-import-go")
-        on_click(self.import_button, lambda _: self.run_import(), self.feedback)
+        on_click(self.import_button, lambda _: self.run_import(), self.feedback,
+                 busy="Importing…", enabled=lambda: self.plan is not None)
         self.report = widgets.HTML()
         self.report.add_class("pa-import-report")
         self.widget = widgets.VBox([

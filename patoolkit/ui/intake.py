@@ -33,7 +33,16 @@ from ..intake import (
 from ..rules import code_findings, documentation_checklist, enrollment_for, requirement
 from ..schema import LISTS
 from ..tracker import typed_frame
-from .common import STYLE, TrackerSession, fmt, observe, on_click, safely, set_message
+from .common import (
+    STYLE,
+    TrackerSession,
+    UserBar,
+    fmt,
+    observe,
+    on_click,
+    safely,
+    set_message,
+)
 
 FIELDS = ["patient_id", "patient_name", "patient_dob", "member_id", "payer", "plan_type",
           "codes", "icd10", "ordering_npi", "service_category", "urgency",
@@ -89,12 +98,12 @@ class IntakeForm:
         self.feedback.add_class("pa-intake-feedback")
         self.save_button = widgets.Button(description="Save request", button_style="primary")
         self.save_button.add_class("pa-intake-save")
-        on_click(self.save_button, lambda _: self.save(), self.feedback)
+        on_click(self.save_button, lambda _: self.save(), self.feedback, busy="Saving…")
         self.question = widgets.HTML()
         self.question.add_class("pa-intake-question")
         self.confirm_button = widgets.Button(description="Confirm", button_style="warning")
         self.confirm_button.add_class("pa-intake-confirm")
-        on_click(self.confirm_button, lambda _: self.confirm(), self.feedback)
+        on_click(self.confirm_button, lambda _: self.confirm(), self.feedback, busy="Saving…")
         self.cancel_button = widgets.Button(description="Cancel")
         self.cancel_button.add_class("pa-intake-cancel")
         on_click(self.cancel_button, lambda _: self.cancel(), self.feedback)
@@ -110,6 +119,7 @@ class IntakeForm:
         self.widget = widgets.VBox([
             widgets.HTML(STYLE + '<div class="pa-title">New request</div><div class="pa-sub">'
                          "Fill in the order; the checks on the right update as you type.</div>"),
+            UserBar(session, self.feedback).widget,
             widgets.HBox([widgets.VBox(list(self.inputs.values())),
                           widgets.VBox([self.checks,
                                         widgets.HTML("<b>Documents the payer's criteria ask "

@@ -27,6 +27,7 @@ from .common import (
     STYLE,
     XLSX_TYPE,
     TrackerSession,
+    UserBar,
     download_link,
     explain,
     observe,
@@ -175,6 +176,7 @@ class ScorecardDashboard:
             widgets.HTML(STYLE), widgets.HTML(
                 '<div class="pa-sub">Choose the submission dates to measure (both blank: '
                 "every request). Every measure is defined at the bottom.</div>"),
+            UserBar(session, self.feedback).widget,
             widgets.HBox([self.date_from, self.date_to]), self.feedback, self.problems,
             self.download, self.body])
         self.widget.add_class("pa-scorecard-app")

@@ -14,6 +14,7 @@ from ..deadlines import compute_deadlines
 from ..tracker import Tracker, load_tracker, typed_frame
 from .common import (
     STYLE,
+    UserBar,
     fmt,
     on_click,
     problems_table,
@@ -102,13 +103,15 @@ class ClientSetup:
         from .import_wizard import ImportWizard
 
         self.importer = ImportWizard(lambda: Path(self.check_path.value.strip()).expanduser())
-        on_click(self.create, lambda _: self.create_tracker(), self.create_feedback)
-        on_click(self.check, lambda _: self.check_tracker(), self.report)
+        on_click(self.create, lambda _: self.create_tracker(), self.create_feedback,
+                 busy="Creating…")
+        on_click(self.check, lambda _: self.check_tracker(), self.report, busy="Checking…")
+        self.user_bar = UserBar(self.importer, self.report)  # imports record the name
         self.widget = widgets.VBox([
             widgets.HTML(STYLE + '<div class="pa-title">Client set-up</div><div class="pa-sub">'
                          "Create a tracker for a new client, check a tracker, and see the "
-                         "timeframes and windows in effect for each payer.</div>"
-                         "<h4>1. New client</h4>"),
+                         "timeframes and windows in effect for each payer.</div>"),
+            self.user_bar.widget, widgets.HTML("<h4>1. New client</h4>"),
             widgets.HBox([self.new_path, self.create]), self.create_feedback,
             widgets.HTML("<h4>2. Check a tracker</h4>"),
             widgets.HBox([self.check_path, self.check]), self.report,

@@ -1,4 +1,11 @@
-"""The "Today" dashboard: counts that filter, filters, the actions table, the request detail."""
+"""The "Today" dashboard: counts that filter, filters, the actions table, the request detail.
+
+Two clocks per row: the practice's target for the action ("Target") and the date
+after which something is lost ("Deadline": the appeal filing deadline, the
+peer-to-peer window, the service date, the authorization's expiry). Rows whose
+deadline is at risk come first and are marked red; a practice target missed is
+amber (worklist.order_worklist).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +17,36 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..worklist import worklist_for
-from .common import STYLE, TrackerSession, observe, on_click, problems_table, set_message
+from .common import (
+    STYLE,
+    TrackerSession,
+    UserBar,
+    observe,
+    on_click,
+    problems_table,
+    set_message,
+)
 from .detail import RequestDetail
+from .search import PatientView, SearchPanel
 from .table import RowTable
 
 ALL = "(all)"
 # Widths fit 1366 px wide with the Open button (the Why column takes what is left).
 TABLE_COLUMNS = [
-    ("due_shown", "Due", 112), ("days_left_shown", "Days", 62), ("action", "Action", 176),
-    ("request_id", "Request", 104), ("patient_id", "Patient", 72), ("payer", "Payer", 160),
-    ("owner", "Owner", 64), ("reason", "Why", 330),
+    ("clock_shown", "Clock", 96), ("deadline_shown", "Deadline", 150),
+    ("due_shown", "Target", 100), ("days_left_shown", "Days", 48), ("action", "Action", 160),
+    ("request_id", "Request", 104), ("patient_id", "Patient", 68), ("payer", "Payer", 130),
+    ("owner", "Owner", 56), ("reason", "Why", 230),
 ]
+CLOCK_SHOWN = {"deadline at risk": "Deadline at risk", "practice target missed": "Target missed",
+               "due today": "Due today", "upcoming": ""}
 
 
 def _count_rules(now: pd.Timestamp) -> dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]]:
     today = now.normalize()
     return {
-        "overdue": ("Overdue actions", lambda a: a["days_left"] < 0),
+        "deadline_risk": ("Deadlines at risk", lambda a: a["clock"] == "deadline at risk"),
+        "overdue": ("Practice targets missed", lambda a: a["days_left"] < 0),
         "today": ("Due today", lambda a: (a["due"].dt.normalize() == today) & (a["due"] >= now)),
         "info": ("Information requests due", lambda a: a["action_key"] == "answer_info_request"),
         "late_decisions": ("Payer decisions overdue",
@@ -52,14 +72,16 @@ class TodayDashboard:
         self.header = widgets.HTML()
         self.problems = widgets.Accordion(children=[widgets.HTML()])
         self.problems.add_class("pa-problems-panel")
-        self.user = widgets.Text(value=session.user, description="Your name",
-                                 layout=widgets.Layout(width="260px"))
-        self.user.add_class("pa-user")
-        observe(self.user, self._set_user, self.feedback)
+        self.user_bar = UserBar(session, self.feedback)
+        self.user = self.user_bar.box
         self.reload_button = widgets.Button(description="Reload")
         self.reload_button.add_class("pa-reload-all")
         # a tracker gone or broken since the page loaded: said in the page, like any action
-        on_click(self.reload_button, lambda _: self.reload(), self.feedback)
+        on_click(self.reload_button, lambda _: self.reload(), self.feedback,
+                 busy="Reloading…")
+        self.search = SearchPanel(session, on_open=self.open_request,
+                                  on_patient=self.open_patient, feedback=self.feedback)
+        self.patient = PatientView(session, on_open=self.open_request)
         self.count_buttons: dict[str, widgets.Button] = {}
         self.counts = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.counts.add_class("pa-counts")
@@ -77,8 +99,10 @@ class TodayDashboard:
         self.clear.add_class("pa-clear")
         on_click(self.clear, lambda _: self.clear_filters(), self.feedback)
         self.table = RowTable(TABLE_COLUMNS, page_size=15, on_open=self.open_row,
-                              row_classes=self._row_classes, sort_by="due",
-                              sort_keys={"due_shown": "due", "days_left_shown": "days_left"},
+                              row_classes=self._row_classes, sort_by="clock_order",
+                              sort_keys={"due_shown": "due", "days_left_shown": "days_left",
+                                         "clock_shown": "clock_order",
+                                         "deadline_shown": "deadline"},
                               feedback=self.feedback)
         # The detail page is built the first time a row is opened: fewer widgets to draw
         # before the worklist shows.
@@ -95,14 +119,16 @@ class TodayDashboard:
                 self.table.widget,
             ]),
             self.detail_box,
+            self.patient.widget,
         ])
         self.tabs.set_title(0, "Worklist")
         self.tabs.set_title(1, "Request detail")
+        self.tabs.set_title(2, "Patient")
         self.tabs.add_class("pa-tabs")
         self.widget = widgets.VBox([
             widgets.HTML(STYLE), self.header,
-            widgets.HBox([self.user, self.reload_button]), self.feedback, self.problems,
-            self.tabs,
+            widgets.HBox([self.user_bar.widget, self.reload_button]), self.feedback,
+            self.search.widget, self.problems, self.tabs,
         ])
         self.widget.add_class("pa-today")
         session.listeners.append(self.rebuild)
@@ -126,15 +152,13 @@ class TodayDashboard:
         observe(dropdown, lambda _: self.refresh_table(), self.feedback)
         return dropdown
 
-    def _set_user(self, change: dict[str, object]) -> None:
-        self.session.user = str(change["new"]).strip() or "dashboard"
-
     def _row_classes(self, row: pd.Series) -> list[str]:
+        classes = ["pa-at-risk"] if row["clock"] == "deadline at risk" else []
         if row["days_left"] < 0:
-            return ["pa-overdue"]
+            return [*classes, "pa-overdue"]
         if pd.Timestamp(row["due"]).normalize() == self.now.normalize():
-            return ["pa-today"]
-        return []
+            return [*classes, "pa-today"]
+        return classes
 
     def rebuild(self) -> None:
         """Recompute the worklist from the tracker as loaded (after a reload or a write)."""
@@ -146,12 +170,16 @@ class TodayDashboard:
         self.actions["plan_type"] = extra["plan_type"].to_numpy()
         self.actions["service_category"] = extra["service_category"].to_numpy()
         # shown: a due date alone when the deadline is the end of a day; whole days left
-        end_of_day = self.actions["due"].dt.strftime("%H:%M:%S") == "23:59:59"
-        self.actions["due_shown"] = self.actions["due"].dt.strftime("%Y-%m-%d %H:%M").where(
-            ~end_of_day, self.actions["due"].dt.strftime("%Y-%m-%d"))
+        self.actions["due_shown"] = shown_stamps(self.actions["due"])
         self.actions["days_left_shown"] = self.actions["days_left"].apply(
             lambda days: "overdue" if -1 < days < 0 else f"{days:.0f}" if abs(days) >= 1
             else "today")
+        self.actions["deadline_shown"] = (
+            shown_stamps(self.actions["deadline"]) + " "
+            + self.actions["deadline_of"].astype("string")).fillna("")
+        self.actions["clock_shown"] = self.actions["clock"].map(CLOCK_SHOWN).fillna("")
+        # the worklist's own order, for the table's default sort
+        self.actions["clock_order"] = range(len(self.actions))
         errors = len(tracker.errors)
         # The check report, folded, when the tracker has problems: rows with errors may be
         # missing from the worklist, and the manager should know which and why.
@@ -164,7 +192,12 @@ class TodayDashboard:
         self.header.value = (
             f'<div class="pa-title">Today: prior authorization worklist</div>'
             f'<div class="pa-sub">{html.escape(self.session.path.name)} · {len(requests)} '
-            f"requests · as of {self.now:%Y-%m-%d %H:%M}{warning}</div>")
+            f"requests · as of {self.now:%Y-%m-%d %H:%M}{warning}</div>"
+            '<div class="pa-sub">Red: a deadline (appeal filing, peer-to-peer window, service '
+            "date, authorization expiry) passed or within a week, soonest first. Amber: only "
+            "the practice's own target missed.</div>")
+        if self.search.box.value.strip():
+            self.search.search()  # the results follow the tracker as it is now
         buttons = []
         for key, (text, _) in _count_rules(self.now).items():
             button = widgets.Button(description=text, tooltip=f"Show only: {text}",
@@ -238,6 +271,22 @@ class TodayDashboard:
         set_message(self.feedback, f"Reloaded {self.session.path.name} as it is on disk now.")
 
     def open_row(self, row: pd.Series) -> None:
+        self.open_request(str(row["request_id"]))
+
+    def open_request(self, request_id: str) -> None:
         set_message(self.feedback, "")
-        self.detail.show(str(row["request_id"]))
+        self.detail.show(request_id)
         self.tabs.selected_index = 1
+
+    def open_patient(self, request_id: str) -> None:
+        set_message(self.feedback, "")
+        self.patient.show(request_id)
+        self.tabs.selected_index = 2
+
+
+def shown_stamps(stamps: pd.Series) -> pd.Series:
+    """Date-times as shown: the date alone at midnight or the end of a day, else with the
+    time; blank stays blank."""
+    whole_day = stamps.dt.strftime("%H:%M:%S").isin(["23:59:59", "00:00:00"])
+    return stamps.dt.strftime("%Y-%m-%d %H:%M").where(
+        ~whole_day, stamps.dt.strftime("%Y-%m-%d")).astype("string")
