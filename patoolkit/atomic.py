@@ -37,6 +37,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import PAToolkitError, TrackerConflictError, TrackerWriteError
 
@@ -164,7 +165,29 @@ def refuse_read_only(path: Path | str) -> None:
         raise TrackerWriteError(f"{reason} {NOTHING_CHANGED}")
 
 
-def replace_file(path: Path | str, content: bytes, *, original: bytes | None = None,
+class _Hashing:
+    """A binary stream that hashes what is written through it (and says where it is)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.sha, self.size = stream, hashlib.sha256(), 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.stream.write(data)
+        self.sha.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+
+# what replace_file puts in place: the bytes, or a function writing them into a stream
+# (a large workbook written straight to disk, never held whole in memory)
+Content = bytes | memoryview | Callable[[BinaryIO], object]
+
+
+def replace_file(path: Path | str, content: Content, *,
+                 original: bytes | None = None,
                  backups: int = 0) -> Replaced:
     """Put content in place of the file at path (the real file, through any links).
 
@@ -183,8 +206,8 @@ def replace_file(path: Path | str, content: bytes, *, original: bytes | None = N
         info = real.stat()
         before = real.read_bytes() if original is None else original
         _remove_stale(real)
-        temporary = _write_temporary(real, content)
-        if temporary.read_bytes() != content:  # what the disk gives back is what we meant
+        temporary, digest = _write_temporary(real, content)
+        if _file_sha(temporary) != digest:  # what the disk gives back is what we meant
             raise TrackerWriteError(
                 f"{shown}: the new copy did not read back as written; the disk holding "
                 f"{real.parent} may be failing. {NOTHING_CHANGED}")
@@ -212,11 +235,23 @@ def replace_file(path: Path | str, content: bytes, *, original: bytes | None = N
     if backups:
         with contextlib.suppress(OSError):
             _prune_backups(real, backups)
-    return Replaced(real, _sha(content), backup)
+    return Replaced(real, digest, backup)
 
 
-def _sha(data: bytes) -> str:
+def _sha(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+READ_BACK_BLOCK = 1 << 20
+
+
+def _file_sha(path: Path) -> str:
+    """The SHA-256 of a file, read back a block at a time (a 100 MB tracker is not held)."""
+    sha = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(READ_BACK_BLOCK):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def _temporary_prefix(real: Path) -> str:
@@ -239,20 +274,28 @@ def _remove_stale(real: Path) -> None:
         candidate.unlink(missing_ok=True)
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
+def _write_all(descriptor: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(descriptor, view):]
 
 
-def _write_temporary(real: Path, content: bytes) -> Path:
-    """A new file next to real holding content, on disk; removed again if that fails."""
+def _write_temporary(real: Path, content: Content) -> tuple[Path, str]:
+    """A new file next to real holding content, on disk, and the SHA-256 of what was
+    written; the file is removed again if that fails."""
     descriptor, name = tempfile.mkstemp(prefix=_temporary_prefix(real), suffix=real.suffix,
                                         dir=real.parent)
     temporary = Path(name)
     try:
         try:
-            _write_all(descriptor, content)
+            if callable(content):
+                with os.fdopen(descriptor, "wb", closefd=False) as stream:
+                    hashing = _Hashing(stream)  # type: ignore[arg-type]
+                    content(hashing)  # type: ignore[arg-type]
+                digest = hashing.sha.hexdigest()
+            else:
+                _write_all(descriptor, content)
+                digest = _sha(content)
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
@@ -260,7 +303,7 @@ def _write_temporary(real: Path, content: bytes) -> Path:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise
-    return temporary
+    return temporary, digest
 
 
 def _backup(real: Path, data: bytes, mode: int) -> Path:

@@ -126,6 +126,7 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
     if from_text:
         text = read_text_rows(data, str(path))  # its cells have one kind of line break
         rows, sheet_name, warnings = text.rows, path.name, text.warnings
+        del text
     else:
         from python_calamine import CalamineWorkbook
 
@@ -150,6 +151,7 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
         sheet_name = sheet or names[0]
         rows = [list(row) for row in
                 book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)]
+    del data  # the file's bytes, once read into rows
     if not rows:
         raise UnusableTrackerError(f"{path}: is empty; nothing to import.")
     index = _header_index(rows)
@@ -175,10 +177,26 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
         numbers.append(number)
     # one 2D array, not pandas' copy of it per column: 180 MB less at 350,000 rows
     cells = np.array(body, dtype=object).reshape(len(body), width)
-    del body
+    del body, rows
+    _share_repeated(cells)
     frame = pd.DataFrame(cells, columns=headers, dtype=object, copy=False)
     frame.index = pd.Index(numbers, dtype="int64")
     return Source(path, sheet_name, index + 1, headers, frame, warnings)
+
+
+REPEATED_SAMPLE = 2_000  # rows looked at to tell a column of a few repeated values
+
+
+def _share_repeated(cells: np.ndarray) -> None:
+    """One string object for each distinct value of a column that repeats a few values
+    (payer, status, codes, Y/N flags): a CSV reader makes a new string per cell, and
+    300,000 rows of 'Summit Health Plan' cost 25 MB where one would do."""
+    for column in range(cells.shape[1]):
+        values = cells[:, column]
+        if len(set(values[:REPEATED_SAMPLE].tolist())) > REPEATED_SAMPLE // 10:
+            continue  # names, notes, IDs: each row its own
+        shared: dict[object, object] = {}
+        cells[:, column] = [shared.setdefault(value, value) for value in values.tolist()]
 
 
 def _blank(row: list[object]) -> bool:
@@ -667,6 +685,26 @@ def _dates_agree(one: tuple[str, ...], other: tuple[str, ...]) -> bool | None:
     return all(day == other_day for day, other_day in both) if both else None
 
 
+Seen = tuple[str, Any]  # (label, the row as _recognised_by gives it)
+
+
+def _remember(index: dict[Any, Any], key: object, seen: Seen) -> None:
+    """Add to index[key]: one seen row as itself, two or more as a list (most keys name one
+    request: a 300,000-row import keeps no 600,000 one-item lists)."""
+    held = index.get(key)
+    if held is None:
+        index[key] = seen
+    elif isinstance(held, list):
+        held.append(seen)
+    else:
+        index[key] = [held, seen]
+
+
+def _recalled(index: dict[Any, Any], key: object) -> list[Seen]:
+    held = index.get(key)
+    return [] if held is None else held if isinstance(held, list) else [held]
+
+
 class _Known:
     """Requests seen (the tracker's, or this file's rows so far), found again by request ID,
     by auth number for the same patient, or by patient + payer + codes + dates.
@@ -692,9 +730,10 @@ class _Known:
         self.ids: dict[str, str] = {}
         # (patient ID or name, "auth" or "content", the auth number or content) -> seen;
         # a blank ID or name is never a key: a row with neither is under no_patient
-        self.by_patient_id: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
-        self.by_name: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
-        self.no_patient: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+        # each key holds one seen row, or a list of them (_remember)
+        self.by_patient_id: dict[tuple[str, str, str], Seen | list[Seen]] = {}
+        self.by_name: dict[tuple[str, str, str], Seen | list[Seen]] = {}
+        self.no_patient: dict[tuple[str, str], Seen | list[Seen]] = {}
         self.found_without_dates: set[str] = set()  # labels an undated comparison found
 
     @staticmethod
@@ -710,21 +749,22 @@ class _Known:
         seen = (label, row)
         for kind, sign in self._signs(row):
             if row.patient_id:
-                self.by_patient_id.setdefault((row.patient_id, kind, sign), []).append(seen)
+                _remember(self.by_patient_id, (row.patient_id, kind, sign), seen)
             elif not row.name:
-                self.no_patient.setdefault((kind, sign), []).append(seen)
+                _remember(self.no_patient, (kind, sign), seen)
             if row.name:  # with an ID or without (_same_patient filters): one list a row
-                self.by_name.setdefault((row.name, kind, sign), []).append(seen)
+                _remember(self.by_name, (row.name, kind, sign), seen)
 
     def _same_patient(self, row: Any, kind: str, sign: str) -> list[tuple[str, Any]]:
         """The requests seen with this sign for the row's patient (the rule above)."""
         named = (row.name, kind, sign)
         if row.patient_id:
-            return [*self.by_patient_id.get((row.patient_id, kind, sign), []),
-                    *(seen for seen in self.by_name.get(named, []) if not seen[1].patient_id)]
+            return [*_recalled(self.by_patient_id, (row.patient_id, kind, sign)),
+                    *(seen for seen in _recalled(self.by_name, named)
+                      if not seen[1].patient_id)]
         if row.name:
-            return self.by_name.get(named, [])
-        return self.no_patient.get((kind, sign), [])
+            return _recalled(self.by_name, named)
+        return _recalled(self.no_patient, (kind, sign))
 
     def find(self, row: Any) -> str | None:
         if row.request_id and row.request_id in self.ids:
@@ -857,23 +897,37 @@ def _plain(value: object) -> object:
 
 
 def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import") -> list[str]:
-    """Write the plan's new rows through the safe writer in one save; their request IDs."""
-    from .writer import add_requests
+    """Write the plan's new rows through the safe writer in one save; their request IDs.
+
+    The rows go to the writer column by column, and the analyst's columns a chunk at a
+    time (writer.NewRequests): a 300,000-row import is not held as 300,000 mappings."""
+    from .writer import NewRequests, append_requests
 
     if not plan.new_rows:
         return []
-    values = plan.transformed.values.loc[plan.new_rows]
-    extras = plan.transformed.extras.loc[plan.new_rows]
-    rows = [{name: _plain(value) for name, value in record.items() if _plain(value) is not None}
-            for record in values.to_dict("records")]
-    extra_rows = [{**{name: _plain(value) for name, value in record.items()},
-                   SOURCE_FILE_COLUMN: plan.source.path.name, SOURCE_ROW_COLUMN: row}
-                  for row, record in zip(plan.new_rows, extras.to_dict("records"),
-                                         strict=True)]
-    notes = [f"{plan.source.path.name} row {row}" for row in plan.new_rows]
-    results = add_requests(tracker.path, rows, by, tracker.fingerprint, extra_rows, notes,
-                           codes_as_typed=True)
-    return [result.request_id for result in results]
+    values, extras = plan.transformed.values, plan.transformed.extras
+    if not values.index.equals(pd.Index(plan.new_rows)):  # some rows are not new: a copy
+        values, extras = values.loc[plan.new_rows], extras.loc[plan.new_rows]
+    columns = {name: [_plain(value) for value in values[name].tolist()]
+               for name in values.columns[values.notna().any()]}
+    source_rows: list[object] = list(plan.new_rows)
+    filled = [title for title in extras.columns  # a column left blank adds no heading
+              if (extras[title].notna() & extras[title].astype(str).str.strip().ne("")).any()]
+    extras = extras[filled]
+
+    def extra_values(start: int, stop: int) -> dict[str, list[object]]:
+        chunk = {str(title): [value if type(value) is str else _plain(value)
+                              for value in extras[title].iloc[start:stop].tolist()]
+                 for title in extras.columns}
+        chunk[SOURCE_FILE_COLUMN] = [plan.source.path.name] * (stop - start)
+        chunk[SOURCE_ROW_COLUMN] = source_rows[start:stop]
+        return chunk
+
+    batch = NewRequests(len(source_rows), columns,
+                        [*map(str, extras.columns), SOURCE_FILE_COLUMN, SOURCE_ROW_COLUMN],
+                        extra_values,
+                        [f"{plan.source.path.name} row {row}" for row in source_rows])
+    return append_requests(tracker.path, batch, by, codes_as_typed=True).request_ids
 
 
 def preview(plan: ImportPlan, rows: int = 5) -> pd.DataFrame:

@@ -38,15 +38,18 @@ import bisect
 import datetime as dt
 import functools
 import html
+import itertools
 import math
 import re
 import struct
+import tempfile
 import zipfile
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
+from typing import BinaryIO
 
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
@@ -78,10 +81,50 @@ class PackageError(ValueError):
 
 # --- the zip, member by member -------------------------------------------------------------
 
+HEAD_SIZE = 4096  # bytes of a rewritten part kept plain (its root element)
+
+
+SPOOL_IN_MEMORY = 8 << 20  # a deflated part larger than this waits for the save on disk
+
+
 @dataclass
-class _Member:
-    info: zipfile.ZipInfo
-    raw: bytes  # the compressed bytes as stored
+class Deflated:
+    """A part deflated piece by piece as it is written: the raw deflate stream (as a zip
+    member stores it, in a spool: in memory when small, else in an anonymous temporary
+    file, so an import's 300,000 new rows are not held even compressed), its CRC-32 and
+    plain size."""
+
+    crc: int = 0
+    size: int = 0
+    raw_size: int = 0
+    head: bytes = b""
+    found: dict[re.Pattern[bytes], bool] = field(default_factory=dict)
+    spool: tempfile.SpooledTemporaryFile[bytes] = field(  # closed by Package.close
+        default_factory=lambda: tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY))  # noqa: SIM115
+    compressor: zlib._Compress | None = None  # type: ignore[name-defined]
+
+    def add(self, piece: bytes | memoryview) -> None:
+        if self.compressor is None:
+            self.compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -15)
+        self._put(self.compressor.compress(piece))
+        self.crc, self.size = zlib.crc32(piece, self.crc), self.size + len(piece)
+
+    def _put(self, raw: bytes) -> None:
+        if raw:
+            self.spool.write(raw)
+            self.raw_size += len(raw)
+
+    def finish(self) -> None:
+        if self.compressor is None:
+            self.compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -15)
+        self._put(self.compressor.flush())
+        self.compressor = None
+
+    def raw(self) -> Iterator[bytes]:
+        """The deflate stream, a block at a time."""
+        self.spool.seek(0)
+        while block := self.spool.read(1 << 20):
+            yield block
 
 
 class Package:
@@ -95,13 +138,13 @@ class Package:
             raise PackageError(f"not a workbook ({error})") from None
         self.names = [info.filename for info in self.zip.infolist()]
         self.replaced: dict[str, bytes] = {}
-        self.pieces: dict[str, list[bytes | memoryview]] = {}  # rewritten parts, unjoined
+        self.deflated: dict[str, Deflated] = {}  # rewritten sheets, deflated as written
         self.added: list[str] = []
         self.cache: dict[str, bytes] = {}
 
     def read(self, name: str) -> bytes:
-        if name in self.pieces:  # rare: a rewritten sheet read again
-            return b"".join(self.pieces[name])
+        if name in self.deflated:  # rare: a rewritten sheet read again
+            return zlib.decompress(b"".join(self.deflated[name].raw()), -15)
         if name in self.replaced:
             return self.replaced[name]
         if name not in self.cache:
@@ -123,36 +166,54 @@ class Package:
             raise PackageError(f"damaged zip entry {name} (its checksum does not match)")
         return content
 
+    def close(self) -> None:
+        """Let go of the spools of the deflated parts (after saving, or giving up)."""
+        for deflated in self.deflated.values():
+            deflated.spool.close()
+
     def has(self, name: str) -> bool:
-        return name in self.replaced or name in self.pieces or name in self.names
+        return name in self.replaced or name in self.deflated or name in self.names
 
     def write(self, name: str, content: bytes) -> None:
         if name not in self.names and name not in self.added:
             self.added.append(name)
-        self.pieces.pop(name, None)
+        self.deflated.pop(name, None)
         self.replaced[name] = content
         self.cache.pop(name, None)
 
-    def write_pieces(self, name: str, pieces: list[bytes | memoryview]) -> None:
-        """A rewritten part as the pieces it is made of (slices of the old part and new
-        rows): deflated piece by piece when saved, never joined in memory."""
+    def write_pieces(self, name: str, pieces: Iterable[bytes | memoryview],
+                     watch: Iterable[re.Pattern[bytes]] = ()) -> None:
+        """A rewritten part as the pieces it is made of (slices of the old part, new rows
+        made a chunk at a time), deflated as they come: never joined, and an import's
+        300,000 new rows are held only compressed. `watch` patterns are looked for on the
+        way (`search` answers them without inflating the part again); pieces are cut at
+        row boundaries, which no element crosses."""
         if name not in self.names and name not in self.added:
             self.added.append(name)
         self.replaced.pop(name, None)
-        self.pieces[name] = pieces
         self.cache.pop(name, None)
+        watched = list(watch)
+        deflated = Deflated(found=dict.fromkeys(watched, False))
+        for piece in pieces:
+            if len(deflated.head) < HEAD_SIZE:
+                deflated.head += bytes(piece[:HEAD_SIZE - len(deflated.head)])
+            for pattern in watched:
+                if not deflated.found[pattern] and pattern.search(piece):
+                    deflated.found[pattern] = True
+            deflated.add(piece)
+        deflated.finish()
+        self.deflated[name] = deflated
 
-    def head(self, name: str, size: int = 4096) -> bytes:
-        """The first bytes of a part (its root element), without joining a rewritten one."""
-        if name in self.pieces:
-            return bytes(b"".join(bytes(piece[:size]) for piece in self.pieces[name][:3]))[:size]
+    def head(self, name: str, size: int = HEAD_SIZE) -> bytes:
+        """The first bytes of a part (its root element), without inflating a rewritten one."""
+        if name in self.deflated:
+            return self.deflated[name].head[:size]
         return self.read(name)[:size]
 
     def search(self, name: str, pattern: re.Pattern[bytes]) -> bool:
-        """Whether a part holds a match (piece by piece for a rewritten sheet: the pieces
-        are cut at row boundaries, which no element crosses)."""
-        if name in self.pieces:
-            return any(pattern.search(piece) for piece in self.pieces[name])
+        """Whether a part holds a match (for a rewritten sheet, as watched when written)."""
+        if name in self.deflated and pattern in self.deflated[name].found:
+            return self.deflated[name].found[pattern]
         return pattern.search(self.read(name)) is not None
 
     def _data_start(self, info: zipfile.ZipInfo) -> int:
@@ -168,27 +229,33 @@ class Package:
         begin = self._data_start(info)
         return self.data[begin:begin + info.compress_size]
 
-    def save(self) -> bytes:
-        """The new package: unchanged members copied as stored, changed ones deflated."""
-        out = BytesIO()
+    def save(self, out: BinaryIO | None = None) -> memoryview:
+        """The new package: unchanged members copied as stored, changed ones deflated,
+        written into `out` (a stream with write and tell; then an empty view is returned)
+        or into memory (a view of the one buffer: no copy of a large workbook)."""
+        given = out is not None
+        out = out if out is not None else BytesIO()
         central: list[bytes] = []
         for name in [*self.names, *self.added]:
-            if name in self.replaced or name in self.pieces:
-                compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -15)
-                chunks, crc, size = [], 0, 0
-                for piece in self.pieces.get(name) or [self.replaced[name]]:
-                    chunks.append(compressor.compress(piece))
-                    crc, size = zlib.crc32(piece, crc), size + len(piece)
-                chunks.append(compressor.flush())
-                raw, method = b"".join(chunks), zipfile.ZIP_DEFLATED
+            if name in self.replaced or name in self.deflated:
+                if name in self.deflated:
+                    deflated = self.deflated[name]
+                else:
+                    deflated = self.deflated[name] = Deflated()  # closed with the rest
+                    deflated.add(self.replaced[name])
+                    deflated.finish()
+                raw: Iterable[bytes] = deflated.raw()
+                crc, size, raw_size = deflated.crc, deflated.size, deflated.raw_size
+                method = zipfile.ZIP_DEFLATED
                 original = self.zip.getinfo(name) if name in self.names else None
                 date_time = original.date_time if original else (1980, 1, 1, 0, 0, 0)
             else:
                 info = self.zip.getinfo(name)
-                raw, crc, size, method = self._raw(info), info.CRC, info.file_size, \
-                    info.compress_type
+                stored = self._raw(info)
+                raw, raw_size, crc, size, method = [stored], len(stored), info.CRC, \
+                    info.file_size, info.compress_type
                 date_time = info.date_time
-            if len(raw) >= 0xFFFFFFFF or size >= 0xFFFFFFFF or out.tell() >= 0xFFFFFFFF:
+            if raw_size >= 0xFFFFFFFF or size >= 0xFFFFFFFF or out.tell() >= 0xFFFFFFFF:
                 raise PackageError("workbook over 4 GB")
             encoded = name.encode("utf-8")
             flags = 0x800 if not name.isascii() else 0
@@ -196,11 +263,12 @@ class Package:
             dos_date = ((max(date_time[0], 1980) - 1980) << 9) | (date_time[1] << 5) | date_time[2]
             offset = out.tell()
             out.write(struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, flags, method, dos_time,
-                                  dos_date, crc, len(raw), size, len(encoded), 0))
+                                  dos_date, crc, raw_size, size, len(encoded), 0))
             out.write(encoded)
-            out.write(raw)
+            for chunk in raw:
+                out.write(chunk)
             central.append(struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, flags, method,
-                                       dos_time, dos_date, crc, len(raw), size, len(encoded),
+                                       dos_time, dos_date, crc, raw_size, size, len(encoded),
                                        0, 0, 0, 0, 0, offset) + encoded)
         start = out.tell()
         for entry in central:
@@ -208,7 +276,7 @@ class Package:
         size = out.tell() - start
         count = len(central)
         out.write(struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, size, start, 0))
-        return out.getvalue()
+        return memoryview(b"") if given else out.getbuffer()  # type: ignore[attr-defined]
 
 
 # --- shared strings and styles ---------------------------------------------------------------
@@ -548,6 +616,68 @@ def cell_xml(column: int, row: int, style: int | None, value: object, styles: St
     return f'<c r="{address}"{styled}{kind}>{body}</c>'.encode()
 
 
+XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def render_rows(first: int, count: int, columns: Mapping[int, Sequence[object]],
+                styles: Mapping[int, int | None], book: Styles) -> bytes:
+    """Rows first..first+count-1 as XML, made column by column: the same cells as
+    `cell_xml` writes one at a time (an empty value keeps its style as an empty cell),
+    with text, the common case of an import, made without a call per cell, and a run of
+    columns empty in every row (a new row dressed like the one above) made as one piece."""
+    numbers = [str(number) for number in range(first, first + count)]
+    made: list[list[str]] = []
+    run: list[str] = []  # empty styled cells of consecutive empty columns, '{0}': the row
+
+    def close_run() -> None:
+        if run:
+            template = "".join(run)
+            made.append([template.format(number) for number in numbers])
+            run.clear()
+
+    for column in sorted(columns):
+        style = styles.get(column)
+        start = f'<c r="{letter(column)}'
+        values = columns[column]
+        if all(value is None or value == "" for value in values):
+            if style is not None:
+                run.append(start + '{0}" s="' + str(style) + '"/>')
+            continue
+        close_run()
+        empty = f'" s="{style}"/>' if style is not None else None
+        text_open = f'"{f" s={chr(34)}{style}{chr(34)}" if style else ""} t="inlineStr"><is><t'
+        cells: list[str] = []
+        for offset, (number, value) in enumerate(zip(numbers, values, strict=True)):
+            if value is None or value == "":
+                cells.append(start + number + empty if empty is not None else "")
+            elif type(value) is str:
+                text = xml_text(value) if XML_SPECIAL.search(value) else value
+                space = ' xml:space="preserve">' if text != text.strip() or "\n" in text \
+                    else ">"
+                cells.append(start + number + text_open + space + text + "</t></is></c>")
+            else:
+                cells.append(cell_xml(column, first + offset, style, value, book).decode())
+        made.append(cells)
+    close_run()
+    return "".join([f'<row r="{number}">' + "".join(cells) + "</row>"
+                    for number, cells in zip(numbers, zip(*made, strict=True), strict=True)]
+                   if made else [f'<row r="{number}"></row>' for number in numbers]).encode()
+
+
+@dataclass
+class RowBlock:
+    """New rows appended in bulk (Worksheet.append_rows), made into XML when written."""
+
+    first: int
+    count: int
+    render: Callable[[int, int], bytes]  # rows start..stop-1 of the block (0-based)
+    chunk: int = 2_000
+
+    def chunks(self) -> Iterator[bytes]:
+        for start in range(0, self.count, self.chunk):
+            yield self.render(start, min(self.count, start + self.chunk))
+
+
 # --- a worksheet part -------------------------------------------------------------------------
 
 @dataclass
@@ -564,6 +694,7 @@ class Worksheet:
     removed: set[int] = field(default_factory=set)  # rows moved away (shift_rows)
     column_styles: list[tuple[int, int, int]] = field(default_factory=list)
     column_style_cache: dict[int, int | None] = field(default_factory=dict)
+    blocks: list[RowBlock] = field(default_factory=list)  # new rows below all others
 
     @classmethod
     def open(cls, package: Package, part: str, styles: Styles, strings: SharedStrings
@@ -582,6 +713,9 @@ class Worksheet:
     def row_xml(self, row: int) -> bytes | None:
         if row in self.edits:
             return self.edits[row]
+        for block in self.blocks:
+            if block.first <= row < block.first + block.count:
+                return block.render(row - block.first, row - block.first + 1)
         if row in self.removed:
             return None
         span = self.rows.get(row)
@@ -602,9 +736,56 @@ class Worksheet:
                 None)
         return self.column_style_cache[column]
 
+    def last_row(self) -> int:
+        """The last row number the part will hold (0: none)."""
+        return max([*self.rows, *self.edits, 0,
+                    *(block.first + block.count - 1 for block in self.blocks)])
+
+    def last_new_row(self) -> int:
+        """The last row this edit adds (not in the part before); 0 when it adds none."""
+        return max([0, *(row for row in self.edits if row not in self.rows),
+                    *(block.first + block.count - 1 for block in self.blocks)])
+
+    def new_rows_sample(self, size: int) -> list[bytes]:
+        """The XML of the first and last `size` rows this edit adds, of the rows set one by
+        one and of each bulk block (to check them: rows made by one function stand for
+        the rest)."""
+        added = [self.edits[row] for row in sorted(row for row in self.edits
+                                                   if row not in self.rows)]
+        sample = added[:size] + added[size:][-size:]
+        for block in self.blocks:
+            sample.append(block.render(0, min(block.count, size)))
+            if block.count > size:
+                sample.append(block.render(max(size, block.count - size), block.count))
+        return sample
+
+    def append_rows(self, first: int, count: int,
+                    values: Callable[[int, int], Mapping[int, Sequence[object]]],
+                    styles_from: Mapping[int, int | None]) -> None:
+        """`count` new rows from row `first` on, below every row of the part: values(start,
+        stop) gives rows start..stop-1 of them (0-based) as column -> values. They are made
+        into XML a chunk at a time as the part is written (an import's 300,000 rows are
+        never all held as XML). Each is dressed like styles_from (the row above), like
+        `set(..., dress=True)`."""
+        if first <= self.last_row():
+            raise PackageError(f"rows from {first} would not be below the last one")
+        styles = {column: style for column, style in styles_from.items() if style is not None}
+
+        def render(start: int, stop: int) -> bytes:
+            given = values(start, stop)
+            columns = {column: given.get(column) or [None] * (stop - start)
+                       for column in {*given, *styles}}
+            return render_rows(first + start, stop - start, columns,
+                               {column: styles[column] if column in styles
+                                else self.column_style(column) for column in columns},
+                               self.styles)
+
+        if count > 0:
+            self.blocks.append(RowBlock(first, count, render))
+
     def may_have_values(self, row: int) -> bool:
         """False when the row surely holds no value (formatting only); cheap, no parsing."""
-        if row in self.edits:
+        if row in self.edits or (self.blocks and row not in self.rows):
             return True
         start, end = self.rows[row]
         return self.xml.find(b"<v>", start, end) >= 0 or self.xml.find(b"<is>", start, end) >= 0
@@ -692,6 +873,8 @@ class Worksheet:
         data_start = xml.find(b"<sheetData")
         data_end = xml.rfind(b"</sheetData>")
         new_rows = sorted(row for row in self.edits if row not in self.rows)
+        if self.blocks and new_rows and new_rows[-1] >= self.blocks[0].first:
+            raise PackageError("rows were set below rows appended in bulk")
         if new_rows and (data_end < 0 or new_rows[0] <= max(self.rows, default=0)):
             # rows to put between existing ones (rare): place them first, as a whole part
             self.xml = _insert_rows(xml, [(row, self.edits[row]) for row in new_rows])
@@ -713,9 +896,10 @@ class Worksheet:
             position = end
         out.append(view[position:data_end if data_end >= 0 else len(xml)])
         out += [self.edits[row] for row in new_rows]
-        out.append(tail)
+        blocks = (chunk for block in self.blocks for chunk in block.chunks())
         self.xml = b""  # the old part lives on only in the slices
-        self.package.write_pieces(self.part, out)
+        self.package.write_pieces(self.part, itertools.chain(out, blocks, [tail]),
+                                  watch=(FORMULA,))
 
 ROW_START = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 

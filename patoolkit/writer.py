@@ -36,7 +36,7 @@ import fcntl
 import functools
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -383,25 +383,26 @@ def _same(old: object, new: object) -> bool:
 def _finish(opened: _Open, sheets: Sequence[_Sheet]) -> tuple[str, Path | None]:
     """Write the edited sheets into the package, check it and put it in place."""
     package = opened.package
-    for item in sheets:
-        added = [row for row in item.sheet.edits if row not in item.sheet.rows]
-        last = max(added, default=0)  # rows added: the ranges that follow them grow
-        headings = {column: str(value) for column, value
-                    in item.sheet.values(item.header_row).items() if value is not None}
-        item.sheet.finish(last, item.last_column,
-                          item.first_data_row if added and item.first_data_row else None)
-        for table in pkg.tables_of(package, item.sheet.part):
-            pkg.grow_table(package, table, last, headings)
-    pkg.recalculate_on_load(package, opened.parts.values())
-    for name in [*package.replaced, *package.pieces]:
-        if not name.endswith((".xml", ".rels")):
-            continue
-        edited = next((item.sheet for item in sheets if item.sheet.part == name), None)
-        _well_formed(opened.path, name, package.head(name) if name in package.pieces
-                     else package.replaced[name], edited)
-    written = package.save()
-    replaced = replace_file(opened.path, written, original=opened.data,
-                            backups=opened.backups_keep)
+    try:
+        for item in sheets:
+            last = item.sheet.last_new_row()  # rows added: the ranges that follow them grow
+            headings = {column: str(value) for column, value
+                        in item.sheet.values(item.header_row).items() if value is not None}
+            item.sheet.finish(last, item.last_column,
+                              item.first_data_row if last and item.first_data_row else None)
+            for table in pkg.tables_of(package, item.sheet.part):
+                pkg.grow_table(package, table, last, headings)
+        pkg.recalculate_on_load(package, opened.parts.values())
+        for name in [*package.replaced, *package.deflated]:
+            if not name.endswith((".xml", ".rels")):
+                continue
+            edited = next((item.sheet for item in sheets if item.sheet.part == name), None)
+            _well_formed(opened.path, name, package.head(name) if name in package.deflated
+                         else package.replaced[name], edited)
+        replaced = replace_file(opened.path, package.save, original=opened.data,
+                                backups=opened.backups_keep)
+    finally:
+        package.close()  # the spools of deflated parts, whatever happened
     return replaced.fingerprint, replaced.backup
 
 
@@ -415,17 +416,14 @@ def _well_formed(path: Path, name: str, content: bytes, edited: pkg.Worksheet | 
     is as it was, byte for byte."""
     parser = etree.XMLParser(resolve_entities=False, huge_tree=True)
     try:
-        if edited is not None and edited.edits:
+        if edited is not None and (edited.edits or edited.blocks):
             root = re.match(rb'(?:<\?xml[^>]*\?>\s*)?<[\w:]*worksheet\b[^>]*>', content)
             opening = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", root.group(0)) if root else b"<w>"
             closing = b"</" + re.match(rb"<([\w:]+)", opening).group(1) + b">"  # type: ignore[union-attr]
             # rows that held cells before are checked whole; new rows are made by one
             # function (package.cell_xml), so their first and last ones stand for them all
-            new = sorted(row for row in edited.edits if row not in edited.rows)
-            kept = [row for row in edited.edits if row in edited.rows]
-            checked = kept + new[:WELL_FORMED_SAMPLE] + new[WELL_FORMED_SAMPLE:][
-                -WELL_FORMED_SAMPLE:]
-            rows = [edited.edits[row] for row in checked]
+            kept = [edited.edits[row] for row in edited.edits if row in edited.rows]
+            rows = kept + edited.new_rows_sample(WELL_FORMED_SAMPLE)
             for start in range(0, len(rows), WELL_FORMED_CHUNK):  # a tree of a few rows at once
                 etree.fromstring(opening + b"".join(rows[start:start + WELL_FORMED_CHUNK])
                                  + closing, parser)
@@ -466,17 +464,30 @@ def _append_history(opened: _Open,
                     entries: Sequence[tuple[str, Sequence[tuple[str, object, object]]]],
                     by: str) -> _Sheet:
     """History rows for (request_id, [(field, old, new), ...]) pairs, under the last one."""
+    rows = [history_values(request_id, field_name, old, new, by, dt.datetime.min)
+            for request_id, changes in entries for field_name, old, new in changes]
+    return _append_history_columns(opened, {name: [row[name] for row in rows] for name in
+                                            ("request_id", "field", "old_value", "new_value")},
+                                   len(rows), by)
+
+
+def _append_history_columns(opened: _Open, columns: Mapping[str, list[object]], count: int,
+                            by: str) -> _Sheet:
+    """`count` History rows given column by column (request_id, field, old_value,
+    new_value), all at this write's time and by `by`, under the last one."""
     history = _history_sheet(opened)
-    row = history.last_data_row()
+    last = history.last_data_row()
     now = opened.recorded_at = dt.datetime.now().replace(microsecond=0)
-    above = {cell.column: cell.style() for cell in history.sheet.cells(row)} \
-        if row > history.header_row else {}
-    for request_id, changes in entries:
-        for field_name, old, new in changes:
-            row += 1
-            values = history_values(request_id, field_name, old, new, by, now)
-            history.sheet.set(row, {history.positions[name]: value
-                                    for name, value in values.items()}, above, dress=True)
+    positions = {name: history.positions[name] for name in (*columns, "at", "by")}
+
+    def values(start: int, stop: int) -> dict[int, list[object]]:
+        cells: dict[int, list[object]] = {positions[name]: given[start:stop]
+                                          for name, given in columns.items()}
+        cells[positions["at"]] = [now] * (stop - start)
+        cells[positions["by"]] = [by] * (stop - start)
+        return cells
+
+    _put_rows(history.sheet, last + 1, count, values, _row_styles(history, last))
     return history
 
 
@@ -771,95 +782,178 @@ def _extra_column(requests: _Sheet, title: str) -> int:
     return requests.extras[wanted]
 
 
+@dataclass
+class NewRequests:
+    """Requests to add, column by column: an import of 300,000 rows is a few lists (and
+    its analyst's columns are asked for a chunk at a time), not 300,000 mappings."""
+
+    count: int
+    values: dict[str, list[object]]  # contract field -> one value per request (None: none)
+    extra_titles: list[str] = field(default_factory=list)  # the analyst's columns they fill
+    # values of those columns for requests start..stop-1, by heading
+    extras: Callable[[int, int], Mapping[str, Sequence[object]]] | None = None
+    notes: Sequence[str] | None = None  # one 'imported from' History note per request
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Mapping[str, Any]],
+                  extras: Sequence[Mapping[str, Any]] | None = None,
+                  notes: Sequence[str] | None = None) -> NewRequests:
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        titles = list(dict.fromkeys(str(title) for extra in extras or ()  # blank: no heading
+                                    for title, value in extra.items() if not is_blank(value)))
+
+        def extra_values(start: int, stop: int) -> dict[str, list[object]]:
+            assert extras is not None
+            return {title: [extras[number].get(title) for number in range(start, stop)]
+                    for title in titles}
+
+        return cls(len(rows), {name: [row.get(name) for row in rows] for name in names},
+                   titles, extra_values if extras else None, notes)
+
+
+@dataclass
+class AddedRequests:
+    """What append_requests wrote: the new request IDs and the typed values, by field."""
+
+    path: Path
+    request_ids: list[str]
+    typed: dict[str, list[object]]
+    fingerprint: str
+    backup: Path | None
+
+    def changes(self, number: int) -> list[tuple[str, object, object]]:
+        """(field, None, value) for each field the request `number` of the batch set."""
+        return [(name, None, values[number]) for name, values in self.typed.items()
+                if name != "request_id" and not is_blank(values[number])]
+
+
+def _request_ids(batch: NewRequests, existing: list[object]) -> list[str]:
+    """The request ID of each new request: the one it brings, else the year's next free
+    number (IDs the batch brings itself are spoken for before any is made up)."""
+    used = {str(value).strip().upper() for value in existing if value is not None}
+    given = ["" if is_blank(value) else str(value).strip()
+             for value in batch.values.get("request_id", [None] * batch.count)]
+    reserved = {request_id.upper() for request_id in given} - {""}
+    prefix, _, start = next_request_id(existing).rpartition("-")  # counted once
+    counter, ids = int(start), []
+    for request_id in given:
+        if not request_id:
+            while (candidate := f"{prefix}-{counter:05d}".upper()) in used \
+                    or candidate in reserved:
+                counter += 1
+            request_id = f"{prefix}-{counter:05d}"
+        if request_id.upper() in used:
+            raise InvalidValueError(f"request_id '{request_id}' is already used; leave it "
+                                    "blank to get a new one.")
+        used.add(request_id.upper())
+        ids.append(request_id)
+    return ids
+
+
+def _put_rows(sheet: pkg.Worksheet, first: int, count: int,
+              values: Callable[[int, int], Mapping[int, Sequence[object]]],
+              above: Mapping[int, int | None]) -> None:
+    """New rows first..first+count-1, dressed like `above`: those the part already has
+    (formatted and empty, or freed by a totals row) are set one by one, the rest appended
+    in bulk, made into XML only as the part is written."""
+    kept = max(0, min(count, sheet.last_row() - first + 1))
+    if kept:
+        given = values(0, kept)
+        for offset in range(kept):
+            sheet.set(first + offset, {column: column_values[offset] for column, column_values
+                                       in given.items() if column_values[offset] is not None
+                                       and column_values[offset] != ""}, above, dress=True)
+    if count > kept:
+        sheet.append_rows(first + kept, count - kept,
+                          lambda start, stop: values(kept + start, kept + stop), above)
+
+
+def _row_styles(sheet: _Sheet, row: int) -> dict[int, int | None]:
+    """The styles a new row under `row` takes (none under the header)."""
+    return {cell.column: cell.style() for cell in sheet.sheet.cells(row)} \
+        if row > sheet.header_row else {}
+
+
+def append_requests(path: Path | str, batch: NewRequests, by: str,
+                    codes_as_typed: bool = False) -> AddedRequests:
+    """Append requests under the last one, in one save (an import is one write).
+
+    Each new request gets a request_id when it brings none, a History row per field it
+    sets or, with batch.notes, one 'imported from' row with its note. codes_as_typed
+    writes codes that are not CPT or HCPCS as given instead of refusing them (an import
+    keeps a state's own service codes; its report warns about them). Adding never
+    conflicts with other saves: the new rows go under the last row as the file is now.
+    Memory: the typed values of the contract fields (batch.values is emptied as they are
+    typed), and the new rows only deflated.
+    """
+    from dataclasses import replace
+    with _writer_lock(Path(path)):
+        opened = _load_for_write(path)
+        path, requests = opened.path, opened.requests
+        names = list(dict.fromkeys([*batch.values, "request_id"]))
+        _columns_for(requests, names)
+        existing = list(requests.column_values(requests.positions["request_id"]).values())
+        ids = _request_ids(batch, existing)
+        typed = {name: _coerce_all(  # each given column let go once typed
+            replace(REQUESTS.column(name), kind="text") if name == "codes" and codes_as_typed
+            else REQUESTS.column(name), ids if name == "request_id"
+            else batch.values.pop(name), opened.lists) for name in names}
+        last = requests.first_data_row = requests.last_data_row()
+        totals = _totals_row(opened.package, requests)
+        if totals is not None and totals <= last:  # new requests go above a totals row
+            requests.sheet.shift_rows(totals, batch.count)
+            last = requests.first_data_row = totals - 1
+        above = _row_styles(requests, last)
+        extra_columns = {title: _extra_column(requests, title) for title in batch.extra_titles}
+        positions = {name: requests.positions[name] for name in names}
+
+        def values(start: int, stop: int) -> dict[int, list[object]]:
+            cells: dict[int, list[object]] = {positions[name]: typed[name][start:stop]
+                                              for name in names}
+            if batch.extras is not None:
+                for title, given in batch.extras(start, stop).items():
+                    cells[extra_columns[title]] = [
+                        (value if value.strip() else None) if type(value) is str
+                        else None if is_blank(value) else _plain(value) for value in given]
+            return cells
+
+        _put_rows(requests.sheet, last + 1, batch.count, values, above)
+        added = AddedRequests(path, ids, typed, "", None)
+        if batch.notes is not None:
+            # an imported row's values are in the row and its source: one History row says
+            # where it came from (10,000 imported rows stay 10,000 History rows, not 100,000)
+            history = _append_history_columns(opened, {
+                "request_id": list(ids), "field": ["imported from"] * batch.count,
+                "old_value": [""] * batch.count, "new_value": [str(note) for note in batch.notes]},
+                batch.count, by)
+        else:
+            history = _append_history(opened, [(request_id, added.changes(number))
+                                               for number, request_id in enumerate(ids)], by)
+        added.fingerprint, added.backup = _finish(opened, [requests, history])
+        return added
+
+
 def add_requests(path: Path | str, rows: Sequence[Mapping[str, Any]], by: str,
                  expected_fingerprint: str | None = None,
                  extras: Sequence[Mapping[str, Any]] | None = None,
                  history_notes: Sequence[str] | None = None,
                  codes_as_typed: bool = False) -> list[WriteResult]:
-    """Append requests under the last one, in one save (an import is one write).
+    """Append requests under the last one, in one save (append_requests, row by row).
 
     rows hold contract values (a request_id is made for each row without one);
     extras, one mapping per row, hold values of the analyst's own columns by
     heading (added at the right of the sheet when missing). Each new request gets a
     History row per field it sets, or, when history_notes (one per row) is given,
     one 'imported from' row with its note (where an imported row came from).
-    codes_as_typed writes codes that are not CPT or HCPCS as given instead of refusing
-    them: an import keeps a state's own service codes (its report warns about them).
     Adding never conflicts with other saves (expected_fingerprint is accepted and not
     needed): the new rows go under the last row as the file is now.
     """
-    from dataclasses import replace
     if not rows:
         return []  # nothing to add: the tracker is not even opened
-    with _writer_lock(Path(path)):
-        opened = _load_for_write(path)
-        path, requests = opened.path, opened.requests
-        names = list(dict.fromkeys([name for row in rows for name in row] + ["request_id"]))
-        _columns_for(requests, names)
-        existing = list(requests.column_values(requests.positions["request_id"]).values())
-        used = {str(v).strip().upper() for v in existing if v is not None}
-        row = requests.first_data_row = requests.last_data_row()
-        totals = _totals_row(opened.package, requests)
-        if totals is not None and totals <= row:  # new requests go above a totals row
-            requests.sheet.shift_rows(totals, len(rows))
-            row = requests.first_data_row = totals - 1
-        results: list[WriteResult] = []
-        history: list[tuple[str, list[tuple[str, object, object]]]] = []
-        made = next_request_id(existing)  # the year's next number, counted once
-        prefix, _, start = made.rpartition("-")
-        counter = int(start)
-        # IDs the batch brings itself are spoken for before any is made up
-        reserved = {_given_id(given).upper() for given in rows} - {""}
-        batch: list[dict[str, Any]] = []
-        for given in rows:
-            values = dict(given)
-            request_id = _given_id(values)
-            if not request_id:
-                while (candidate := f"{prefix}-{counter:05d}".upper()) in used \
-                        or candidate in reserved:
-                    counter += 1
-                request_id = f"{prefix}-{counter:05d}"
-            if request_id.upper() in used:
-                raise InvalidValueError(f"request_id '{request_id}' is already used; leave it "
-                                        "blank to get a new one.")
-            used.add(request_id.upper())
-            values["request_id"] = request_id
-            batch.append(values)
-        typed_columns = {name: _coerce_all(
-            replace(REQUESTS.column(name), kind="text") if name == "codes" and codes_as_typed
-            else REQUESTS.column(name), [values.get(name) for values in batch], opened.lists)
-            for name in names}
-        # each new row is dressed like the last data row (or the columns' own styles)
-        above = {cell.column: cell.style() for cell in requests.sheet.cells(row)} \
-            if row > requests.header_row else {}
-        for number, values in enumerate(batch):
-            request_id = values["request_id"]
-            row += 1
-            typed = {name: typed_columns[name][number] for name in values}
-            current = requests.sheet.values(row) if row in requests.sheet.rows else {}
-            applied = [(name, current.get(requests.positions[name]), value)
-                       for name, value in typed.items()
-                       if not _same(current.get(requests.positions[name]), value)]
-            cells: dict[int, object] = {requests.positions[name]: value
-                                        for name, _, value in applied}
-            cells[requests.positions["request_id"]] = request_id  # a row is never left empty
-            for title, value in (extras[number] if extras else {}).items():
-                if not is_blank(value):
-                    cells[_extra_column(requests, str(title))] = _plain(value)
-            requests.sheet.set(row, cells, above, dress=True)  # one write of the whole row
-            note = history_notes[number] if history_notes else None
-            # an imported row's values are in the row and its source: one History row says
-            # where it came from (10,000 imported rows stay 10,000 History rows, not 100,000)
-            changes: list[tuple[str, object, object]] = (
-                [("imported from", None, note)] if note
-                else [(name, None, new) for name, _, new in applied])
-            history.append((request_id, changes))
-            results.append(WriteResult(path, "", request_id, applied))
-        history_sheet = _append_history(opened, history, by)
-        fingerprint, backup = _finish(opened, [requests, history_sheet])
-        for result in results:
-            result.fingerprint, result.backup = fingerprint, backup
-        return results
+    added = append_requests(path, NewRequests.from_rows(rows, extras, history_notes), by,
+                            codes_as_typed)
+    return [WriteResult(added.path, added.fingerprint, request_id, added.changes(number),
+                        added.backup) for number, request_id in enumerate(added.request_ids)]
 
 
 def record_history(path: Path | str, entries: Sequence[tuple[str, str, object, object]], by: str,

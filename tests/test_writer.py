@@ -513,3 +513,92 @@ def test_a_workbook_counting_days_from_1904_gets_its_dates_right(small_tracker: 
     assert book.epoch.year == 1904
     requests = load_tracker(small_tracker).requests.set_index("request_id")
     assert str(requests.loc["PA-2026-00001", "scheduled_service_date"])[:10] == "2026-12-10"
+
+
+# -- many rows at once: made column by column, held only deflated ---------------------------
+
+cell_values = st.one_of(
+    st.none(), st.just(""), st.booleans(), st.integers(-10**12, 10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.dates(dt.date(1950, 1, 1), dt.date(2100, 1, 1)),
+    st.datetimes(dt.datetime(1950, 1, 1), dt.datetime(2100, 1, 1)).map(
+        lambda moment: moment.replace(microsecond=0)),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_rows_made_in_bulk_are_the_cells_made_one_by_one(data: st.DataObject) -> None:
+    """package.render_rows (an import's path) writes exactly what cell_xml writes cell by
+    cell (every other write's path): text escaped, blanks kept for their style, dates."""
+    from patoolkit import package as pkg
+
+    count = data.draw(st.integers(1, 6))
+    columns = data.draw(st.lists(st.integers(1, 40), min_size=1, max_size=6, unique=True))
+    styles = {column: data.draw(st.one_of(st.none(), st.integers(0, 3))) for column in columns}
+    values = {column: data.draw(st.lists(cell_values, min_size=count, max_size=count))
+              for column in columns}
+    # each path with its own styles: a date style added by one must not help the other
+    bulk_book, book = (pkg.Styles.read(pkg.Package(_tiny_workbook())) for _ in range(2))
+    bulk = pkg.render_rows(7, count, values, styles, bulk_book)
+    one_by_one = b"".join(
+        f'<row r="{7 + offset}">'.encode() + b"".join(
+            pkg.cell_xml(column, 7 + offset, styles[column], values[column][offset], book)
+            for column in sorted(columns)) + b"</row>" for offset in range(count))
+    if bulk_book.xfs == book.xfs and bulk_book.formats == book.formats:
+        assert bulk == one_by_one  # the same date styles, added in the same order
+
+    def cells(xml: bytes, styles: pkg.Styles) -> list[list[tuple[object, ...]]]:
+        """Each cell as written, its style told by what it shows (indices of added date
+        styles may differ with the order the two paths meet dates in)."""
+        return [[(cell.column, cell.body, {key: value for key, value in cell.attributes.items()
+                                           if key != "s"},
+                  styles.is_date(cell.style()), styles.has_time(cell.style()),
+                  cell.style() if not styles.is_date(cell.style()) else None)
+                 for cell in pkg.parse_cells(row)] for row in re.findall(rb"<row .*?</row>", xml)]
+
+    assert cells(bulk, bulk_book) == cells(one_by_one, book)
+
+
+def _tiny_workbook() -> bytes:
+    import io
+
+    book = openpyxl.Workbook()
+    book.active.title = "Requests"
+    for row, color in enumerate(("FF0000", "00FF00", "0000FF"), start=1):  # styles 1 to 3
+        book.active.cell(row, 1).fill = openpyxl.styles.PatternFill("solid", fgColor=color)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_large_batch_fills_formatted_rows_then_adds_rows_below_them(
+        small_tracker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows the analyst formatted ahead below the last request are filled in place (their
+    formats kept); the rest are added below in bulk; a part too large for memory waits for
+    the save on disk. Every request lands once, in order, with its History row."""
+    from patoolkit import package as pkg
+
+    book = openpyxl.load_workbook(small_tracker)
+    sheet = book["Requests"]
+    last = sheet.max_row
+    fill = openpyxl.styles.PatternFill("solid", fgColor="FFFF00")
+    for row in range(last + 1, last + 4):  # three formatted empty rows
+        sheet.cell(row, 2).fill = fill
+    book.save(small_tracker)
+    monkeypatch.setattr(pkg, "SPOOL_IN_MEMORY", 1_000)  # every rewritten part spills to disk
+    rows = [{"patient_id": f"B{number:04d}", "payer": "Summit Health Plan",
+             "notes": f"<note> & {number}"} for number in range(2_500)]
+    made = [result.request_id for result in add_requests(small_tracker, rows, by="import")]
+    after = load_tracker(small_tracker)
+    new = after.requests.iloc[-2_500:]
+    assert list(new["request_id"]) == made
+    assert list(new["patient_id"]) == [row["patient_id"] for row in rows]
+    assert list(new["notes"]) == [row["notes"] for row in rows]
+    reopened = openpyxl.load_workbook(small_tracker)["Requests"]
+    assert reopened.cell(last + 1, 2).fill.fgColor.rgb.endswith("FFFF00")  # kept in place
+    assert reopened.max_row == last + 2_500
+    history = openpyxl.load_workbook(small_tracker, read_only=True)["History"]
+    recorded = [row[1] for row in history.iter_rows(min_row=2, values_only=True)]
+    # a History row per field set (patient, payer, notes), request by request, in order
+    assert recorded[-7_500:] == [request_id for request_id in made for _ in range(3)]
