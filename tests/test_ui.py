@@ -185,10 +185,45 @@ def test_a_bad_value_in_a_step_form_is_refused_with_the_reason(today: TodayDashb
     fields = {widget._dom_classes[0]: widget for widget in detail.form.children
               if isinstance(widget, widgets.Text | widgets.Dropdown)}
     fields["pa-field-decision_date"].value = "2026-02-31"
-    detail.form.children[-1].children[0].click()
-    detail.form.children[-1].children[0].click()
-    assert "not a real calendar date" in detail.feedback.value
+    fields["pa-field-auth_effective_date"].value = "next tuesday"
+    detail.form.children[-1].children[0].click()  # Save: refused, each message by its field
+    assert detail.pending is None  # no preview, no Confirm
+    assert "Save these changes" not in detail.form.children[0].value
+    assert "2 field(s) need correcting" in detail.feedback.value
+    beside = {box._dom_classes[1]: box.value for box in detail.form.children
+              if "pa-field-error" in getattr(box, "_dom_classes", ())}
+    assert "not a real calendar date" in beside["pa-field-error-decision_date"]
+    assert "is not a date" in beside["pa-field-error-auth_effective_date"]
+    assert beside["pa-field-error-decision"] == ""
+    position = [(getattr(w, "_dom_classes", ()) or ("",))[0] for w in detail.form.children]
+    assert position.index("pa-field-error") == position.index("pa-field-decision") + 1
+    fields["pa-field-decision_date"].value = "2026-02-27"
+    fields["pa-field-auth_effective_date"].value = ""
+    detail.form.children[-1].children[0].click()  # corrected: the preview
+    assert "Save these changes" in detail.form.children[0].value
+    assert "not a real calendar date" not in "".join(
+        getattr(w, "value", "") for w in detail.form.children)
     assert sample_copy.read_bytes() == before
+
+
+@pytest.mark.parametrize(("name", "old", "new", "words", "why"), [
+    ("notes", "2026-11-30: called", "2026-11-30: called\n2026-12-01: faxed notes",
+     "Notes: added '2026-12-01: faxed notes'", "a note added, not the whole field twice"),
+    ("scheduled_service_date", pd.Timestamp("2026-12-03"), pd.Timestamp("2026-12-10"),
+     "Scheduled Service Date: Dec 3 → Dec 10", "dates in words, no 00:00, no quotes"),
+    ("last_status_check", None, pd.Timestamp("2026-12-01 14:30"),
+     "Last Status Check: set to Dec 1 14:30", "a time is kept when there is one"),
+    ("payer_reference", None, "REF-1", "Payer Reference: set to 'REF-1'", "a blank filled"),
+    ("denial_reason", "Not medically necessary", None,
+     "Denial Reason: cleared (was 'Not medically necessary')", "a value cleared"),
+    ("decision_date", pd.Timestamp("2025-12-30"), pd.Timestamp("2026-01-02"),
+     "Decision Date: Dec 30 2025 → Jan 2", "the year only when it is not this one"),
+])
+def test_the_change_preview_is_in_plain_words(name: str, old: object, new: object, words: str,
+                                              why: str) -> None:
+    from patoolkit.ui.detail import change_words
+
+    assert change_words(name, old, new, today=dt.date(2026, 12, 1)) == words, why
 
 
 @pytest.mark.parametrize(("step", "values", "status"), [
@@ -422,6 +457,15 @@ def test_a_value_the_page_could_not_read_can_be_fixed_from_the_page(sample_copy:
     fixed = load_tracker(sample_copy).requests.set_index("request_id").loc[request_id]
     assert fixed["status"] == "Approved"
     assert str(fixed["decision_date"])[:10] == "2026-11-20"
+
+
+def test_dates_without_a_time_show_no_midnight() -> None:
+    from patoolkit.ui.common import fmt
+
+    assert fmt("2026-12-03 00:00:00") == "2026-12-03"  # History's text of a date
+    assert fmt(pd.Timestamp("2026-12-03")) == "2026-12-03"
+    assert fmt("2026-12-03 14:30") == "2026-12-03 14:30"
+    assert fmt("room 00:00 booked") == "room 00:00 booked"
 
 
 def test_detail_shows_the_later_levels_with_their_basis(today: TodayDashboard) -> None:

@@ -356,3 +356,18 @@ def test_a_late_appeal_is_offered_and_the_page_says_the_filing_is_late(
     assert text is not None
     assert "Good cause for filing after the appeal period" in text
     assert "The notice reached us on 2027-05-30." in text
+
+
+def test_skipped_letters_say_what_to_fill_in_the_pages_words(tmp_path: Path) -> None:
+    """The letters module tells a command-line user `--set availability=...`; the page
+    says which field of the Letter tab to fill, by its label."""
+    dashboard = five_denials(tmp_path, client=True)  # the points are optional there
+    dashboard.letter.inputs["availability"].value = ""  # the call window left empty
+    plan = dashboard.plan_batch()
+    assert plan is not None
+    assert plan.to_skip
+    assert any("--set" in str(letter.why) for letter in plan.to_skip)  # the CLI's words
+    shown = dashboard.batch_plan.value
+    assert "--set" not in shown
+    assert "fill it in on the Letter tab" in shown
+    assert "availability:" not in shown  # the field's label, not its name

@@ -255,7 +255,8 @@ def test_today_lists_deadlines_at_risk_first_with_both_dates(today: TodayDashboa
     at_risk = [n for n, clock in enumerate(clocks) if clock == "deadline at risk"]
     assert at_risk == list(range(len(at_risk)))  # all of them before anything else
     first = frame.iloc[0]
-    assert first["deadline_shown"].startswith(f"{first['deadline']:%Y-%m-%d}")
+    assert first["deadline_shown"].startswith(f"{first['deadline']:%b} {first['deadline'].day}")
+    assert "00:00" not in " ".join(frame["deadline_shown"]) + " ".join(frame["due_shown"])
     assert first["deadline_of"] in first["deadline_shown"]
     rows = today.table.body.children[1:]
     assert "pa-at-risk" in rows[0]._dom_classes

@@ -329,11 +329,11 @@ def test_two_clocks_a_deadline_at_risk_comes_before_a_practice_target_missed() -
     appeal = table[table["action_key"] == "file_appeal"].iloc[0]
     assert appeal["due"] < NOW  # the practice's target is missed...
     assert appeal["deadline"] - NOW > pd.Timedelta(days=60)  # ...the legal one months away
-    assert appeal["deadline_of"] == "appeal filing deadline"
+    assert appeal["deadline_of"] == "appeal filing"
     assert appeal["clock"] == "practice target missed"
     p2p = table[table["action_key"] == "request_p2p"].iloc[0]
     assert p2p["clock"] == "deadline at risk"
-    assert p2p["deadline_of"] == "peer-to-peer window closes"
+    assert p2p["deadline_of"] == "P2P window closes"
     renewal = table[table["action_key"] == "renew_authorization"].iloc[0]
     assert renewal["clock"] == "deadline at risk"
     assert renewal["deadline"] == pd.Timestamp("2026-12-03")

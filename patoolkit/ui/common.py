@@ -12,6 +12,7 @@ import functools
 import html
 import logging
 import os
+import re
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +63,7 @@ table.pa-grid th { background: #f1f4f8; }
 .pa-row.pa-at-risk { background: #fde8ea; box-shadow: inset 4px 0 0 #b91c1c; }
 .pa-row.pa-overdue:not(.pa-at-risk) { background: #fff1e6; }
 .pa-search-row { border-bottom: 1px solid #e4e4e4; align-items: center; }
+.pa-user-hint { color: #555; font-size: 13px; }
 .pa-user-missing input { border: 2px solid #d97706; background: #fff6dd; }
 .pa-busy { cursor: progress; opacity: 0.85; }
 .pa-busy .widget-label-basic::before, button.pa-busy::before { content: ""; display: inline-block;
@@ -413,11 +415,11 @@ class UserBar:
         missing = self.session.user == ANONYMOUS
         if missing:
             self.box.add_class("pa-user-missing")
-            self.note.value = ('<span class="pa-sub">Changes you save are recorded in History '
-                               "under your name: type it once.</span>")
+            self.note.value = ('<span class="pa-user-hint">Changes you save are recorded in '
+                               "History under your name: type it once.</span>")
         else:
             self.box.remove_class("pa-user-missing")
-            self.note.value = (f'<span class="pa-sub">Recorded in History as '
+            self.note.value = (f'<span class="pa-user-hint">Recorded in History as '
                                f"<b>{html.escape(self.session.user)}</b>.</span>")
 
 
@@ -486,7 +488,10 @@ def fmt(value: object) -> str:
         return stamp.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    text = str(value)
+    # a date written as text with a midnight time (History's old and new values)
+    midnight = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[ T]00:00(?::00)?", text)
+    return midnight.group(1) if midnight else text
 
 
 def label(name: str) -> str:

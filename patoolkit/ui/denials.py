@@ -493,8 +493,11 @@ class DenialsDashboard:
             self.session.reload()
         links = "".join(f"<li>{download_link(m.path.read_bytes(), m.path.name, m.path.name)}"
                         "</li>" for m in result.made)
-        skipped = "".join(f"<li>{html.escape(request_id)}: {html.escape(why)}</li>"
-                          for request_id, why in result.skipped)
+        labels = {field.name: field.label
+                  for field in self.maker().fields(kind).supplied}
+        skipped = "".join(f"<li>{html.escape(request_id)}: "
+                          + html.escape(plain_reason(why, labels)).replace("\n", "<br>")
+                          + "</li>" for request_id, why in result.skipped)
         folder = html.escape(str(result.made[0].path.parent)) if result.made else ""
         self.batch_report.value = (
             f"<p><b>{len(result.made)} letter(s) made</b>"
@@ -504,6 +507,32 @@ class DenialsDashboard:
             + f"; <b>{len(result.skipped)} skipped</b>.</p>"
             + (f"<ul>{links}</ul>" if links else "")
             + (f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""))
+
+
+# How the letters module tells a command-line user to supply a field, and the same on a page
+_SUPPLY = re.compile(r"supply it(?P<batch> for the whole batch)?: --set '?(?P<name>[^=']+)="
+                     r"\.\.\.'? \(or the (?:letter form|Letter tab) in the dashboard\)")
+_CLI_ONLY = re.compile(r" \(or `patoolkit letter` with its REQUEST_ID\)")
+
+
+def plain_reason(text: str, labels: Mapping[str, str] | None = None) -> str:
+    """Why a letter is skipped, in the page's words: no --set, fields by their label."""
+    labels = labels or {}
+
+    def page_words(match: re.Match[str]) -> str:
+        return ("fill it in on the Letter tab (it goes into every letter)" if match["batch"]
+                else "fill it in on the Letter tab")
+
+    text = _CLI_ONLY.sub("", _SUPPLY.sub(page_words, text))
+    lines = []
+    for line in text.splitlines():
+        item = re.fullmatch(r"\s*- (?P<name>[^:]+): (?P<rest>.*)", line)
+        if item and item["name"] in labels:
+            line = f"  - {labels[item['name']]}: {item['rest']}"
+        elif item and item["name"].startswith("evidence["):
+            line = f"  - Evidence for '{item['name'][9:-1]}': {item['rest']}"
+        lines.append(line)
+    return "\n".join(lines).replace("; nothing was written.", ":")
 
 
 def _field_items(items: Sequence[tuple[str, object]]) -> str:
@@ -536,9 +565,10 @@ def plan_html(plan: BatchPlan, maker: LetterMaker) -> str:
                      + " only") + "</li>")
     if rows:
         text += f"<p>Letters to make:</p><ul>{rows}</ul>"
+    labels = {field.name: field.label for field in plan.fields.supplied}
     skipped = "".join(f'<li class="pa-batch-skip"><b>{html.escape(letter.request_id)}</b>: '
-                      f"{html.escape(str(letter.why))}</li>"
-                      for letter in plan.to_skip)
+                      + html.escape(plain_reason(str(letter.why), labels)).replace("\n", "<br>")
+                      + "</li>" for letter in plan.to_skip)
     if skipped:
         text += f"<p>Letters to skip:</p><ul>{skipped}</ul>"
     return text

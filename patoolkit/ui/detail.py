@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..deadlines import DEADLINES, FLAGS
 from ..schema import LISTS, REQUESTS
+from ..validation import Collector, convert_column
 from .common import TrackerSession, fmt, label, on_click, safely, set_message
 
 SECTIONS = {
@@ -70,6 +71,52 @@ def _input_for(name: str, current: object) -> widgets.Widget:
     field.style = {"description_width": "170px"}
     field.add_class(f"pa-field-{name}")
     return field
+
+
+def checked_value(name: str, text: str, lists: dict[str, tuple[str, ...]]
+                  ) -> tuple[object, str | None]:
+    """A typed value as the tracker will hold it, or why it cannot be: (value, None) or
+    (None, message). The same reader as the workbook's (validation.convert_column)."""
+    if not text:
+        return None, None
+    column = REQUESTS.column(name)
+    found = Collector(REQUESTS.name, {})
+    typed = convert_column(column, pd.Series([text], dtype=object), lists, found)
+    errors = [problem.message for problem in found.problems if problem.severity == "error"]
+    if errors:
+        return None, f"'{text}' {errors[0]}"
+    value = typed.iloc[0]
+    return (None if pd.isna(value) else value), None
+
+
+def plain(value: object, today: dt.date | None = None) -> str:
+    """A value in plain words: dates as 'Dec 3' ('Dec 3 2025' in another year, with the
+    time when there is one), the rest as fmt shows it."""
+    if isinstance(value, str) or not isinstance(value, dt.date) or pd.isna(value):
+        return fmt(value)
+    stamp = pd.Timestamp(value)
+    year = (today or dt.date.today()).year
+    day = f"{stamp:%b} {stamp.day}" + ("" if stamp.year == year else f" {stamp.year}")
+    if stamp == stamp.normalize() or (stamp.hour, stamp.minute, stamp.second) == (23, 59, 59):
+        return day
+    return f"{day} {stamp:%H:%M}"
+
+
+def change_words(name: str, old: object, new: object, today: dt.date | None = None) -> str:
+    """One line of the preview: 'Notes: added ...', 'Scheduled Service Date: Dec 3 → Dec 10',
+    'Payer Reference: set to ...', 'Denial Reason: cleared (was ...)'."""
+    title = label(name)
+    before, after = plain(old, today), plain(new, today)
+    if name == "notes" and after.startswith(before):
+        return f"{title}: added '{after[len(before):].strip()}'"
+    quoted = not isinstance(new if new is not None else old, dt.date)
+    if quoted:
+        before, after = f"'{before}'", f"'{after}'"
+    if not plain(old):
+        return f"{title}: set to {after}"
+    if not plain(new):
+        return f"{title}: cleared (was {before})"
+    return f"{title}: {before} → {after}"
 
 
 def status_after(step: str, values: dict[str, str]) -> str | None:
@@ -229,8 +276,15 @@ class RequestDetail:
         cancel = widgets.Button(description="Cancel")
         on_click(cancel, lambda _: self.close_form(), self.feedback)
         on_click(save, lambda _: self.review(key, inputs), self.feedback, busy="Checking…")
+        self.field_errors = {name: widgets.HTML() for name in inputs}
+        for name, box in self.field_errors.items():
+            box.add_class("pa-field-error")
+            box.add_class(f"pa-field-error-{name}")
+        fields: list[widgets.Widget] = []
+        for name, widget in inputs.items():  # each message right below its field
+            fields += [widget, self.field_errors[name]]
         self.form.children = [widgets.HTML(f"<h4>{html.escape(text)}</h4>"),
-                              *inputs.values(), widgets.HBox([save, cancel])]
+                              *fields, widgets.HBox([save, cancel])]
 
     def close_form(self) -> None:
         self.form.children = []
@@ -243,6 +297,20 @@ class RequestDetail:
             row = self.row
             values = {name: str(widget.value).strip()  # type: ignore[attr-defined]
                       for name, widget in inputs.items()}
+            lists = dict(self.session.tracker.lists)
+            wrong = 0
+            for name, value in values.items():  # every field checked at once, said beside it
+                _, problem = checked_value(name, value, lists) if name != "notes" else (None,
+                                                                                        None)
+                box = self.field_errors.get(name)
+                if box is not None:
+                    set_message(box, f"{label(name)}: {problem}" if problem else "", "error")
+                wrong += problem is not None
+            if wrong:
+                set_message(self.feedback, f"{wrong} field(s) need correcting: see the message "
+                            "below each. Nothing was saved.", "error")
+                return
+            set_message(self.feedback, "")
             changes: dict[str, object] = {}
             for name, value in values.items():
                 if name == "notes":
@@ -259,8 +327,15 @@ class RequestDetail:
                 set_message(self.feedback, "Nothing changed.", "warn")
                 return
             self.pending = (key, changes)
-            lines = "".join(f"<li>{html.escape(label(name))}: '{html.escape(fmt(row[name]))}' → "
-                            f"'{html.escape(fmt(value))}'</li>" for name, value in changes.items())
+
+            def shown(name: str, value: object) -> object:
+                if name == "notes" or not isinstance(value, str):
+                    return value
+                return checked_value(name, value, lists)[0]
+
+            lines = "".join(
+                f"<li>{html.escape(change_words(name, row[name], shown(name, value)))}</li>"
+                for name, value in changes.items())
             confirm = widgets.Button(description="Confirm and save", button_style="success")
             confirm.add_class("pa-confirm")
             back = widgets.Button(description="Back")

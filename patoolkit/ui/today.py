@@ -33,12 +33,12 @@ from .table import RowTable
 ALL = "(all)"
 # Widths fit 1366 px wide with the Open button (the Why column takes what is left).
 TABLE_COLUMNS = [
-    ("clock_shown", "Clock", 96), ("deadline_shown", "Deadline", 150),
-    ("due_shown", "Target", 100), ("days_left_shown", "Days", 48), ("action", "Action", 160),
+    ("clock_shown", "Clock", 92), ("deadline_shown", "Deadline", 170),
+    ("due_shown", "Target", 92), ("days_left_shown", "Days", 54), ("action", "Action", 160),
     ("request_id", "Request", 104), ("patient_id", "Patient", 68), ("payer", "Payer", 130),
-    ("owner", "Owner", 56), ("reason", "Why", 230),
+    ("owner", "Owner", 56), ("reason", "Why", 170),
 ]
-CLOCK_SHOWN = {"deadline at risk": "Deadline at risk", "practice target missed": "Target missed",
+CLOCK_SHOWN = {"deadline at risk": "At risk", "practice target missed": "Target missed",
                "due today": "Due today", "upcoming": ""}
 
 
@@ -137,7 +137,8 @@ class TodayDashboard:
     @property
     def detail(self) -> RequestDetail:
         if self._detail is None:
-            self._detail = RequestDetail(self.session, on_saved=self.rebuild)
+            # a save refreshes the worklist through the session's listeners (once)
+            self._detail = RequestDetail(self.session)
             self.detail_box.children = [self._detail.widget]
         return self._detail
 
@@ -170,12 +171,12 @@ class TodayDashboard:
         self.actions["plan_type"] = extra["plan_type"].to_numpy()
         self.actions["service_category"] = extra["service_category"].to_numpy()
         # shown: a due date alone when the deadline is the end of a day; whole days left
-        self.actions["due_shown"] = shown_stamps(self.actions["due"])
+        self.actions["due_shown"] = shown_stamps(self.actions["due"], now)
         self.actions["days_left_shown"] = self.actions["days_left"].apply(
             lambda days: "overdue" if -1 < days < 0 else f"{days:.0f}" if abs(days) >= 1
             else "today")
         self.actions["deadline_shown"] = (
-            shown_stamps(self.actions["deadline"]) + " "
+            shown_stamps(self.actions["deadline"], now) + " "
             + self.actions["deadline_of"].astype("string")).fillna("")
         self.actions["clock_shown"] = self.actions["clock"].map(CLOCK_SHOWN).fillna("")
         # the worklist's own order, for the table's default sort
@@ -284,9 +285,10 @@ class TodayDashboard:
         self.tabs.selected_index = 2
 
 
-def shown_stamps(stamps: pd.Series) -> pd.Series:
-    """Date-times as shown: the date alone at midnight or the end of a day, else with the
-    time; blank stays blank."""
+def shown_stamps(stamps: pd.Series, now: pd.Timestamp) -> pd.Series:
+    """Date-times in plain words: 'Dec 4', 'Dec 4 14:30', 'Jan 29 2027' (the year only when
+    it is not this one; no time at midnight or the end of a day); blank stays blank."""
+    day = stamps.dt.strftime("%b ") + stamps.dt.day.astype("Int64").astype("string")
+    day = day.where(stamps.dt.year == now.year, day + stamps.dt.strftime(" %Y"))
     whole_day = stamps.dt.strftime("%H:%M:%S").isin(["23:59:59", "00:00:00"])
-    return stamps.dt.strftime("%Y-%m-%d %H:%M").where(
-        ~whole_day, stamps.dt.strftime("%Y-%m-%d")).astype("string")
+    return day.where(whole_day, day + stamps.dt.strftime(" %H:%M")).astype("string")

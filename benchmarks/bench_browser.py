@@ -1,0 +1,205 @@
+"""The dashboards in a browser: first paint of Today, and Confirm to the refreshed row.
+
+One Voila, set up as `patoolkit serve` sets it up (same options, token, start
+page), serves a scratch folder holding a copy of notebooks/1_Today.ipynb, an
+empty notebook and a notebook with one no-op button, on a scratch copy of a
+tracker. Headless Debian chromium (Playwright) opens them in the same run:
+
+    python benchmarks/bench_browser.py [--rows 3000] [--repeat 5]
+
+- first paint: from page.goto to the first worklist row (`.pa-row`) of Today,
+  against the empty notebook's output, the pages opened alternately, each in a
+  fresh page (issue 16: at most 1.2x). Also the time to Today's first widget
+  (`.pa-today`).
+- Confirm: on Today, a status check is opened and Saved; the clock runs from
+  the click on Confirm until the page says "Saved" and the worklist table has
+  been drawn again (issue 14: under 0.5 s), against the round trip of a button
+  whose click changes a line of text (the least a click can cost: browser to
+  kernel and back).
+
+Prints one JSON line: medians in seconds and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from bench_dashboard import free_port, tracker_of  # the same tracker sizes as that benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+NOOP = """import ipywidgets as widgets
+button = widgets.Button(description="No-op")
+button.add_class("bench-noop")
+shown = widgets.HTML("clicks: 0")
+shown.add_class("bench-shown")
+clicks = [0]
+def clicked(_):
+    clicks[0] += 1
+    shown.value = f"clicks: {clicks[0]}"
+button.on_click(clicked)
+widgets.VBox([button, shown])"""
+
+
+def notebooks_in(folder: Path) -> None:
+    folder.mkdir()
+    shutil.copy2(ROOT / "notebooks" / "1_Today.ipynb", folder / "today.ipynb")
+    empty = nbformat.v4.new_notebook()
+    empty.cells = [nbformat.v4.new_code_cell("print('ready')")]
+    nbformat.write(empty, folder / "empty.ipynb")
+    noop = nbformat.v4.new_notebook()
+    noop.cells = [nbformat.v4.new_code_cell(NOOP)]
+    nbformat.write(noop, folder / "noop.ipynb")
+
+
+def first_paints(browser: Any, link: Any, repeat: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"empty": [], "today_widget": [], "today_rows": []}
+    for attempt in range(repeat + 1):  # the first round warms up, not counted
+        for name in (("empty", "today") if attempt % 2 else ("today", "empty")):
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            started = time.perf_counter()
+            page.goto(link(f"voila/render/{name}.ipynb"))
+            if name == "empty":
+                page.wait_for_selector("text=ready", timeout=180_000)
+                elapsed = {"empty": time.perf_counter() - started}
+            else:
+                page.wait_for_selector(".pa-today", timeout=180_000)
+                widget = time.perf_counter() - started
+                page.wait_for_selector(".pa-row", timeout=180_000)
+                elapsed = {"today_widget": widget, "today_rows": time.perf_counter() - started}
+            page.close()
+            if attempt:
+                for key, value in elapsed.items():
+                    times[key].append(value)
+    return times
+
+
+def noop_round_trips(browser: Any, link: Any, repeat: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(link("voila/render/noop.ipynb"))
+    page.wait_for_selector(".bench-noop", timeout=180_000)
+    times = []
+    for click in range(1, repeat * 2 + 2):
+        started = time.perf_counter()
+        page.click(".bench-noop")
+        page.wait_for_selector(f".bench-shown >> text=clicks: {click}", timeout=30_000)
+        if click > 1:  # the first click warms up
+            times.append(time.perf_counter() - started)
+    page.close()
+    return times
+
+
+def confirms(browser: Any, link: Any, repeat: int) -> list[float]:
+    """Confirm on Today to the page saying Saved with the worklist drawn again."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(link("voila/render/today.ipynb"))
+    page.wait_for_selector(".pa-row", timeout=180_000)
+    page.fill(".pa-user input", "Benchmark")
+    page.press(".pa-user input", "Tab")
+    times = []
+    for attempt in range(repeat + 1):
+        page.click(".pa-tabs .lm-TabBar-tab >> nth=0")
+        page.locator(".pa-open").nth(attempt).click()
+        page.click(".pa-step-status_check")
+        page.click(".pa-save")
+        page.wait_for_selector(".pa-confirm")
+        # the table's rows are replaced when the worklist is drawn again: mark the old ones
+        page.evaluate("() => document.querySelectorAll('.pa-row').forEach("
+                      "row => row.classList.add('bench-old'))")
+        started = time.perf_counter()
+        page.click(".pa-confirm")
+        page.wait_for_function(
+            "() => { const f = document.querySelector('.pa-detail-feedback');"
+            " return f && f.innerText.includes('Saved')"
+            " && document.querySelectorAll('.pa-row').length > 0"
+            " && !document.querySelector('.pa-row.bench-old'); }", timeout=60_000)
+        if attempt:
+            times.append(time.perf_counter() - started)
+    page.close()
+    return times
+
+
+def measure(rows: int | None, repeat: int) -> dict[str, object]:
+    from playwright.sync_api import sync_playwright
+
+    from patoolkit.serve import TOKEN_ENV, start_page_data, voila_command, voila_config
+    from patoolkit.ui.common import TRACKER_ENV
+
+    work = Path(tempfile.mkdtemp(prefix="patoolkit-bench-"))
+    notebooks_in(work / "notebooks")
+    tracker = work / "tracker.xlsx"
+    shutil.copy2(tracker_of(rows), tracker)
+    port, token = free_port(), secrets.token_urlsafe()
+    command = voila_command(port, "127.0.0.1", voila_config())
+    command[3] = str(work / "notebooks")  # the same settings as `patoolkit serve`
+    environment = {**os.environ, TRACKER_ENV: str(tracker), TOKEN_ENV: token,
+                   "JUPYTER_PATH": os.pathsep.join([
+                       str(start_page_data(tracker)),
+                       str(ROOT / "patoolkit" / "data" / "jupyter")])}
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def link(path: str) -> str:
+        return f"http://127.0.0.1:{port}/{path}?token={token}"
+
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(link(""), timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
+                                                 args=CHROMIUM_ARGS, headless=True)
+            paints = first_paints(browser, link, repeat)
+            noop = noop_round_trips(browser, link, repeat)
+            confirm = confirms(browser, link, repeat)
+            browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    median = {key: statistics.median(values) for key, values in paints.items()}
+    noop_s, confirm_s = statistics.median(noop), statistics.median(confirm)
+    return {
+        "benchmark": "browser", "rows": rows or "sample (300)", "repeat": repeat,
+        "empty_notebook_s": round(median["empty"], 2),
+        "today_first_widget_s": round(median["today_widget"], 2),
+        "today_rows_s": round(median["today_rows"], 2),
+        "first_paint_ratio": round(median["today_rows"] / median["empty"], 2),
+        "first_widget_ratio": round(median["today_widget"] / median["empty"], 2),
+        "noop_click_s": round(noop_s, 3), "confirm_refreshed_row_s": round(confirm_s, 3),
+        "confirm_ratio_to_noop": round(confirm_s / noop_s, 1),
+        "confirm_s_all": [round(value, 3) for value in confirm],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, help="a synthetic tracker of this many requests "
+                        "(default: the sample tracker)")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.rows, args.repeat)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
