@@ -104,15 +104,21 @@ def add_hours(stamps: pd.Series, hours: float | pd.Series, zone: ZoneInfo | str)
 
 def federal_holidays(years: Iterable[int]) -> dict[dt.date, str]:
     """US federal holidays on the weekday they are observed, for the given years."""
+    return dict(_federal_holidays(tuple(sorted(set(years)))))
+
+
+@lru_cache(maxsize=32)
+def _federal_holidays(chosen: tuple[int, ...]) -> tuple[tuple[dt.date, str], ...]:
+    # Cached: every deadlines and worklist call builds a calendar for the same years, and
+    # pandas' holiday rules take about 25 ms for them.
     from pandas.tseries.holiday import USFederalHolidayCalendar
 
-    chosen = sorted(set(years))
     if not chosen:
-        return {}
+        return ()
     days = USFederalHolidayCalendar().holidays(f"{chosen[0]}-01-01", f"{chosen[-1]}-12-31",
                                                return_name=True)
-    return {stamp.date(): str(name) for stamp, name in days.items()
-            if stamp.year in chosen or (stamp.month == 12 and stamp.year + 1 in chosen)}
+    return tuple((stamp.date(), str(name)) for stamp, name in days.items()
+                 if stamp.year in chosen or (stamp.month == 12 and stamp.year + 1 in chosen))
 
 
 @dataclass(frozen=True)

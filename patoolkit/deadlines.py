@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .calendars import BusinessCalendar, add_hours, month_day, practice_zone
 from .completeness import GAPS
@@ -90,6 +91,7 @@ OVERRIDE_GROUPS: dict[str, tuple[str, ...]] = {
     "external_review_days": (),
 }
 OVERRIDES = tuple(OVERRIDE_GROUPS)
+_BLANK = "\x00blank"  # the key of a blank payer or plan type: no real name is this
 DEFAULT_RATING_PERIOD_START = 101  # January 1, as month * 100 + day
 J_CODES = r"\s*J\d{4}\s*(?:[,;]\s*J\d{4}\s*)*[,;]?\s*"
 
@@ -131,41 +133,50 @@ def payer_overrides(requests: pd.DataFrame, payers: pd.DataFrame) -> pd.DataFram
     Columns: override_columns() (companions named '<lead>:<companion>').
     """
     columns = override_columns()
-    out = pd.DataFrame(index=requests.index, columns=columns, dtype=object)
     table = _payers_table(payers)
     if table.empty or table[list(OVERRIDES)].isna().all().all():
-        return _typed_overrides(out)
-    table = table.assign(_payer=_key(table["payer"]), _plan=table["plan_type"].astype("string"))
+        return _typed_overrides(pd.DataFrame(index=requests.index, columns=columns,
+                                             dtype=object))
     payer_codes, payer_names = pd.factorize(requests["payer"], use_na_sentinel=False)
     plan_codes, plan_names = pd.factorize(requests["plan_type"], use_na_sentinel=False)
     pair_codes = payer_codes.astype("int64") * (len(plan_names) + 1) + plan_codes
     _, first, codes = np.unique(pair_codes, return_index=True, return_inverse=True)
-    keys = pd.DataFrame({
-        "payer": pd.array(np.asarray(payer_names, dtype=object)[payer_codes[first]],
-                          dtype="string"),
-        "_plan": pd.array(np.asarray(plan_names, dtype=object)[plan_codes[first]],
-                          dtype="string"),
-    })
-    keys["_payer"] = _key(keys["payer"])
-    found = pd.DataFrame(index=keys.index, columns=columns, dtype=object)
-    # Most specific first: same payer and plan type; then the payer's row with no plan type.
-    # A row for another plan type never applies (a Commercial window is not a Medicare one).
-    candidates = [
-        (table.dropna(subset=["_plan"]), ["_payer", "_plan"]),
-        (table[table["_plan"].isna()], ["_payer"]),
-    ]
-    for rows, on in candidates:
-        for lead, companions in OVERRIDE_GROUPS.items():
-            given = rows.dropna(subset=[lead]).drop_duplicates(on)[[*on, lead, *companions]]
-            if given.empty:
+    # The Payers sheet has a few rows and the pairs are few: matched in plain Python.
+    # A blank payer or plan type is a key of its own (as a merge would match it).
+    key_payer = _key(pd.Series(np.asarray(payer_names, dtype=object)[payer_codes[first]],
+                               dtype="string")).fillna(_BLANK).tolist()
+    key_plan = pd.Series(np.asarray(plan_names, dtype=object)[plan_codes[first]],
+                         dtype="string").fillna(_BLANK).tolist()
+    row_payer = _key(table["payer"]).fillna(_BLANK).tolist()
+    row_plan = table["plan_type"].astype("string").fillna(_BLANK).tolist()
+    found: dict[str, list[object]] = {column: [np.nan] * len(first) for column in columns}
+    for lead, companions in OVERRIDE_GROUPS.items():
+        given = table[lead].notna().tolist()
+        # Most specific first: same payer and plan type; then the payer's row with no plan
+        # type (the upper row of each). A row for another plan type never applies (a
+        # Commercial window is not a Medicare one).
+        specific: dict[tuple[str, str], int] = {}
+        general: dict[str, int] = {}
+        for position, (payer, plan) in enumerate(zip(row_payer, row_plan, strict=True)):
+            if not given[position]:
                 continue
-            matched = keys[on].merge(given, on=on, how="left").set_axis(keys.index)
-            fill = found[lead].isna() & matched[lead].notna()
+            if plan != _BLANK:
+                specific.setdefault((payer, plan), position)
+            else:
+                general.setdefault(payer, position)
+        if not specific and not general:
+            continue
+        values = {column: table[column].astype(object).tolist() for column in (lead, *companions)}
+        for pair, (payer, plan) in enumerate(zip(key_payer, key_plan, strict=True)):
+            source = specific.get((payer, plan), general.get(payer))
+            if source is None:
+                continue
             for column in (lead, *companions):
                 target = lead if column == lead else f"{lead}:{column}"
-                found.loc[fill, target] = matched.loc[fill, column].astype(object)
+                found[target][pair] = values[column][source]
     # typed on the few (payer, plan type) pairs, then spread to the requests
-    return _typed_overrides(found).iloc[codes].set_axis(requests.index)
+    typed = _typed_overrides(pd.DataFrame(found, columns=columns, dtype=object))
+    return typed.iloc[codes].set_axis(requests.index)
 
 
 def _typed_overrides(frame: pd.DataFrame) -> pd.DataFrame:
@@ -184,10 +195,19 @@ def drug_requests(requests: pd.DataFrame,
     """Drug requests: a drug service category (the Lists sheet's Drug Category), or codes
     that are all HCPCS J codes (CONTRACT section 2)."""
     wanted = {str(category).strip().casefold() for category in drug_categories}
-    category = _key(requests["service_category"]).isin(wanted).fillna(False)
-    codes = requests["codes"].astype("string")
-    j_codes = codes.str.fullmatch(J_CODES, case=False).fillna(False)
-    return (category | j_codes).astype(bool)
+    category = _per_distinct(requests["service_category"], lambda names: _key(names).isin(wanted))
+    j_codes = _per_distinct(requests["codes"], lambda codes: codes.astype("string").str.fullmatch(
+        J_CODES, case=False))
+    return pd.Series(category | j_codes, index=requests.index)
+
+
+def _per_distinct(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """test, a yes or no per value, worked out once per distinct value and spread to the
+    rows (a few dozen code cells and categories, not one regex match per request); a blank
+    is no."""
+    codes, distinct = pd.factorize(values)
+    answers = test(pd.Series(distinct)).fillna(False).to_numpy(dtype=bool)
+    return np.append(answers, False)[codes]
 
 
 def _end_of_day_if_date_only(stamps: pd.Series) -> pd.Series:
@@ -206,10 +226,93 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype("Float64").round(0).astype("Int64").astype("string")
 
 
+def _number(value: object) -> str | None:
+    """One value as _text writes it (a whole number; half to even); None for a blank."""
+    return None if value is None else str(round(float(value)))  # type: ignore[arg-type]
+
+
+def _date(value: object) -> str | None:
+    """One date as _text writes it; None for a blank."""
+    return None if value is None else value.strftime("%Y-%m-%d")  # type: ignore[attr-defined]
+
+
+def _joined(*parts: str | None) -> str | None:
+    """The parts as one sentence; None when one is blank (as a blank in pandas text is)."""
+    return None if any(part is None for part in parts) else "".join(parts)  # type: ignore[arg-type]
+
+
 def _days(amount: pd.Series | int | float) -> pd.Series | pd.Timedelta:
     if isinstance(amount, pd.Series):
         return pd.to_timedelta(amount.astype("float64"), unit="D")
     return pd.Timedelta(days=float(amount))
+
+
+def _no_dates(size: int) -> np.ndarray:
+    return np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
+
+
+class Sentences:
+    """A column of basis sentences, kept as codes into its distinct sentences.
+
+    Most requests share their sentence with thousands of others (the same rule, payer,
+    extension or date), so a sentence is written once per distinct case, in Python, and
+    the column of text is made once, at the end (`series`): building pandas text column by
+    column and row by row was most of the time of compute_deadlines.
+    """
+
+    def __init__(self, size: int, codes: np.ndarray | None = None,
+                 words: list[str] | None = None):
+        self.codes = np.full(size, -1, dtype=np.int64) if codes is None else codes
+        self.words: list[str] = [] if words is None else words
+        self._known = {word: code for code, word in enumerate(self.words)}
+
+    def code(self, word: str | None) -> int:
+        """The code of a sentence (-1: none), added when new."""
+        if word is None:
+            return -1
+        code = self._known.get(word)
+        if code is None:
+            code = self._known[word] = len(self.words)
+            self.words.append(word)
+        return code
+
+    def set(self, mask: np.ndarray, word: str | None) -> None:
+        self.codes[mask] = self.code(word)
+
+    def clear(self, mask: np.ndarray) -> None:
+        self.codes[mask] = -1
+
+    def update(self, mask: np.ndarray, make: Callable[..., str | None],
+               *values: pd.Series | np.ndarray) -> None:
+        """For the rows in mask: make(their sentence, *their values), None for a blank,
+        called once per distinct combination of sentence and values."""
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            return
+        combined = self.codes[rows] + 1
+        choices: list[Sequence[object]] = [[None, *self.words]]
+        parts = [combined]
+        for value in values:
+            codes, distinct = pd.factorize(value.iloc[rows] if isinstance(value, pd.Series)
+                                           else value[rows])
+            choices.append([None, *distinct])
+            parts.append(codes + 1)
+            combined = pd.factorize(combined * (len(distinct) + 1) + codes + 1)[0]
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        made = np.array([self.code(make(*(choice[part[position]]
+                                          for choice, part in zip(choices, parts, strict=True))))
+                         for position in first], dtype=np.int64)
+        self.codes[rows] = made[inverse]
+
+    def values(self) -> np.ndarray:
+        """The sentence of each row as an object array (None: none)."""
+        return np.array([*self.words, None], dtype=object)[self.codes]
+
+    def series(self, index: pd.Index) -> pd.Series:
+        """The column as pandas text (NA: none), taken from the distinct sentences."""
+        words = pa.array(self.words, type=pa.large_string())
+        taken = words.take(pa.array(self.codes, mask=self.codes < 0))
+        return pd.Series(pd.arrays.ArrowStringArray(taken), index=index).astype("string")
 
 
 class Clock:
@@ -245,7 +348,10 @@ class Clock:
 
 
 class Rules:
-    """Which TIMEFRAMES row times a deadline for each request, and its basis sentence."""
+    """Which TIMEFRAMES row times a deadline for each request, and its basis sentence.
+
+    Row numbers, amounts and masks are numpy arrays over the requests, in their order.
+    """
 
     def __init__(self, requests: pd.DataFrame, drug: pd.Series):
         index = requests.index
@@ -259,100 +365,120 @@ class Rules:
         self.urgency_codes, urgency_names = pd.factorize(urgency)
         self.urgency_names = list(urgency_names)
         self.drug = drug.to_numpy(dtype=bool)
-        self.plan_values = self.plan.fillna("").to_numpy(dtype=object)
+
+    def of_plans(self, plan_types: Sequence[str]) -> np.ndarray:
+        """Requests whose plan type is one of plan_types."""
+        return np.array([name in plan_types for name in self.plan_names] + [False]
+                        )[self.plan_codes]
 
     def matches(self, row: Timeframe) -> np.ndarray:
         """Requests of the row's plan types, urgency and kind of request (dates aside)."""
-        plans = np.array([name in row.plan_types for name in self.plan_names] + [False])
         urgencies = np.array([name in row.urgencies() for name in self.urgency_names] + [False])
         kinds = row.kinds()
         kind = self.drug if kinds == (DRUGS,) else ~self.drug if kinds == (ITEMS,) \
             else np.ones(len(self.drug), dtype=bool)
-        return plans[self.plan_codes] & urgencies[self.urgency_codes] & kind
+        return self.of_plans(row.plan_types) & urgencies[self.urgency_codes] & kind
 
     def choose(self, deadline: str, on: pd.Series, rating_on: pd.Series | None = None
-               ) -> tuple[pd.Series, pd.Series]:
+               ) -> tuple[np.ndarray, Sentences]:
         """(row number into the deadline's rows or -1, basis) per request, by the date on."""
         rows = rows_for(deadline)
         chosen = np.full(len(self.index), -1, dtype=np.int64)
-        sentences: list[str] = []
-        sentence_of = np.full(len(self.index), -1, dtype=np.int64)
+        basis = Sentences(len(self.index))
+        dates = on.to_numpy(dtype="datetime64[ns]")
+        rating_dates = rating_on.to_numpy(dtype="datetime64[ns]") if rating_on is not None \
+            else dates
         for number, row in enumerate(rows):
-            when = rating_on if row.dated_by == "rating period" and rating_on is not None else on
+            when = rating_dates if row.dated_by == "rating period" else dates
             applies = self.matches(row) & (chosen < 0)
-            if row.effective_from is not None:
-                applies &= (when >= pd.Timestamp(row.effective_from)).to_numpy(dtype=bool)
+            if row.effective_from is not None:  # NaT compares False, as in pandas
+                applies &= when >= np.datetime64(row.effective_from, "ns")
             if row.effective_to is not None:
-                applies &= (when <= pd.Timestamp(row.effective_to)).to_numpy(dtype=bool)
+                applies &= when <= np.datetime64(row.effective_to, "ns")
             if not applies.any():
                 continue
             chosen[applies] = number
             for plan_type in row.plan_types:
-                mine = applies & (self.plan_values == plan_type)
-                if mine.any():
-                    sentence_of[mine] = len(sentences)
-                    sentences.append(row.words(plan_type))
-        basis = pd.Series(pd.Categorical.from_codes(sentence_of, categories=sentences or ["-"]),
-                          index=self.index).astype("string")
-        return pd.Series(chosen, index=self.index), basis
+                if plan_type in self.plan_names:
+                    basis.set(applies & (self.plan_codes == self.plan_names.index(plan_type)),
+                              row.words(plan_type))
+        return chosen, basis
 
     @staticmethod
-    def amounts(deadline: str, chosen: pd.Series) -> tuple[pd.Series, pd.Series]:
+    def amounts(deadline: str, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(amount, unit) per request of the chosen rows (NaN / '' where none)."""
         rows = rows_for(deadline)
         amount = np.array([np.nan if row.amount is None else row.amount for row in rows] + [np.nan])
         unit = np.array([row.unit for row in rows] + [""], dtype=object)
-        positions = chosen.to_numpy()  # -1 picks the appended blank
-        return (pd.Series(amount[positions], index=chosen.index),
-                pd.Series(unit[positions], index=chosen.index))
+        return amount[chosen], unit[chosen]  # -1 picks the appended blank
 
-    def apply(self, deadline: str, chosen: pd.Series, start: pd.Series, clock: Clock
-              ) -> pd.Series:
-        """The due date-time of each request under its chosen row (NaT where none)."""
-        due = pd.Series(pd.NaT, index=self.index, dtype="datetime64[ns]")
-        for number, row in enumerate(rows_for(deadline)):
-            mask = (chosen == number) & start.notna()
-            if row.amount is None or not mask.any():
+    def apply(self, deadline: str, chosen: np.ndarray, start: pd.Series, clock: Clock
+              ) -> np.ndarray:
+        """The due date-time of each request under its chosen row (NaT where none).
+
+        One clock call per unit, not per row: the amounts are spread as a column."""
+        rows = rows_for(deadline)
+        due = _no_dates(len(self.index))
+        amount, unit = self.amounts(deadline, chosen)
+        timed = start.notna().to_numpy() & ~np.isnan(amount)
+        for kind in dict.fromkeys(row.unit for row in rows if row.amount is not None):
+            mask = timed & (unit == kind)
+            if not mask.any():
                 continue
-            due[mask] = clock.add(start[mask], row.amount, row.unit)
+            if kind == MONTHS:  # whole months: one count at a time
+                for months in np.unique(amount[mask]):
+                    some = mask & (amount == months)
+                    due[some] = clock.add(start[some], months, kind).to_numpy()
+                continue
+            due[mask] = clock.add(start[mask], pd.Series(amount[mask], index=start.index[mask]),
+                                  kind).to_numpy()
         return due
 
 
-def _row_flags(deadline: str, chosen: pd.Series, test: Callable[[Timeframe], bool]
-               ) -> pd.Series:
+def _row_flags(deadline: str, chosen: np.ndarray, test: Callable[[Timeframe], bool]
+               ) -> np.ndarray:
     """test(row) of each request's chosen row (False where none), by array lookup."""
-    flags = np.array([test(row) for row in rows_for(deadline)] + [False])
-    return pd.Series(flags[chosen.to_numpy()], index=chosen.index)
+    return np.array([test(row) for row in rows_for(deadline)] + [False])[chosen]
 
 
 def nominal(amount: pd.Series, unit: pd.Series) -> pd.Series:
     """A timeframe as a Timedelta, for planning and the scorecard (a business day counts as
     7/5 of a calendar day)."""
-    days = amount.where(unit == DAYS, amount * 7 / 5).where(unit != HOURS, amount / 24)
-    return pd.to_timedelta(days.astype("float64"), unit="D").where(amount.notna())
+    amounts = amount.to_numpy(dtype="float64")
+    units = unit.to_numpy(dtype=object)  # compared in numpy: a pandas object compare is slow
+    days = np.where(units == DAYS, amounts, amounts * 7 / 5)
+    days = np.where(units != HOURS, days, amounts / 24)
+    return pd.Series(pd.to_timedelta(days, unit="D"), index=amount.index).where(amount.notna())
 
 
 def rating_period_starts(on: pd.Series, month_days: pd.Series) -> pd.Series:
     """The start of the rating period holding each date (the period starts each year on
     month * 100 + day; January 1 when none is given)."""
-    start = month_days.fillna(DEFAULT_RATING_PERIOD_START).astype("int64")
-    valid = on.notna()
-    result = pd.Series(pd.NaT, index=on.index, dtype="datetime64[ns]")
-    if not valid.any():
-        return result
-    when = on[valid]
-    month_day_now = when.dt.month * 100 + when.dt.day
-    year = when.dt.year - (month_day_now < start[valid]).astype("int64")
-    result[valid] = pd.to_datetime(pd.DataFrame({
-        "year": year, "month": start[valid] // 100, "day": start[valid] % 100}))
-    return result
+    start = month_days.fillna(DEFAULT_RATING_PERIOD_START).astype("int64").to_numpy()
+    day = on.to_numpy(dtype="datetime64[ns]")
+    valid = ~np.isnat(day)
+    result = _no_dates(len(day))
+    if valid.any():
+        when = on[valid]
+        month_day_now = (when.dt.month * 100 + when.dt.day).to_numpy()
+        year = when.dt.year.to_numpy() - (month_day_now < start[valid])
+        # month_day gives real days (February 29 reads as the 28th): no day rolls over
+        months = (year - 1970) * 12 + start[valid] // 100 - 1
+        result[valid] = (months.astype("datetime64[M]").astype("datetime64[D]")
+                         + (start[valid] % 100 - 1).astype("timedelta64[D]"))
+    return pd.Series(result, index=on.index)
+
+
+def _extension_limits(rules: Rules, on: pd.Series) -> tuple[np.ndarray, Sentences]:
+    chosen, basis = rules.choose("extension_limit", on)
+    limit, _ = rules.amounts("extension_limit", chosen)
+    return limit, basis
 
 
 def extension_limits(rules: Rules, on: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(most days extension_days may add, the rule in words) per request; NaN: no limit."""
-    chosen, basis = rules.choose("extension_limit", on)
-    limit, _ = rules.amounts("extension_limit", chosen)
-    return limit, basis
+    limit, basis = _extension_limits(rules, on)
+    return pd.Series(limit, index=rules.index), basis.series(rules.index)
 
 
 def extension_limits_for(requests: pd.DataFrame,
@@ -362,6 +488,9 @@ def extension_limits_for(requests: pd.DataFrame,
     today = pd.Timestamp.now().normalize()
     rules = Rules(requests, drug_requests(requests, drug_categories))
     return extension_limits(rules, requests["submitted_at"].dt.normalize().fillna(today))
+
+
+UNIT_WORDS = {DAYS: " calendar ", BUSINESS_DAYS: " business ", HOURS: " "}
 
 
 def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
@@ -374,15 +503,25 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     clock_stopped marks Commercial / QHP requests waiting on information; projected is
     the due date of an unsent request were it sent now.
     """
+    due, basis, timeframe, clock_stopped, projected = _decision_due(requests, overrides, now,
+                                                                     clock, drug)
+    return due, basis.series(requests.index), timeframe, clock_stopped, projected
+
+
+def _decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
+                  now: pd.Timestamp | None = None, clock: Clock | None = None,
+                  drug: pd.Series | None = None
+                  ) -> tuple[pd.Series, Sentences, pd.Series, pd.Series, pd.Series]:
     now = now if now is not None else pd.Timestamp.now().floor("s")
     clock = clock or Clock(BusinessCalendar.for_dates([requests["submitted_at"], now]),
                            practice_zone(None))
     drug = drug if drug is not None else drug_requests(requests)
     index = requests.index
+    size = len(index)
     rules = Rules(requests, drug)
     plan, urgency = rules.plan, rules.urgency
-    plan_code = requests["plan_type"].astype("category")
     submitted = requests["submitted_at"]
+    sent = submitted.notna().to_numpy()
     # An unsent request is timed as if sent now, by the rules in force now.
     start = submitted.fillna(now)
     on = start.dt.normalize()
@@ -391,10 +530,9 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
     due = rules.apply("decision_due", chosen, start, clock)
     amount, unit = rules.amounts("decision_due", chosen)
     rated = _row_flags("decision_due", chosen, lambda row: row.dated_by == "rating period") \
-        & overrides["rating_period_start"].notna()
-    if rated.any():
-        basis[rated] = basis[rated] + "; rating period from " + _text(rating_on[rated]) + \
-            " (Payers sheet)"
+        & overrides["rating_period_start"].notna().to_numpy()
+    basis.update(rated, lambda old, day: _joined(old, "; rating period from ", _date(day),
+                                                 " (Payers sheet)"), rating_on)
     payer = requests["payer"].astype("string").fillna("the payer")
 
     # Payers-sheet timeframes win when stricter than federal law, inside their dates.
@@ -402,148 +540,160 @@ def decision_due(requests: pd.DataFrame, overrides: pd.DataFrame,
             (STANDARD, "standard_decision_days", "days for a standard decision"),
             (EXPEDITED, "expedited_decision_hours", "hours for an expedited decision")):
         given = overrides[lead]
-        use = (urgency == level) & given.notna()
-        since, until = overrides[f"{lead}:override_from"], overrides[f"{lead}:override_to"]
-        use &= (since.isna() | (on >= since)) & (until.isna() | (on <= until))
-        use = use.fillna(False).astype(bool)
+        use = (urgency == level).to_numpy(dtype=bool) & given.notna().to_numpy()
         if not use.any():
             continue
+        since = overrides[f"{lead}:override_from"].to_numpy(dtype="datetime64[ns]")
+        until = overrides[f"{lead}:override_to"].to_numpy(dtype="datetime64[ns]")
+        day = on.to_numpy(dtype="datetime64[ns]")
+        use &= (np.isnat(since) | (day >= since)) & (np.isnat(until) | (day <= until))
+        if not use.any():
+            continue
+        units = np.full(size, DAYS if level == STANDARD else HOURS, dtype=object)
         if level == STANDARD:
-            business = (overrides["standard_decision_days:decision_days_are"] == "Business"
-                        ).fillna(False) & use
-            units = pd.Series(np.where(business, BUSINESS_DAYS, DAYS), index=index)
-        else:
-            units = pd.Series(HOURS, index=index)
-        theirs = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+            units[(overrides["standard_decision_days:decision_days_are"] == "Business"
+                   ).fillna(False).to_numpy(dtype=bool) & use] = BUSINESS_DAYS
+        theirs = _no_dates(size)
         for kind in (DAYS, BUSINESS_DAYS, HOURS):
             mask = use & (units == kind)
             if mask.any():
-                theirs[mask] = clock.add(start[mask], given[mask], kind)
-        stricter = use & (due.isna() | (theirs < due))
-        longer = use & due.notna() & (theirs > due)
-        # sentences for the rows with an override only (building them for all is slow)
-        unit_words = units[use].map({DAYS: " calendar ", BUSINESS_DAYS: " business ",
-                                     HOURS: " "}).astype("string")
-        said = pd.Series(pd.NA, index=index, dtype="string")
-        said[use] = ("Payers sheet: " + payer[use] + " allows " + _text(given[use])
-                     + unit_words + words)
-        if stricter.any():
-            basis[stricter] = said[stricter].where(
-                due[stricter].isna(), said[stricter] + " (stricter than federal law)")
-            due[stricter] = theirs[stricter]
-            amount[stricter] = given[stricter].astype("float64")
-            unit[stricter] = units[stricter]
-        if longer.any():
-            basis[longer] = basis[longer] + "; " + said[longer] + \
-                ", longer than federal law allows: the federal limit applies"
+                theirs[mask] = clock.add(start[mask], given[mask], kind).to_numpy()
+        timed = ~np.isnat(due)
+        stricter = use & (~timed | (theirs < due))
+        longer = use & timed & (theirs > due)
 
-    timeframe = nominal(amount, unit)
-    projected = due.where(submitted.isna())
-    due = due.where(submitted.notna())
+        def said(payer_name: str, days: object, kind: str, words: str = words) -> str | None:
+            return _joined("Payers sheet: ", payer_name, " allows ", _number(days),
+                           UNIT_WORDS[kind], words)
+
+        basis.update(stricter, lambda old, payer_name, days, kind, federal: _joined(
+            said(payer_name, days, kind), " (stricter than federal law)" if federal else ""),
+            payer, given, units, timed)
+        due[stricter] = theirs[stricter]
+        amount[stricter] = given[stricter].astype("float64").to_numpy()
+        unit[stricter] = units[stricter]
+        basis.update(longer, lambda old, payer_name, days, kind: _joined(
+            old, "; ", said(payer_name, days, kind),
+            ", longer than federal law allows: the federal limit applies"), payer, given, units)
+
+    timeframe = nominal(pd.Series(amount, index=index), pd.Series(unit, index=index))
+    projected = np.where(sent, np.datetime64("NaT"), due)
+    due = np.where(sent, due, np.datetime64("NaT"))
 
     # Extensions: up to the legal limit (none for urgent Commercial / QHP and drug requests).
     extension = requests["extension_days"]
-    asked = extension.notna() & (extension > 0) & due.notna()
-    clock_stopped = pd.Series(False, index=index)
+    asked = (extension.notna() & (extension > 0)).to_numpy(dtype=bool) & ~np.isnat(due)
+    clock_stopped = np.zeros(size, dtype=bool)
     if asked.any():
-        limit, limit_basis = extension_limits(rules, on)
+        limits, limit_basis = _extension_limits(rules, on)
+        limit = pd.Series(limits, index=index)
         allowed = extension.astype("float64").where(limit.isna(), np.fmin(extension, limit))
-        moved = asked & (allowed > 0)
-        due[moved] = _end_of_day(due[moved]) + _days(allowed[moved])
-        basis[moved] = basis[moved] + "; plus " + _text(allowed[moved]) + " days' extension"
-        capped = asked & limit.notna() & (extension > limit)
-        if capped.any():
-            basis[capped] = (basis[capped] + "; extension_days " + _text(extension[capped])
-                             + " is more than the law allows: " + limit_basis[capped])
+        moved = asked & (allowed > 0).fillna(False).to_numpy(dtype=bool)
+        due[moved] = (_end_of_day(pd.Series(due[moved])).to_numpy()
+                      + _days(allowed[moved]).to_numpy())
+        basis.update(moved, lambda old, days: _joined(old, "; plus ", _number(days),
+                                                      " days' extension"), allowed)
+        capped = asked & (limit.notna() & (extension > limit)).fillna(False).to_numpy(dtype=bool)
+        basis.update(capped, lambda old, days, limit_words: _joined(
+            old, "; extension_days ", _number(days), " is more than the law allows: ",
+            limit_words), extension, limit_basis.values())
 
     # Information requests: Commercial and Marketplace QHP clocks stop; CMS-0057-F ones do not.
     requested, responded = requests["info_requested_at"], requests["info_responded_at"]
-    tolls = plan_code.isin(TOLLING_PLAN_TYPES) & requested.notna() & due.notna()
-    too_late = tolls & (requested > due)
-    if too_late.any():
-        basis[too_late] = (basis[too_late] + "; the information request of "
-                           + _text(requested[too_late]) + " came after the decision was due: "
-                           "it stops no clock")
+    asked_at = requested.to_numpy(dtype="datetime64[ns]")
+    tolls = rules.of_plans(TOLLING_PLAN_TYPES) & ~np.isnat(asked_at) & ~np.isnat(due)
+    too_late = tolls & (asked_at > due)
+    basis.update(too_late, lambda old, day: _joined(
+        old, "; the information request of ", _date(day),
+        " came after the decision was due: it stops no clock"), requested)
     tolls &= ~too_late
-    urgent = tolls & (urgency == EXPEDITED)
-    answered = tolls & responded.notna()
+    urgent = tolls & (urgency == EXPEDITED).to_numpy(dtype=bool)
+    answered = tolls & responded.notna().to_numpy()
     standard_answered = answered & ~urgent
     if standard_answered.any():
         stopped = (responded[standard_answered].dt.normalize()
                    - requested[standard_answered].dt.normalize()).clip(lower=pd.Timedelta(0))
-        due[standard_answered] = due[standard_answered] + stopped
-        basis[standard_answered] = (basis[standard_answered] + "; clock stopped "
-                                    + (stopped / pd.Timedelta(days=1)).astype("int64")
-                                    .astype("string") + " days while the payer waited for "
-                                    f"information ({TOLLING_CITATION})")
+        due[standard_answered] = due[standard_answered] + stopped.to_numpy()
+        stopped_days = np.zeros(size, dtype=np.int64)
+        stopped_days[standard_answered] = (stopped / pd.Timedelta(days=1)).astype("int64")
+        basis.update(standard_answered, lambda old, days: _joined(
+            old, "; clock stopped ", str(days), " days while the payer waited for "
+            f"information ({TOLLING_CITATION})"), stopped_days)
     urgent_answered = answered & urgent
     if urgent_answered.any():
         after_row, after_basis = rules.choose("decision_after_information", on)
         due[urgent_answered] = rules.apply("decision_after_information", after_row, responded,
                                            clock)[urgent_answered]
-        basis[urgent_answered] = (after_basis[urgent_answered] + ", answered "
-                                  + responded[urgent_answered].dt.strftime("%Y-%m-%d %H:%M")
-                                  .astype("string"))
-    waiting = tolls & responded.isna()
+        basis.update(urgent_answered, lambda old, after, when: _joined(
+            after, ", answered ", when.strftime("%Y-%m-%d %H:%M")),
+            after_basis.values(), responded)
+    waiting = tolls & responded.isna().to_numpy()
     if waiting.any():
-        due[waiting] = pd.NaT
-        basis[waiting] = ("clock stopped: " + payer[waiting] + " is waiting for the information "
-                          "it asked for on " + _text(requested[waiting])
-                          + "; no payer due date until it is sent (" + plan[waiting]
-                          + f" plans may pause the clock, {TOLLING_CITATION})")
+        due[waiting] = np.datetime64("NaT")
+        basis.update(waiting, lambda old, payer_name, day, plan_type: _joined(
+            "clock stopped: ", payer_name, " is waiting for the information it asked for on ",
+            _date(day), "; no payer due date until it is sent (", plan_type,
+            f" plans may pause the clock, {TOLLING_CITATION})"), payer, requested, plan)
         clock_stopped = waiting
-    no_rule = timeframe.isna()
-    basis[no_rule] = basis[no_rule].where(
-        basis[no_rule].notna() & (chosen[no_rule] >= 0),
-        plan[no_rule] + ": no decision timeframe in law; add one on the Payers sheet"
-    ).fillna(PLAN_TYPE_BLANK)
-    basis[no_rule & plan.isna()] = PLAN_TYPE_BLANK
-    unsent = submitted.isna() & ~no_rule
-    basis[unsent] = "not submitted yet; " + basis[unsent]
-    return due, basis, timeframe, clock_stopped, projected
+    no_rule = timeframe.isna().to_numpy()
+    basis.update(no_rule, lambda old, ruled, plan_type: (
+        old if old is not None and ruled
+        else _joined(plan_type, ": no decision timeframe in law; add one on the Payers sheet")
+    ) or PLAN_TYPE_BLANK, chosen >= 0, plan)
+    basis.set(no_rule & plan.isna().to_numpy(), PLAN_TYPE_BLANK)
+    basis.update(~sent & ~no_rule, lambda old: _joined("not submitted yet; ", old))
+    return (pd.Series(due, index=index), basis, timeframe, pd.Series(clock_stopped, index=index),
+            pd.Series(projected, index=index))
 
 
 def later_level(requests: pd.DataFrame, drug: pd.Series, deadline: str, start: pd.Series,
-                applies: pd.Series, clock: Clock, override: pd.Series,
-                override_words: pd.Series | str) -> tuple[pd.Series, pd.Series]:
+                applies: pd.Series, clock: Clock, override: pd.Series | None = None,
+                override_words: Callable[[str, object], str | None] | None = None,
+                payer: pd.Series | None = None) -> tuple[pd.Series, Sentences]:
     """(due, basis) of a deadline counted from start, for the rows in applies.
 
     A Payers-sheet number of days (override) replaces the federal one, or, where the
     row says the payer may only shorten it, is used only when shorter (a longer one
-    gets the federal limit, and check warns). Worked out on the rows in applies only
-    (the few denials and appeals), then spread back.
+    gets the federal limit, and check warns); override_words(payer, days) says so.
+    Worked out on the rows in applies only (the few denials and appeals), then spread
+    back.
     """
-    applies = applies.fillna(False).astype(bool)
-    due_all = pd.Series(pd.NaT, index=requests.index, dtype="datetime64[ns]")
-    basis_all = pd.Series(pd.NA, index=requests.index, dtype="string")
-    if not applies.any():
-        return due_all, basis_all
-    mask = applies.to_numpy()
-    words_all = pd.Series(override_words, index=requests.index, dtype="string") \
-        if isinstance(override_words, str) else override_words
-    due, basis = _later_level(Rules(requests[mask], drug[mask]), deadline,
-                              start[mask], clock, override[mask], words_all[mask])
-    due_all[mask] = due
-    basis_all[mask] = basis
-    return due_all, basis_all
+    mask = applies.fillna(False).to_numpy(dtype=bool)
+    due_all = _no_dates(len(requests))
+    codes = np.full(len(requests), -1, dtype=np.int64)
+    words: list[str] = []
+    if mask.any():
+        due, basis = _later_level(
+            Rules(requests[mask], drug[mask]), deadline, start[mask], clock,
+            override[mask] if override is not None else None, override_words,
+            payer[mask] if payer is not None else None)
+        due_all[mask] = due
+        codes[mask] = basis.codes
+        words = basis.words
+    return pd.Series(due_all, index=requests.index), Sentences(len(requests), codes, words)
 
 
 def _later_level(rules: Rules, deadline: str, start: pd.Series, clock: Clock,
-                 override: pd.Series, words: pd.Series) -> tuple[pd.Series, pd.Series]:
+                 override: pd.Series | None,
+                 words: Callable[[str, object], str | None] | None,
+                 payer: pd.Series | None) -> tuple[np.ndarray, Sentences]:
     on = start.dt.normalize()
     chosen, basis = rules.choose(deadline, on)
     due = rules.apply(deadline, chosen, start, clock)
     shorten_only = _row_flags(deadline, chosen, lambda row: row.payer_may == "shorten")
-    given = override.notna()
-    if given.any():
-        theirs = _end_of_day(start) + _days(override.fillna(0))
-        use = given & (due.isna() | ~shorten_only | (theirs < due))
-        longer = given & shorten_only & due.notna() & (theirs > due)
+    given = override.notna().to_numpy() if override is not None else np.zeros(len(due), bool)
+    if given.any() and override is not None and words is not None and payer is not None:
+        theirs = (_end_of_day(start) + _days(override.fillna(0))).to_numpy()
+        timed = ~np.isnat(due)
+        use = given & (~timed | ~shorten_only | (theirs < due))
+        longer = given & shorten_only & timed & (theirs > due)
         due[use] = theirs[use]
-        basis[use] = words[use]
-        basis[longer] = basis[longer] + "; " + words[longer] + \
-            ", longer than federal law allows: the federal limit applies"
-    return due, basis.where(due.notna() | (chosen >= 0))
+        basis.update(use, lambda old, payer_name, days: words(payer_name, days), payer, override)
+        basis.update(longer, lambda old, payer_name, days: _joined(
+            old, "; ", words(payer_name, days),
+            ", longer than federal law allows: the federal limit applies"), payer, override)
+    basis.clear(np.isnat(due) & (chosen < 0))
+    return due, basis
 
 
 def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None,
@@ -566,6 +716,7 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
                                                requests["scheduled_service_date"], now])
     clock = Clock(calendar, practice_zone(settings.get("timezone")))
     index = requests.index
+    size = len(index)
     overrides = payer_overrides(requests, payers)
     drug = drug_requests(requests, drug_categories)
     kinds = requests[["plan_type", "urgency"]]  # what Rules reads, for the later levels
@@ -573,21 +724,19 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     status = requests["status"].astype("category")  # masks only: fast integer comparisons
     decision = requests["decision"].astype("category")
     out = pd.DataFrame({"request_id": requests["request_id"]}, index=index)
-    bases: dict[str, pd.Series] = {}
+    bases: dict[str, Sentences] = {}
 
-    def basis_of(mask: pd.Series, text: Callable[[pd.Series], pd.Series] | str) -> pd.Series:
-        """Sentences for the rows in mask only (building them for every row is the slow part)."""
-        basis = pd.Series(pd.NA, index=index, dtype="string")
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            basis[mask] = text if isinstance(text, str) else text(mask)
+    def basis_of(mask: pd.Series | np.ndarray, word: str) -> Sentences:
+        basis = Sentences(size)
+        basis.set(np.asarray(mask, dtype=bool), word)
         return basis
 
-    due, due_basis, timeframe, clock_stopped, projected = decision_due(
+    due, due_basis, timeframe, clock_stopped, projected = _decision_due(
         requests, overrides, now, clock, drug)
     out["decision_due"] = due
-    bases["decision_due"] = due_basis.where(due.notna() | requests["submitted_at"].isna()
-                                            | clock_stopped | timeframe.isna())
+    due_basis.clear(~(due.notna() | requests["submitted_at"].isna() | clock_stopped
+                      | timeframe.isna()).to_numpy())
+    bases["decision_due"] = due_basis
 
     hours = _setting(settings, "info_response_hours", 24)
     requested = requests["info_requested_at"]
@@ -606,7 +755,7 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     step = pd.Series(np.where(near, 1, cadence), index=index)
     last = requests["last_status_check"].fillna(requests["submitted_at"])
     out["next_status_check"] = _end_of_day(calendar.add_business_days(last, step)).where(waiting)
-    cadence_words = np.array([
+    cadence_words = [
         f"Settings: check status every {cadence} business days, counted from submission",
         f"Settings: check status every {cadence} business days, counted from the last status "
         "check",
@@ -614,11 +763,10 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
         f"{NEAR_SERVICE_BUSINESS_DAYS} business days, counted from submission",
         f"Settings: check status every business day once the service date is within "
         f"{NEAR_SERVICE_BUSINESS_DAYS} business days, counted from the last status check",
-    ], dtype=object)
+    ]
     which = near.to_numpy(dtype=int) * 2 + requests["last_status_check"].notna().to_numpy(dtype=int)
-    bases["next_status_check"] = basis_of(
-        waiting, lambda m: pd.Series(cadence_words[which[m.to_numpy()]], dtype="string"
-                                     ).set_axis(index[m]))
+    bases["next_status_check"] = Sentences(
+        size, np.where(waiting.fillna(False).to_numpy(dtype=bool), which, -1), cadence_words)
 
     # At risk: the decision would come on or after the day of service.
     undecided = decision.isna() & ~status.isin(FINISHED).fillna(False) & \
@@ -626,11 +774,11 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     expected = due.fillna(projected)
     risky = undecided & service.notna() & expected.notna() & (expected >= service.dt.normalize())
     out["at_risk"] = risky.fillna(False).astype(bool)
-    bases["at_risk"] = basis_of(risky, lambda m: pd.Series(np.where(
-        due[m].notna(), "the payer's decision is due ",
-        "submitted today, the decision would be due "), index=index[m]).astype("string")
-        + expected[m].dt.strftime("%Y-%m-%d %H:%M").astype("string")
-        + ", on or after the service date " + _text(service[m]))
+    bases["at_risk"] = Sentences(size)
+    bases["at_risk"].update(out["at_risk"].to_numpy(), lambda old, sent, when, day: _joined(
+        "the payer's decision is due " if sent else "submitted today, the decision would be due ",
+        when.strftime("%Y-%m-%d %H:%M"), ", on or after the service date ", _date(day)),
+        due.notna().to_numpy(), expected, service)
 
     denied = decision.isin(DENIALS).fillna(False) & requests["decision_date"].notna()
     decided_on = requests["decision_date"].dt.normalize()
@@ -639,35 +787,36 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     out["p2p_window_closes"] = (_end_of_day(decided_on) + _days(window_days)).where(denied)
     default_window = (f"payer policy: {DEFAULT_P2P_WINDOW_DAYS} days for peer-to-peer after the "
                       "decision (the Payers sheet gives none)")
-    bases["p2p_window_closes"] = basis_of(denied, lambda m: (
-        "Payers sheet: " + payer[m] + " allows " + _text(window[m].fillna(0))
-        + " days for peer-to-peer").where(window[m].notna(), default_window))
+    bases["p2p_window_closes"] = Sentences(size)
+    bases["p2p_window_closes"].update(denied.to_numpy(dtype=bool), lambda old, payer_name, days: (
+        default_window if days is None
+        else _joined("Payers sheet: ", payer_name, " allows ", _number(days),
+                     " days for peer-to-peer")), payer, window)
 
     out["appeal_target"] = _end_of_day(calendar.add_business_days(decided_on, 1)).where(denied)
     bases["appeal_target"] = basis_of(
         denied, "practice protocol: file the written appeal within 1 business day of the denial")
 
-    filing_days = overrides["appeal_filing_days"]
     out["appeal_filing_deadline"], bases["appeal_filing_deadline"] = later_level(
-        kinds, drug, "appeal_filing_deadline", decided_on, denied, clock, filing_days,
-        "Payers sheet: " + payer + " allows " + _text(filing_days) + " days to file an appeal")
+        kinds, drug, "appeal_filing_deadline", decided_on, denied, clock,
+        overrides["appeal_filing_days"], lambda payer_name, days: _joined(
+            "Payers sheet: ", payer_name, " allows ", _number(days), " days to file an appeal"),
+        payer)
 
     appealed = requests["appeal_submitted_date"]
     out["appeal_decision_due"], bases["appeal_decision_due"] = later_level(
-        kinds, drug, "appeal_decision_due", appealed, appealed.notna(), clock,
-        pd.Series(np.nan, index=index, dtype="Float64"), "")
+        kinds, drug, "appeal_decision_due", appealed, appealed.notna(), clock)
 
     upheld = (requests["appeal_outcome"].astype("string") == "Upheld").fillna(False) & \
         requests["appeal_decision_date"].notna()
     appeal_decided = requests["appeal_decision_date"].dt.normalize()
-    review_days = overrides["external_review_days"]
     out["external_review_deadline"], bases["external_review_deadline"] = later_level(
-        kinds, drug, "external_review_deadline", appeal_decided, upheld, clock, review_days,
-        "Payers sheet: " + payer + " allows " + _text(review_days)
-        + " days to request external review")
+        kinds, drug, "external_review_deadline", appeal_decided, upheld, clock,
+        overrides["external_review_days"], lambda payer_name, days: _joined(
+            "Payers sheet: ", payer_name, " allows ", _number(days),
+            " days to request external review"), payer)
     out["state_fair_hearing_deadline"], bases["state_fair_hearing_deadline"] = later_level(
-        kinds, drug, "state_fair_hearing_deadline", appeal_decided, upheld, clock,
-        pd.Series(np.nan, index=index, dtype="Float64"), "")
+        kinds, drug, "state_fair_hearing_deadline", appeal_decided, upheld, clock)
 
     approved = (decision.isin(APPROVALS).fillna(False)
                 | requests["p2p_outcome"].isin(["Overturned", "Partially Overturned"]).fillna(False)
@@ -679,21 +828,25 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     expires = requests["auth_expiration_date"]
     renew = approved & expires.notna() & (authorized.isna() | (units_left > 0)).fillna(True)
     out["renewal_due"] = _end_of_day(expires - pd.Timedelta(days=lead)).where(renew)
-    bases["renewal_due"] = basis_of(renew, lambda m: f"Settings: start the renewal {lead} days "
-                                    "before the authorization expires on " + _text(expires[m]))
+    bases["renewal_due"] = Sentences(size)
+    bases["renewal_due"].update(renew.fillna(False).to_numpy(dtype=bool), lambda old, day: _joined(
+        f"Settings: start the renewal {lead} days before the authorization expires on ",
+        _date(day)), expires)
 
     threshold = _setting(settings, "low_units_threshold", 5)
     low = approved & authorized.notna() & (units_left <= threshold).fillna(False)
     out["low_units"] = low.fillna(False).astype(bool)
-    bases["low_units"] = basis_of(low, lambda m: _text(units_left[m]) + " of "
-                                  + _text(authorized[m])
-                                  + f" units left; Settings: renew at {threshold} or fewer")
+    bases["low_units"] = Sentences(size)
+    bases["low_units"].update(out["low_units"].to_numpy(), lambda old, left, of: _joined(
+        _number(left), " of ", _number(of), f" units left; Settings: renew at {threshold} or "
+        "fewer"), units_left, authorized)
 
     for name in DEADLINES:
         shown = out[name] if name in FLAGS else out[name].notna()
         if name == "decision_due":  # also why there is none: a blank plan type, no rule
             shown = shown | clock_stopped | timeframe.isna()
-        out["basis_" + name] = bases[name].where(shown)
+        bases[name].clear(~shown.to_numpy(dtype=bool))
+        out["basis_" + name] = bases[name].series(index)
     out["decision_timeframe"] = timeframe  # for planning submissions (worklist)
     out["projected_decision_due"] = projected
     out["drug"] = drug
