@@ -84,6 +84,108 @@ class PackageError(ValueError):
 HEAD_SIZE = 4096  # bytes of a rewritten part kept plain (its root element)
 
 
+# --- CRC-32 of joined pieces (zlib's crc32_combine, which Python's zlib does not offer) -----
+
+_CRC_POLY = 0xEDB88320
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a times b modulo the CRC-32 polynomial (reflected), as zlib's multmodp."""
+    m, p = 1 << 31, 0
+    while True:
+        if a & m:
+            p ^= b
+            if a & (m - 1) == 0:
+                break
+        m >>= 1
+        b = (b >> 1) ^ _CRC_POLY if b & 1 else b >> 1
+    return p
+
+
+_X2N = [1 << 30]  # x^(2^n) modulo the polynomial
+for _ in range(31):
+    _X2N.append(_multmodp(_X2N[-1], _X2N[-1]))
+
+
+def _x2nmodp(n: int, k: int) -> int:
+    p = 1 << 31  # x^0
+    while n:
+        if n & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        n >>= 1
+        k += 1
+    return p
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A+B from the CRC-32 of A, of B and B's length (zlib's own method)."""
+    return _multmodp(_x2nmodp(length2, 3), crc1) ^ crc2
+
+
+@dataclass
+class RawPiece:
+    """Plain bytes already deflated as a segment of their own (Deflated.mark): copied as
+    they are into a new stream."""
+
+    blocks: list[bytes | memoryview]
+    crc: int
+    size: int  # plain
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a segment of a part ends (Deflated.mark), among the pieces of write_pieces."""
+
+    label: str
+
+
+SEGMENTS_FIELD = 0x6B70  # a zip extra field of patoolkit's own ('pk'); readers skip it
+SEGMENTS = struct.Struct("<HH4sB6QI")
+
+
+@dataclass(frozen=True)
+class Segments:
+    """How patoolkit deflated an append-only sheet (History), kept in its zip member's
+    extra field, so the next save appends rows without inflating or deflating the rows
+    already there: the stream is the head (up to the end of the header row), the rows,
+    and the tail (from </sheetData>), each segment ending on a full flush. Trusted only
+    when the member's CRC-32 agrees (an office suite's save drops the field anyway)."""
+
+    head_raw: int  # the rows start at this byte of the deflated stream...
+    head_plain: int  # ...and at this byte of the plain part
+    tail_raw: int
+    tail_plain: int  # plain length of the tail
+    rows_crc: int  # CRC-32 of the rows' plain bytes
+    last_row: int  # the number of the last row (it holds values)
+    last_styles: tuple[tuple[int, int], ...]  # (column, style) of its cells
+
+    def pack(self) -> bytes:
+        styles = b"".join(struct.pack("<HI", column, style)
+                          for column, style in self.last_styles[:2_000])
+        body = SEGMENTS.pack(SEGMENTS_FIELD, SEGMENTS.size - 4 + len(styles), b"PAtk", 1,
+                             self.head_raw, self.head_plain, self.tail_raw, self.tail_plain,
+                             self.rows_crc, self.last_row, len(styles) // 6)
+        return body + styles
+
+    @classmethod
+    def unpack(cls, extra: bytes) -> Segments | None:
+        position = 0
+        while position + 4 <= len(extra):
+            field_id, length = struct.unpack_from("<HH", extra, position)
+            if field_id == SEGMENTS_FIELD and length >= SEGMENTS.size - 4 \
+                    and position + 4 + length <= len(extra):
+                (_, _, magic, version, head_raw, head_plain, tail_raw, tail_plain, rows_crc,
+                 last_row, count) = SEGMENTS.unpack_from(extra, position)
+                if magic != b"PAtk" or version != 1 or SEGMENTS.size - 4 + 6 * count != length:
+                    return None
+                styles = tuple(struct.unpack_from("<HI", extra, position + SEGMENTS.size
+                                                  + 6 * index) for index in range(count))
+                return cls(head_raw, head_plain, tail_raw, tail_plain, rows_crc, last_row,
+                           styles)
+            position += 4 + length
+        return None
+
+
 SPOOL_IN_MEMORY = 8 << 20  # a deflated part larger than this waits for the save on disk
 
 
@@ -103,11 +205,35 @@ class Deflated:
         default_factory=lambda: tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY))  # noqa: SIM115
     compressor: zlib._Compress | None = None  # type: ignore[name-defined]
 
+    marks: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # see mark()
+    since_mark: tuple[int, int] = (0, 0)  # CRC and size of what was added since the last mark
+
     def add(self, piece: bytes | memoryview) -> None:
         if self.compressor is None:
             self.compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -15)
         self._put(self.compressor.compress(piece))
         self.crc, self.size = zlib.crc32(piece, self.crc), self.size + len(piece)
+        self.since_mark = (zlib.crc32(piece, self.since_mark[0]), self.since_mark[1] + len(piece))
+
+    def mark(self, label: str) -> None:
+        """End a segment: a full flush, so what follows refers to nothing before it and
+        starts on a byte. Records (raw offset, plain offset, CRC of the plain bytes since
+        the last mark) under label."""
+        if self.compressor is None:
+            self.compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -15)
+        self._put(self.compressor.flush(zlib.Z_FULL_FLUSH))
+        self.marks[label] = (self.raw_size, self.size, self.since_mark[0])
+        self.since_mark = (0, 0)
+
+    def add_raw(self, piece: RawPiece) -> None:
+        """Splice in a segment deflated earlier (after a mark: it starts on a byte and
+        refers to nothing before it)."""
+        for block in piece.blocks:
+            self._put(bytes(block))
+        self.crc = crc32_combine(self.crc, piece.crc, piece.size)
+        self.since_mark = (crc32_combine(self.since_mark[0], piece.crc, piece.size),
+                           self.since_mark[1] + piece.size)
+        self.size += piece.size
 
     def _put(self, raw: bytes) -> None:
         if raw:
@@ -141,6 +267,7 @@ class Package:
         self.deflated: dict[str, Deflated] = {}  # rewritten sheets, deflated as written
         self.added: list[str] = []
         self.cache: dict[str, bytes] = {}
+        self.extra: dict[str, bytes] = {}  # zip extra field of a rewritten member (Segments)
 
     def read(self, name: str) -> bytes:
         if name in self.deflated:  # rare: a rewritten sheet read again
@@ -171,6 +298,39 @@ class Package:
         for deflated in self.deflated.values():
             deflated.spool.close()
 
+    def segments(self, name: str) -> tuple[Segments, bytes, bytes] | None:
+        """An append-only part's Segments with its head and tail inflated, when patoolkit
+        wrote it last and the member agrees with them (sizes and CRC-32); else None."""
+        if name not in self.names or name in self.deflated or name in self.replaced:
+            return None
+        info = self.zip.getinfo(name)
+        found = Segments.unpack(info.extra)
+        if found is None or info.compress_type != zipfile.ZIP_DEFLATED:
+            return None
+        raw = memoryview(self.data)[self._data_start(info):][:info.compress_size]
+        rows_plain = info.file_size - found.head_plain - found.tail_plain
+        if not (0 < found.head_raw <= found.tail_raw < len(raw) and rows_plain >= 0):
+            return None
+        try:
+            head = zlib.decompressobj(-15).decompress(raw[:found.head_raw])
+            tail_inflater = zlib.decompressobj(-15)
+            tail = tail_inflater.decompress(raw[found.tail_raw:])
+        except zlib.error:
+            return None
+        if len(head) != found.head_plain or len(tail) != found.tail_plain or \
+                not tail_inflater.eof or not tail.startswith(b"</sheetData>"):
+            return None
+        whole = crc32_combine(crc32_combine(zlib.crc32(head), found.rows_crc, rows_plain),
+                              zlib.crc32(tail), len(tail))
+        return (found, head, tail) if whole == info.CRC else None
+
+    def raw_rows(self, name: str, found: Segments) -> RawPiece:
+        """The rows of a segmented part as they are stored, deflated (Segments)."""
+        info = self.zip.getinfo(name)
+        start = self._data_start(info)
+        return RawPiece([memoryview(self.data)[start + found.head_raw:start + found.tail_raw]],
+                        found.rows_crc, info.file_size - found.head_plain - found.tail_plain)
+
     def has(self, name: str) -> bool:
         return name in self.replaced or name in self.deflated or name in self.names
 
@@ -181,7 +341,7 @@ class Package:
         self.replaced[name] = content
         self.cache.pop(name, None)
 
-    def write_pieces(self, name: str, pieces: Iterable[bytes | memoryview],
+    def write_pieces(self, name: str, pieces: Iterable[bytes | memoryview | Mark | RawPiece],
                      watch: Iterable[re.Pattern[bytes]] = ()) -> None:
         """A rewritten part as the pieces it is made of (slices of the old part, new rows
         made a chunk at a time), deflated as they come: never joined, and an import's
@@ -195,6 +355,12 @@ class Package:
         watched = list(watch)
         deflated = Deflated(found=dict.fromkeys(watched, False))
         for piece in pieces:
+            if isinstance(piece, Mark):
+                deflated.mark(piece.label)
+                continue
+            if isinstance(piece, RawPiece):  # rows kept deflated: nothing watched in them
+                deflated.add_raw(piece)  # (History's, which holds values only)
+                continue
             if len(deflated.head) < HEAD_SIZE:
                 deflated.head += bytes(piece[:HEAD_SIZE - len(deflated.head)])
             for pattern in watched:
@@ -203,6 +369,7 @@ class Package:
             deflated.add(piece)
         deflated.finish()
         self.deflated[name] = deflated
+        self.extra.pop(name, None)
 
     def head(self, name: str, size: int = HEAD_SIZE) -> bytes:
         """The first bytes of a part (its root element), without inflating a rewritten one."""
@@ -255,6 +422,7 @@ class Package:
                 raw, raw_size, crc, size, method = [stored], len(stored), info.CRC, \
                     info.file_size, info.compress_type
                 date_time = info.date_time
+                self.extra.setdefault(name, info.extra)  # as it was (History's Segments)
             if raw_size >= 0xFFFFFFFF or size >= 0xFFFFFFFF or out.tell() >= 0xFFFFFFFF:
                 raise PackageError("workbook over 4 GB")
             encoded = name.encode("utf-8")
@@ -262,14 +430,15 @@ class Package:
             dos_time = (date_time[3] << 11) | (date_time[4] << 5) | (date_time[5] // 2)
             dos_date = ((max(date_time[0], 1980) - 1980) << 9) | (date_time[1] << 5) | date_time[2]
             offset = out.tell()
+            extra = self.extra.get(name, b"")
             out.write(struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, flags, method, dos_time,
-                                  dos_date, crc, raw_size, size, len(encoded), 0))
-            out.write(encoded)
+                                  dos_date, crc, raw_size, size, len(encoded), len(extra)))
+            out.write(encoded + extra)
             for chunk in raw:
                 out.write(chunk)
             central.append(struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, flags, method,
                                        dos_time, dos_date, crc, raw_size, size, len(encoded),
-                                       0, 0, 0, 0, 0, offset) + encoded)
+                                       len(extra), 0, 0, 0, 0, offset) + encoded + extra)
         start = out.tell()
         for entry in central:
             out.write(entry)
@@ -695,6 +864,9 @@ class Worksheet:
     column_styles: list[tuple[int, int, int]] = field(default_factory=list)
     column_style_cache: dict[int, int | None] = field(default_factory=dict)
     blocks: list[RowBlock] = field(default_factory=list)  # new rows below all others
+    segment_after: int | None = None  # append-only: write in segments after this header row
+    appending: tuple[Segments, bytes] | None = None  # opened by open_appending
+    last_data: int | None = None  # the last row with values, when known without parsing
 
     @classmethod
     def open(cls, package: Package, part: str, styles: Styles, strings: SharedStrings
@@ -702,13 +874,16 @@ class Worksheet:
         xml = package.read(part)
         sheet = cls(package, part, xml, styles, strings)
         sheet.rows = row_spans(xml)
-        for match in re.finditer(rb'<col\b([^>]*?)/?>', xml):
+        sheet._read_column_styles()
+        return sheet
+
+    def _read_column_styles(self) -> None:
+        for match in re.finditer(rb'<col\b([^>]*?)/?>', self.xml[:self.xml.find(b"<sheetData")]):
             attributes = dict(ATTRIBUTE.findall(match.group(1)))
             if b"style" in attributes:
-                sheet.column_styles.append((int(attributes.get(b"min", b"1")),
-                                            int(attributes.get(b"max", b"1")),
-                                            int(attributes[b"style"])))
-        return sheet
+                self.column_styles.append((int(attributes.get(b"min", b"1")),
+                                           int(attributes.get(b"max", b"1")),
+                                           int(attributes[b"style"])))
 
     def row_xml(self, row: int) -> bytes | None:
         if row in self.edits:
@@ -886,6 +1061,27 @@ class Worksheet:
         tail = xml[data_end:] if data_end >= 0 else b""
         if grow_from is not None and last_row > grow_from:
             tail = grow_ranges(tail, grow_from, last_row)  # validations follow the cells
+        blocks = (chunk for block in self.blocks for chunk in block.chunks())
+        added = [self.edits[row] for row in new_rows]
+        if self.appending is not None:  # rows kept deflated: only head, new rows and tail
+            if self.removed or any(row in self.rows for row in self.edits):
+                raise PackageError("a row kept deflated cannot be changed")
+            found, old_head = self.appending
+            self.xml = b""
+            self._write_segmented([_dimension(old_head[:data_start], last_row, last_column),
+                                   old_head[data_start:]],
+                                  [self.package.raw_rows(self.part, found), *added], blocks,
+                                  tail)
+            return
+        header_end = self.rows[self.segment_after][1] \
+            if self.segment_after is not None and self.segment_after in self.rows else None
+        if header_end is not None and not self.removed and data_end >= 0 and \
+                not any(row in self.rows for row in self.edits) and (added or self.blocks):
+            # append-only (History): written in segments, so the next save keeps these rows
+            self._write_segmented([head, memoryview(xml)[data_start:header_end]],
+                                  [memoryview(xml)[header_end:data_end], *added], blocks, tail)
+            self.xml = b""
+            return
         spans = sorted((self.rows[row], row) for row in {*self.edits, *self.removed}
                        if row in self.rows)
         out: list[bytes | memoryview] = [head]
@@ -895,11 +1091,49 @@ class Worksheet:
             out += [view[position:start], self.edits.get(row, b"")]
             position = end
         out.append(view[position:data_end if data_end >= 0 else len(xml)])
-        out += [self.edits[row] for row in new_rows]
-        blocks = (chunk for block in self.blocks for chunk in block.chunks())
+        out += added
         self.xml = b""  # the old part lives on only in the slices
         self.package.write_pieces(self.part, itertools.chain(out, blocks, [tail]),
                                   watch=(FORMULA,))
+
+    def _write_segmented(self, head: list[bytes | memoryview],
+                         rows: list[bytes | memoryview | RawPiece], blocks: Iterator[bytes],
+                         tail: bytes) -> None:
+        """Write the part as head (to the end of the header row), rows, tail, each its own
+        segment, and record where they are (Segments, in the member's extra field)."""
+        last_xml = self.row_xml(self.last_new_row())
+        styles = tuple((cell.column, cell.style()) for cell in parse_cells(last_xml or b""))
+        self.package.write_pieces(
+            self.part, itertools.chain(head, [Mark("head")], rows, blocks, [Mark("tail"), tail]),
+            watch=(FORMULA,))
+        deflated = self.package.deflated[self.part]
+        head_raw, head_plain, _ = deflated.marks["head"]
+        tail_raw, tail_start, rows_crc = deflated.marks["tail"]
+        self.package.extra[self.part] = Segments(
+            head_raw, head_plain, tail_raw, deflated.size - tail_start, rows_crc,
+            self.last_new_row(), styles).pack()
+
+    @classmethod
+    def open_appending(cls, package: Package, part: str, styles: Styles,
+                       strings: SharedStrings) -> Worksheet | None:
+        """An append-only part patoolkit wrote in segments, opened without inflating its
+        rows: the head (with the header), a stand-in for the last row (its cells' styles,
+        no values; `last_data` says it is the last) and the tail. None when the part has
+        no trusted Segments (then Worksheet.open)."""
+        segmented = package.segments(part)
+        if segmented is None:
+            return None
+        found, head, tail = segmented
+        if found.last_row <= max(row_spans(head + b"</sheetData>"), default=0):
+            return None
+        stand_in = f'<row r="{found.last_row}">'.encode() + b"".join(
+            f'<c r="{letter(column)}{found.last_row}" s="{style}"/>'.encode()
+            for column, style in found.last_styles) + b"</row>"
+        sheet = cls(package, part, head + stand_in + tail, styles, strings)
+        sheet.rows = row_spans(sheet.xml)
+        sheet.appending, sheet.last_data = (found, head), found.last_row
+        sheet._read_column_styles()
+        return sheet
 
 ROW_START = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 

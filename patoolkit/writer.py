@@ -187,6 +187,8 @@ class _Sheet:
         rows (past a wide gap, extents.py) left out. From the bottom up: a row is parsed
         only when it might be the one."""
         sheet = self.sheet
+        if sheet.last_data is not None:  # an append-only sheet patoolkit wrote (Segments)
+            return max(sheet.last_data, sheet.last_new_row())
         rows = sorted(row for row in {*sheet.rows, *sheet.edits} if row > self.header_row)
         if not rows:
             return self.header_row
@@ -241,8 +243,8 @@ class _Sheet:
 
 
 def _open_sheet(package: pkg.Package, part: str, spec: Sheet, styles: pkg.Styles,
-                strings: pkg.SharedStrings) -> _Sheet:
-    sheet = pkg.Worksheet.open(package, part, styles, strings)
+                strings: pkg.SharedStrings, sheet: pkg.Worksheet | None = None) -> _Sheet:
+    sheet = sheet or pkg.Worksheet.open(package, part, styles, strings)
     best_row, best = 1, match_headers(spec, [], 1)
     for number in range(1, HEADER_SEARCH_ROWS + 1):
         values = sheet.values(number)
@@ -442,13 +444,23 @@ def _history_sheet(opened: _Open) -> _Sheet:
         opened.parts[HISTORY.name] = part
     else:
         part = found[1]
-    history = _open_sheet(opened.package, part, HISTORY, opened.styles, opened.strings)
+    # History only grows: patoolkit writes it in segments (package.Segments) and the next
+    # save appends rows without inflating the ones there (a 100,000-row History costs a
+    # save what a 100-row one does). A History some other program saved is read whole.
+    appending = pkg.Worksheet.open_appending(opened.package, part, opened.styles,
+                                             opened.strings) if found is not None else None
+    history = _open_sheet(opened.package, part, HISTORY, opened.styles, opened.strings,
+                          appending)
+    if appending is not None and any(column.name not in history.positions
+                                     for column in HISTORY.columns):
+        history = _open_sheet(opened.package, part, HISTORY, opened.styles, opened.strings)
     if not history.positions and not history.extras and found is None:
         history.header_row = 1
     for column in HISTORY.columns:
         if column.name not in history.positions:
             history.positions[column.name] = history.add_column(column.title)
     history.first_data_row = history.last_data_row()
+    history.sheet.segment_after = history.header_row
     return history
 
 

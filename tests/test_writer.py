@@ -602,3 +602,101 @@ def test_a_large_batch_fills_formatted_rows_then_adds_rows_below_them(
     recorded = [row[1] for row in history.iter_rows(min_row=2, values_only=True)]
     # a History row per field set (patient, payer, notes), request by request, in order
     assert recorded[-7_500:] == [request_id for request_id in made for _ in range(3)]
+
+
+# -- History grows without its rows being inflated again ------------------------------------
+
+def _history_ids(path: Path) -> list[object]:
+    sheet = openpyxl.load_workbook(path, read_only=True)["History"]
+    return [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def _history_extra(path: Path) -> bytes:
+    import zipfile
+
+    from patoolkit import package as pkg
+
+    parts = pkg.sheet_parts(pkg.Package(path.read_bytes()))
+    with zipfile.ZipFile(path) as archive:
+        return archive.getinfo(parts["History"]).extra
+
+
+def test_history_is_appended_in_segments_that_every_reader_reads_whole(
+        small_tracker: Path) -> None:
+    """After the first save History carries its Segments; later saves splice their rows
+    after the ones kept deflated. The zip checks out (CRC-32 of every member), openpyxl
+    and the tracker reader see every History row in order, and the kept rows are the
+    same bytes in the stream."""
+    import zipfile
+
+    from patoolkit import package as pkg
+
+    update_request(small_tracker, "PA-2026-00003", {"owner": "First"}, by="one")
+    assert pkg.Segments.unpack(_history_extra(small_tracker)) is not None
+    before = _history_ids(small_tracker)
+    for number in range(5):
+        update_request(small_tracker, "PA-2026-00003", {"owner": f"Owner {number}"},
+                       by=f"user {number}")
+    add_requests(small_tracker, [{"patient_id": f"S{n}"} for n in range(300)], by="import")
+    with zipfile.ZipFile(small_tracker) as archive:
+        assert archive.testzip() is None
+    after = _history_ids(small_tracker)
+    assert after[:len(before)] == before
+    assert after[len(before):len(before) + 5] == ["PA-2026-00003"] * 5
+    assert len(after) == len(before) + 5 + 300
+    history = openpyxl.load_workbook(small_tracker, read_only=True)["History"]
+    owners = [row[4] for row in history.iter_rows(min_row=2, values_only=True)
+              if row[2] == "owner"]
+    assert owners[-5:] == [f"Owner {n}" for n in range(5)]
+    assert load_tracker(small_tracker).requests["patient_id"].iloc[-1] == "S299"
+
+
+def test_a_history_another_program_saved_is_read_whole_and_segmented_again(
+        small_tracker: Path) -> None:
+    """An office suite's save drops patoolkit's extra field: the next save reads History
+    whole (nothing lost) and writes it in segments again."""
+    update_request(small_tracker, "PA-2026-00003", {"owner": "First"}, by="one")
+    book = openpyxl.load_workbook(small_tracker)  # as Excel would: a whole new package
+    book.save(small_tracker)
+    assert _history_extra(small_tracker) == b""
+    before = _history_ids(small_tracker)
+    update_request(small_tracker, "PA-2026-00003", {"owner": "Second"}, by="two")
+    assert _history_ids(small_tracker) == [*before, "PA-2026-00003"]
+    assert _history_extra(small_tracker) != b""
+
+
+def test_segments_that_do_not_match_their_member_are_not_trusted(small_tracker: Path) -> None:
+    """Segments copied onto other content (a tool that keeps extra fields but rewrites the
+    member) disagree with its CRC-32: History is read whole and no row is lost."""
+    import zipfile
+
+    from patoolkit import package as pkg
+
+    update_request(small_tracker, "PA-2026-00003", {"owner": "First"}, by="one")
+    extra = _history_extra(small_tracker)
+    part = pkg.sheet_parts(pkg.Package(small_tracker.read_bytes()))["History"]
+    with zipfile.ZipFile(small_tracker) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    rebuilt = small_tracker.with_name("rebuilt.xlsx")
+    with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members:
+            if info.filename == part:  # one more row, typed in by hand; the old extra kept
+                data = data.replace(b"</sheetData>", b'<row r="999"><c r="B999" '
+                                    b't="inlineStr"><is><t>PA-HAND-1</t></is></c></row>'
+                                    b"</sheetData>")
+                info = zipfile.ZipInfo(info.filename, info.date_time)
+                info.compress_type, info.extra = zipfile.ZIP_DEFLATED, extra
+            archive.writestr(info, data)
+    assert pkg.Package(rebuilt.read_bytes()).segments(part) is None
+    update_request(rebuilt, "PA-2026-00003", {"owner": "Second"}, by="two")
+    assert _history_ids(rebuilt)[-2:] == ["PA-HAND-1", "PA-2026-00003"]
+
+
+def test_crc32_combine_is_zlibs() -> None:
+    import zlib
+
+    from patoolkit.package import crc32_combine
+
+    for first, second in [(b"", b"x"), (b"abc", b""), (b"History" * 999, b"<row/>" * 77)]:
+        assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == \
+            zlib.crc32(first + second)
