@@ -346,20 +346,24 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
     actions["due"] = pd.to_datetime(actions["due"])
     actions["days_left"] = ((actions["due"] - now) / pd.Timedelta(days=1)).round(1)
     actions["action"] = actions["action_key"].map({k: a.label for k, a in ACTIONS.items()})
-    deadline = pd.Series(pd.NaT, index=actions.index, dtype="datetime64[ns]")
-    deadline_of = pd.Series(pd.NA, index=actions.index, dtype="string")
+    # masks from the few distinct keys, and the words filled in numpy: one string column
+    # made once instead of one masked write per kind of action
+    key_codes, key_names = pd.factorize(actions["action_key"])
+    deadline = np.full(len(actions), np.datetime64("NaT"), dtype="datetime64[ns]")
+    deadline_of = np.full(len(actions), None, dtype=object)
     for key, (column, words) in HARD_DEADLINES.items():
-        mine = (actions["action_key"] == key).to_numpy()
-        if not mine.any():
+        if key not in key_names:
             continue
+        mine = key_codes == key_names.get_loc(key)
         source = requests[column] if column in requests.columns else deadlines[column]
         values = pd.to_datetime(source.to_numpy()[positions[mine]])
         if column in requests.columns:  # a date of the Requests sheet: the start of that day
             values = values.normalize()
-        deadline[mine] = values
+        deadline[mine] = values.to_numpy(dtype="datetime64[ns]")
         deadline_of[mine] = words
     actions["deadline"] = deadline
-    actions["deadline_of"] = deadline_of.where(deadline.notna())
+    actions["deadline_of"] = pd.Series(deadline_of, index=actions.index, dtype="string").where(
+        ~np.isnat(deadline))
     return order_worklist(actions.reset_index(drop=True), now)[[*COLUMNS, "action_key"]]
 
 
@@ -401,7 +405,10 @@ def order_worklist(actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     first_key = np.where(bucket == 0, deadline_key, due_key)
     service_key = key_of(actions["scheduled_service_date"])
     row_key = actions["row"].to_numpy(dtype="int64")  # one request per row: ties are total
-    action_key = actions["action_key"].map(ACTION_ORDER).to_numpy()
+    # the action's place in ACTIONS, looked up per distinct key (a map over every row is slow)
+    key_codes, key_names = pd.factorize(actions["action_key"])
+    action_key = np.array([ACTION_ORDER.get(name, np.nan) for name in key_names] + [np.nan]
+                          )[key_codes]
     # np.lexsort sorts by the last key first and is stable: the order is total and repeatable
     order = np.lexsort((action_key, row_key, service_key, deadline_key, first_key, bucket))
     ordered = actions.iloc[order].reset_index(drop=True)
@@ -420,14 +427,22 @@ def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Ser
     general = table[table["_payer"] == "*"].groupby("service_category")["item"].agg("; ".join)
     own = table[table["_payer"] != "*"].groupby(["service_category", "_payer"])["item"] \
         .agg("; ".join)
-    keys = pd.DataFrame({
-        "service_category": requests["service_category"].astype("string"),
-        "_payer": requests["payer"].astype("string").str.strip().str.casefold(),
-    }, index=requests.index)
-    specific = pd.Series(list(zip(keys["service_category"], keys["_payer"], strict=True)),
-                         index=requests.index).map(own.to_dict()).astype("string")
-    fallback = keys["service_category"].map(general.to_dict()).astype("string")
-    return specific.fillna(fallback).astype("string")
+    # worked out once per distinct (service category, payer) pair, then spread to the rows
+    own_items, general_items = own.to_dict(), general.to_dict()
+    category_codes, categories = pd.factorize(requests["service_category"].astype("string"))
+    payer_codes, payers = pd.factorize(requests["payer"].astype("string"))
+    payer_keys = pd.Series(payers, dtype="string").str.strip().str.casefold().tolist()
+    pairs = (category_codes + 1) * (len(payers) + 1) + payer_codes + 1
+    _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+    found = []
+    for position in first:
+        category = categories[category_codes[position]] if category_codes[position] >= 0 \
+            else None
+        payer = payer_keys[payer_codes[position]] if payer_codes[position] >= 0 else None
+        items = own_items.get((category, payer)) if category is not None else None
+        found.append(items if items is not None else general_items.get(category))
+    return pd.Series(pd.array(np.array(found, dtype=object)[inverse], dtype="string"),
+                     index=requests.index)
 
 
 def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None,
