@@ -263,6 +263,7 @@ def test_start_page_lists_the_dashboards_by_name_and_purpose(page: Any, server: 
         assert link.split("?")[0].endswith(f"/voila/render/{name}")
     assert all(len(text) > 40 for text in page.locator(".pa-card-about").all_inner_texts())
     assert ".ipynb" not in page.locator("main").inner_text()  # names, not files
+    expect(page.locator(".pa-served-name")).to_have_text(server.tracker.name)
     assert_no_error_text(page)
     screenshot(page, "start_page.png")
     with page.context.expect_page() as opened:  # a card opens its dashboard
@@ -275,8 +276,9 @@ def test_start_page_lists_the_dashboards_by_name_and_purpose(page: Any, server: 
 def test_today_shows_counts_and_the_worklist(page: Any, server: Server) -> None:
     open_dashboard(page, server, TODAY, ".pa-today")
     page.wait_for_selector(".pa-row", timeout=KERNEL_SECONDS * 1000)
-    expect(page.locator(".pa-count")).to_have_count(7)
-    for key in ("overdue", "today", "info", "late_decisions", "p2p", "expiring", "at_risk"):
+    expect(page.locator(".pa-count")).to_have_count(8)
+    for key in ("deadline_risk", "overdue", "today", "info", "late_decisions", "p2p",
+                "expiring", "at_risk"):
         expect(page.locator(f".pa-count-{key}")).to_have_text(re.compile(r".+: \d+$"))
     expect(page.locator(".pa-table-status")).to_have_text(STATUS)
     assert_no_error_text(page)
@@ -297,7 +299,7 @@ def test_today_renders_with_no_internet(page: Any, server: Server) -> None:
     page.route("**/*", only_local)
     open_dashboard(page, server, TODAY, ".pa-today")
     page.wait_for_selector(".pa-row", timeout=KERNEL_SECONDS * 1000)
-    expect(page.locator(".pa-count")).to_have_count(7)
+    expect(page.locator(".pa-count")).to_have_count(8)
     assert_no_error_text(page)
     # Voila's lab template links Font Awesome from a CDN; patoolkit's widgets use no icons,
     # so nothing on the page depends on it. Anything else from outside would be a bug.
@@ -558,3 +560,100 @@ def test_an_unreadable_tracker_gives_a_friendly_page(page: Any, tmp_path: Path) 
         expect(page.locator(".pa-report")).to_contain_text("not an .xlsx workbook")
         assert "Traceback" not in page.inner_text("body")
         screenshot(page, "unusable_client_setup.png")
+
+
+# --- issue 16: find, the patient view, identity, busy -----------------------------------------
+
+BUSY_WATCH = """() => { window.paBusySeen = false;
+  new MutationObserver(() => { if (document.querySelector('.pa-busy')) {
+    window.paBusySeen = true; } }).observe(document.body, {subtree: true, attributes: true,
+    attributeFilter: ['class'], childList: true}); }"""
+
+
+def test_find_on_the_start_page_opens_today_with_the_results(page: Any, server: Server) -> None:
+    requests = load_tracker(server.tracker).frames["Requests"]
+    auth = str(requests["auth_number"].dropna().iloc[0])
+    request_id = str(requests.loc[requests["auth_number"] == auth, "request_id"].iloc[0])
+    page.goto(server.link())
+    page.fill(".pa-find input[name=q]", auth)
+    with page.context.expect_page() as opened:
+        page.click(".pa-find button")
+    today = opened.value
+    today.wait_for_selector(".pa-search-row", timeout=KERNEL_SECONDS * 1000)
+    rows = today.locator(".pa-search-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(request_id)
+    expect(today.locator(".pa-search input")).to_have_value(auth)
+    assert_no_error_text(today)
+    today.close()
+
+
+def test_search_as_you_type_and_the_patient_view(page: Any, server: Server) -> None:
+    requests = load_tracker(server.tracker).frames["Requests"]
+    counts = requests["patient_id"].value_counts()
+    patient, other = str(counts.index[0]), str(counts.index[1])
+    mine = requests[requests["patient_id"] == patient]
+    name = str(mine["patient_name"].iloc[0])
+    open_dashboard(page, server, TODAY, ".pa-row")
+    box = page.locator(".pa-search input")
+    box.press_sequentially(name.split(",")[0][:5], delay=30)  # the surname, as it is typed
+    expect(page.locator(".pa-search-status")).to_contain_text("found")
+    box.fill(patient)
+    expect(page.locator(".pa-search-row")).to_have_count(len(mine))
+    page.locator(".pa-search-patient").first.click()
+    body = page.locator(".pa-patient-body")
+    expect(body).to_contain_text(str(mine["request_id"].iloc[0]))
+    expect(page.locator(".pa-patient .pa-title")).to_contain_text(name)
+    screenshot(page, "patient_view.png")
+    box.fill(other)  # another patient: nothing of the first stays on the page
+    expect(page.locator(".pa-search-row").first).to_contain_text(other)
+    page.locator(".pa-search-patient").first.click()
+    expect(page.locator(".pa-patient .pa-title")).to_contain_text(other)
+    text = page.locator(".pa-patient").inner_text()
+    words = set(re.findall(r"[\w-]+", text))
+    assert name not in text
+    assert patient not in words
+    assert not words & set(map(str, mine["request_id"])), "the first patient's requests"
+    assert_no_error_text(page)
+
+
+def test_the_name_is_asked_once_and_carried_to_history_with_a_busy_confirm(
+        page: Any, server: Server) -> None:
+    open_dashboard(page, server, TODAY, ".pa-row")
+    user = page.locator(".pa-user input")
+    expect(user).to_have_value("")
+    user.fill("Dana Browser")
+    user.press("Tab")
+    expect(page.locator(".pa-user-note")).to_contain_text("Dana Browser")
+    request_id = column_values(page, "Request")[0]
+    page.locator(".pa-open").first.click()
+    page.click(".pa-step-status_check")
+    page.click(".pa-save")
+    page.evaluate(BUSY_WATCH)
+    page.click(".pa-confirm")
+    expect(page.locator(".pa-detail-feedback")).to_contain_text("Saved")
+    assert page.evaluate("() => window.paBusySeen"), "Confirm showed no busy state"
+    history = load_tracker(server.tracker).frames["History"]
+    mine = history[history["request_id"].astype("string") == request_id]
+    assert mine.sort_values("at")["by"].iloc[-1] == "Dana Browser"
+
+    # the same browser, another dashboard: the name is already there
+    open_dashboard(page, server, DENIALS, ".pa-denials .pa-row")
+    expect(page.locator(".pa-user input")).to_have_value("Dana Browser")
+    expect(page.locator(".pa-user-note")).to_contain_text("Recorded in History as")
+    screenshot(page, "denials_with_name.png")
+    open_dashboard(page, server, NEW_REQUEST, ".pa-intake")
+    expect(page.locator(".pa-user input")).to_have_value("Dana Browser")
+    page.fill(".pa-in-patient_id input", "PBROWSER2")
+    page.press(".pa-in-patient_id input", "Tab")
+    page.fill(".pa-in-payer input", "Summit Health Plan")
+    page.press(".pa-in-payer input", "Tab")
+    page.select_option(".pa-in-plan_type select", label="Commercial")
+    page.click(".pa-intake-save")
+    expect(page.locator(".pa-intake-feedback")).to_contain_text("Saved")
+    saved = re.search(r"Saved (\S+) to", page.locator(".pa-intake-feedback").inner_text())
+    assert saved
+    history = load_tracker(server.tracker).frames["History"]
+    added = history[history["request_id"].astype("string") == saved.group(1)]
+    assert len(added) > 0
+    assert set(added["by"]) == {"Dana Browser"}

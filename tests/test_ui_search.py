@@ -19,7 +19,8 @@ from patoolkit import load_tracker
 from patoolkit.search import SEARCHED, find_requests, patient_record
 from patoolkit.tracker import typed_frame
 from patoolkit.ui import DenialsDashboard, TodayDashboard, TrackerSession, common
-from patoolkit.ui.common import ANONYMOUS, USER_STORE_KEY, UserBar, on_click
+from patoolkit.ui.common import ANONYMOUS, USER_STORE_KEY, UserBar, fmt, on_click
+from patoolkit.ui.detail import STEPS, plain
 
 AS_OF = test_ui.AS_OF
 sample_copy = test_ui.sample_copy  # the same fixtures as test_ui
@@ -269,3 +270,62 @@ def test_today_lists_deadlines_at_risk_first_with_both_dates(today: TodayDashboa
     assert late_appeals.index.min() > max(at_risk)
     count = int(today.count_buttons["deadline_risk"].description.rsplit(":", 1)[1])
     assert count == len(at_risk)
+
+
+# --- edit any field -----------------------------------------------------------------------
+
+def edit_form(today: TodayDashboard, request_id: str) -> dict[str, widgets.Widget]:
+    today.open_request(request_id)
+    detail = today.detail
+    detail.step_buttons[[key for key, _, _ in STEPS].index("edit")].click()
+    return {name: widget for widget in detail.form.children
+            for name in [c[len("pa-field-"):] for c in getattr(widget, "_dom_classes", ())
+                         if c.startswith("pa-field-") and not c.startswith("pa-field-error")]}
+
+
+def test_any_field_is_edited_with_the_right_widget_checked_previewed_and_saved(
+        today: TodayDashboard, sample_copy: Path) -> None:
+    requests = today.session.tracker.requests
+    row = requests[requests["scheduled_service_date"].notna()].iloc[0]
+    request_id = str(row["request_id"])
+    fields = edit_form(today, request_id)
+    assert "request_id" not in fields
+    assert isinstance(fields["scheduled_service_date"], widgets.DatePicker)
+    assert isinstance(fields["plan_type"], widgets.Dropdown)
+    assert set(today.session.tracker.frames["Payers"]["payer"].dropna()) <= set(
+        fields["payer"].options)  # type: ignore[attr-defined]
+    assert isinstance(fields["units_authorized"], widgets.Text)
+    detail = today.detail
+    before = sample_copy.read_bytes()
+    fields["units_authorized"].value = "ten"  # type: ignore[attr-defined]
+    detail.form.children[-1].children[0].click()  # Save
+    assert detail.pending is None
+    assert "whole number" in detail.field_errors["units_authorized"].value
+    assert sample_copy.read_bytes() == before
+    fields["units_authorized"].value = fmt(row["units_authorized"])  # type: ignore[attr-defined]
+    fields["member_id"].value = "NEW-MEMBER-1"  # type: ignore[attr-defined]
+    moved = (row["scheduled_service_date"] + pd.Timedelta(days=7)).date()
+    fields["scheduled_service_date"].value = moved  # type: ignore[attr-defined]
+    detail.form.children[-1].children[0].click()  # Save: the preview
+    preview = html_unescape(detail.form.children[0].value)
+    assert f"Member ID: '{fmt(row['member_id'])}' → 'NEW-MEMBER-1'" in preview
+    assert f"Scheduled Service Date: {plain(row['scheduled_service_date'])} → " \
+           f"{plain(pd.Timestamp(moved))}" in preview
+    assert len(detail.pending[1]) == 2  # type: ignore[index]  # nothing else changes
+    detail.form.children[-1].children[0].click()  # Confirm
+    assert "Saved 2 change(s)" in detail.feedback.value
+    saved = load_tracker(sample_copy).requests.set_index("request_id").loc[request_id]
+    assert saved["member_id"] == "NEW-MEMBER-1"
+    assert saved["scheduled_service_date"] == pd.Timestamp(moved)
+    history = load_tracker(sample_copy).frames["History"]
+    assert set(history["field"].iloc[-2:]) == {"member_id", "scheduled_service_date"}
+    assert set(history["by"].iloc[-2:]) == {"tester"}
+
+
+def test_opening_the_edit_form_and_saving_it_unchanged_changes_nothing(
+        today: TodayDashboard) -> None:
+    """Every field's widget starts at what the tracker holds, even a value no list has."""
+    for request_id in today.session.tracker.requests["request_id"].head(20):
+        edit_form(today, str(request_id))
+        today.detail.form.children[-1].children[0].click()
+        assert "Nothing changed" in today.detail.feedback.value, request_id

@@ -47,6 +47,9 @@ STEPS: list[tuple[str, str, list[str]]] = [
     ("appeal", "Peer-to-peer and appeal", ["p2p_requested_date", "p2p_date", "p2p_outcome",
                                            "appeal_level", "appeal_submitted_date",
                                            "appeal_decision_date", "appeal_outcome"]),
+    # every field but the ID (a request's key) and the notes (added to by the steps)
+    ("edit", "Edit fields", [name for names in SECTIONS.values() for name in names
+                             if name not in ("request_id", "notes")]),
 ]
 
 
@@ -71,6 +74,56 @@ def _input_for(name: str, current: object) -> widgets.Widget:
     field.style = {"description_width": "170px"}
     field.add_class(f"pa-field-{name}")
     return field
+
+
+def _choices(values: object, current: str) -> list[str]:
+    """Dropdown options: blank, the values (each once, in order), and the current value
+    even when no list has it (so opening the form never changes a field by itself)."""
+    found = [str(value) for value in pd.Series(values, dtype=object).dropna()
+             if str(value).strip()]
+    return list(dict.fromkeys(["", *found, *([current] if current else [])]))
+
+
+def edit_input_for(name: str, current: object, frames: dict[str, pd.DataFrame],
+                   lists: dict[str, tuple[str, ...]]) -> widgets.Widget:
+    """The widget that fits a field: a date picker for dates, a dropdown from the Lists
+    sheet (and the Payers sheet for Payer), suggestions from the Providers sheet and the
+    owners already in the tracker, a text box (checked at Save) for numbers and the rest."""
+    column = REQUESTS.column(name)
+    text = fmt(current)
+    field: widgets.Widget
+    if column.kind == "date":
+        value = pd.Timestamp(current).date() if isinstance(current, dt.date) and \
+            not pd.isna(current) else None
+        field = widgets.DatePicker(value=value, description=column.title)
+    elif column.enum or column.kind == "yesno" or name == "payer":
+        values = (lists.get(column.enum or "", ()) if column.enum else ("Yes", "No")
+                  if column.kind == "yesno" else frames["Payers"]["payer"])
+        field = widgets.Dropdown(options=_choices(values, text), value=text,
+                                 description=column.title)
+    elif name in ("owner", "ordering_provider"):
+        source = (frames["Requests"]["owner"] if name == "owner"
+                  else frames["Providers"].get("provider_name", pd.Series(dtype=object)))
+        field = widgets.Combobox(value=text, options=_choices(source, "")[1:],
+                                 description=column.title, ensure_option=False)
+    elif name == "denial_reason":
+        field = widgets.Textarea(value=text, description=column.title,
+                                 layout=widgets.Layout(width="520px", height="60px"))
+    else:
+        placeholder = {"datetime": "YYYY-MM-DD HH:MM", "int": "a whole number"}.get(
+            column.kind, "")
+        field = widgets.Text(value=text, description=column.title, placeholder=placeholder)
+    field.style = {"description_width": "170px"}
+    field.add_class(f"pa-field-{name}")
+    return field
+
+
+def value_text(widget: widgets.Widget) -> str:
+    """What a form's widget holds, as text the tracker's reader takes."""
+    value = widget.value  # type: ignore[attr-defined]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else str(value).strip()
 
 
 def checked_value(name: str, text: str, lists: dict[str, tuple[str, ...]]
@@ -264,7 +317,12 @@ class RequestDetail:
         set_message(self.feedback, "")
         _, text, names = next(step for step in STEPS if step[0] == key)
         row = self.row
-        inputs = {name: _input_for(name, row[name]) for name in names}
+        if key == "edit":
+            tracker = self.session.tracker
+            inputs = {name: edit_input_for(name, row[name], tracker.frames,
+                                           dict(tracker.lists)) for name in names}
+        else:
+            inputs = {name: _input_for(name, row[name]) for name in names}
         if key == "status_check":
             inputs["last_status_check"].value = _now_text()  # type: ignore[attr-defined]
             inputs["notes"].value = ""  # type: ignore[attr-defined]
@@ -295,8 +353,7 @@ class RequestDetail:
         @safely(lambda: self.feedback)
         def run() -> None:
             row = self.row
-            values = {name: str(widget.value).strip()  # type: ignore[attr-defined]
-                      for name, widget in inputs.items()}
+            values = {name: value_text(widget) for name, widget in inputs.items()}
             lists = dict(self.session.tracker.lists)
             wrong = 0
             for name, value in values.items():  # every field checked at once, said beside it

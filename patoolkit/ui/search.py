@@ -121,12 +121,6 @@ class PatientView:
         self.request_id = request_id
         record = patient_record(self.session.tracker.frames, request_id)
         name = record.patient_name or "(no name)"
-        self.title.value = (
-            f'<div class="pa-title">Patient {html.escape(record.patient_id or "(no ID)")}: '
-            f"{html.escape(name)}</div><div class=\"pa-sub\">Date of birth "
-            f"{html.escape(fmt(record.patient_dob) or 'not recorded')} · "
-            f"{len(record.requests)} request(s) · {len(record.authorizations)} "
-            "authorization(s)</div>")
         buttons = []
         for value in record.requests["request_id"]:
             button = widgets.Button(description=f"Open {value}",
@@ -148,8 +142,17 @@ class PatientView:
                                       .str.removeprefix("letter:"),
                                       file=record.letters["new_value"]),
                 ["at", "request_id", "kind", "file", "by"], "pa-patient-letters")
-            + "<h4>History</h4>" + _table(record.history, [
+            + "<h4>History</h4>" + _table(record.history.assign(
+                field=record.history["field"].astype("string").map(label, na_action="ignore")), [
                 "at", "request_id", "field", "old_value", "new_value", "by"],
                 "pa-patient-history"))
+        # the title last: changes reach the browser in order, so once it names this
+        # patient, everything below it is theirs
+        self.title.value = (
+            f'<div class="pa-title">Patient {html.escape(record.patient_id or "(no ID)")}: '
+            f"{html.escape(name)}</div><div class=\"pa-sub\">Date of birth "
+            f"{html.escape(fmt(record.patient_dob) or 'not recorded')} · "
+            f"{len(record.requests)} request(s) · {len(record.authorizations)} "
+            "authorization(s)</div>")
         set_message(self.feedback, "")
         self.widget.children = [self.title, self.feedback, self.opens, self.body]
