@@ -51,9 +51,11 @@ def tracker_of(rows: int | None) -> Path:
 
 
 def measure(rows: int | None, repeat: int) -> dict[str, object]:
+    import secrets
+
     from playwright.sync_api import sync_playwright
 
-    from patoolkit.serve import voila_command
+    from patoolkit.serve import TOKEN_ENV, voila_command, voila_config
 
     work = Path(tempfile.mkdtemp(prefix="patoolkit-bench-"))
     notebooks = work / "notebooks"
@@ -64,16 +66,19 @@ def measure(rows: int | None, repeat: int) -> dict[str, object]:
     nbformat.write(empty, notebooks / "empty.ipynb")
     tracker = work / "tracker.xlsx"
     shutil.copy2(tracker_of(rows), tracker)
-    port = free_port()
-    command = voila_command(port)
+    port, token = free_port(), secrets.token_urlsafe()
+    command = voila_command(port, "127.0.0.1", voila_config())
     command[3] = str(notebooks)  # same settings as `patoolkit serve`, other folder
-    server = subprocess.Popen(command, env={**os.environ,
-                                            "PATOOLKIT_TRACKER": str(tracker)},
+    server = subprocess.Popen(command, env={**os.environ, TOKEN_ENV: token,
+                                            "PATOOLKIT_TRACKER": str(tracker),
+                                            # the page template `patoolkit serve` uses
+                                            "JUPYTER_PATH": str(ROOT / "patoolkit" / "data"
+                                                                / "jupyter")},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(120):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/?token={token}", timeout=1)
                 break
             except OSError:
                 time.sleep(0.5)
@@ -87,7 +92,8 @@ def measure(rows: int | None, repeat: int) -> dict[str, object]:
                     page = browser.new_page(viewport={"width": 1366, "height": 768})
                     selector = ".pa-row" if name == "today" else "text=ready"
                     started = time.perf_counter()
-                    page.goto(f"http://127.0.0.1:{port}/voila/render/{name}.ipynb")
+                    page.goto(f"http://127.0.0.1:{port}/voila/render/{name}.ipynb"
+                              f"?token={token}")
                     page.wait_for_selector(selector, timeout=180_000)
                     elapsed = time.perf_counter() - started
                     page.close()
