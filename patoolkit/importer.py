@@ -908,7 +908,7 @@ def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import") -> list[
     values, extras = plan.transformed.values, plan.transformed.extras
     if not values.index.equals(pd.Index(plan.new_rows)):  # some rows are not new: a copy
         values, extras = values.loc[plan.new_rows], extras.loc[plan.new_rows]
-    columns = {name: [_plain(value) for value in values[name].tolist()]
+    columns = {name: values[name].astype(object).where(values[name].notna(), None).tolist()
                for name in values.columns[values.notna().any()]}
     source_rows: list[object] = list(plan.new_rows)
     filled = [title for title in extras.columns  # a column left blank adds no heading
@@ -926,7 +926,8 @@ def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import") -> list[
     batch = NewRequests(len(source_rows), columns,
                         [*map(str, extras.columns), SOURCE_FILE_COLUMN, SOURCE_ROW_COLUMN],
                         extra_values,
-                        [f"{plan.source.path.name} row {row}" for row in source_rows])
+                        [f"{plan.source.path.name} row {row}" for row in source_rows],
+                        typed=True)  # transform typed them as the tracker reader does
     return append_requests(tracker.path, batch, by, codes_as_typed=True).request_ids
 
 

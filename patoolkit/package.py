@@ -815,6 +815,7 @@ def render_rows(first: int, count: int, columns: Mapping[int, Sequence[object]],
         close_run()
         empty = f'" s="{style}"/>' if style is not None else None
         text_open = f'"{f" s={chr(34)}{style}{chr(34)}" if style else ""} t="inlineStr"><is><t'
+        date_opens: dict[bool, str] = {}  # with a time or not -> '" s="N"><v>' (cell_xml's)
         cells: list[str] = []
         for offset, (number, value) in enumerate(zip(numbers, values, strict=True)):
             if value is None or value == "":
@@ -824,6 +825,16 @@ def render_rows(first: int, count: int, columns: Mapping[int, Sequence[object]],
                 space = ' xml:space="preserve">' if text != text.strip() or "\n" in text \
                     else ">"
                 cells.append(start + number + text_open + space + text + "</t></is></c>")
+            elif type(value) in (dt.date, dt.datetime):  # as cell_xml; style looked up once
+                with_time = type(value) is dt.datetime and \
+                    value.time() != dt.time()  # type: ignore[union-attr]
+                if with_time not in date_opens:
+                    dated = book.date_style(style or 0, with_time,
+                                            "yyyy-mm-dd hh:mm" if with_time else "yyyy-mm-dd")
+                    date_opens[with_time] = f'" s="{dated}"><v>' if dated else '"><v>'
+                serial_number = serial(value, book.epoch)  # type: ignore[arg-type]
+                shown = int(serial_number) if serial_number.is_integer() else repr(serial_number)
+                cells.append(f"{start}{number}{date_opens[with_time]}{shown}</v></c>")
             else:
                 cells.append(cell_xml(column, first + offset, style, value, book).decode())
         made.append(cells)

@@ -805,6 +805,9 @@ class NewRequests:
     # values of those columns for requests start..stop-1, by heading
     extras: Callable[[int, int], Mapping[str, Sequence[object]]] | None = None
     notes: Sequence[str] | None = None  # one 'imported from' History note per request
+    # the values are already what validation.convert_column makes of them (an import's plan,
+    # typed by the tracker reader's own rules and Lists): not checked a second time
+    typed: bool = False
 
     @classmethod
     def from_rows(cls, rows: Sequence[Mapping[str, Any]],
@@ -909,7 +912,10 @@ def append_requests(path: Path | str, batch: NewRequests, by: str,
         typed = {name: _coerce_all(  # each given column let go once typed
             replace(REQUESTS.column(name), kind="text") if name == "codes" and codes_as_typed
             else REQUESTS.column(name), ids if name == "request_id"
-            else batch.values.pop(name), opened.lists) for name in names}
+            else batch.values.pop(name), opened.lists)
+            if name == "request_id" or not batch.typed else
+            [_python_value(REQUESTS.column(name), value) for value in batch.values.pop(name)]
+            for name in names}
         last = requests.first_data_row = requests.last_data_row()
         totals = _totals_row(opened.package, requests)
         if totals is not None and totals <= last:  # new requests go above a totals row
