@@ -61,11 +61,16 @@ def match_key(values: pd.Series) -> pd.Series:
     return keys.mask(keys == "")
 
 
+NAME_SEPARATORS = re.compile(r"[\s,;/]+")
+NOT_A_LETTER = re.compile(r"[\W_]+")
+
+
 def _name_words(name: str) -> str:
     """'Núñez,  JOSE' -> 'jose nunez': the words, accents and case aside, sorted."""
-    plain = "".join(char for char in unicodedata.normalize("NFKD", name)
-                    if not unicodedata.combining(char)).casefold()
-    words = (re.sub(r"[\W_]+", "", word) for word in re.split(r"[\s,;/]+", plain))
+    if not name.isascii():  # ASCII has no accents to take apart (an import's many names)
+        name = "".join(char for char in unicodedata.normalize("NFKD", name)
+                       if not unicodedata.combining(char))
+    words = (NOT_A_LETTER.sub("", word) for word in NAME_SEPARATORS.split(name.casefold()))
     return " ".join(sorted(word for word in words if word))
 
 
