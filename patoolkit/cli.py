@@ -451,7 +451,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
     return serve(args.tracker, port=args.port, token=args.token, host=args.host,
-                 idle_minutes=args.idle_minutes, allow_hosts=args.allow_host)
+                 idle_minutes=args.idle_minutes, allow_hosts=args.allow_host,
+                 notebooks=args.notebooks)
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from .serve import copy_notebooks
+
+    copies = copy_notebooks(args.folder)
+    print(f"Copied {len(copies)} dashboards to {args.folder}: "
+          + ", ".join(copy.name for copy in copies))
+    print(f"Adapt them in JupyterLab, then `patoolkit serve TRACKER --notebooks {args.folder}`"
+          " serves them.")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -641,7 +653,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "(repeatable)")
     serve.add_argument("--idle-minutes", type=int, default=30,
                        help="shut down a dashboard's kernel after this long idle (30)")
+    serve.add_argument("--notebooks", type=Path, metavar="DIR",
+                       help="serve the adapted dashboards in DIR instead of the bundled ones "
+                            "(`patoolkit notebooks DIR` copies them out)")
     serve.set_defaults(handler=cmd_serve)
+
+    notebooks = commands.add_parser(
+        "notebooks", help="copy the bundled dashboards to a folder, to adapt for a client",
+        description="Copy the bundled dashboard notebooks into DIR (made if missing) to adapt "
+                    "in JupyterLab; `patoolkit serve --notebooks DIR` then serves them. "
+                    "Refuses, copying nothing, if any of them is already in DIR.")
+    notebooks.add_argument("folder", type=Path, metavar="DIR", help="where to copy them")
+    notebooks.set_defaults(handler=cmd_notebooks)
     return parser
 
 

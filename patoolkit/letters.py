@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,8 @@ from .timeframes import GOOD_CAUSE
 if TYPE_CHECKING:
     from .tracker import Tracker
 
-BUNDLED_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "letters"
+# docxtpl opens a file by name; pip always installs a wheel unpacked, so this is a folder
+BUNDLED_TEMPLATES = Path(str(resources.files("patoolkit") / "data" / "letters"))
 FIELDS_FILE = "fields.toml"
 TEMPLATES_SETTING = "letter_templates_folder"
 LETTERS_SETTING = "letters_folder"

@@ -1,4 +1,4 @@
-"""`patoolkit serve`: Voila over notebooks/, this computer only, no tracebacks, idle kernels culled.
+"""`patoolkit serve`: the dashboards in Voila; local only, no tracebacks, idle kernels culled.
 
 The tracker path reaches the notebooks through the PATOOLKIT_TRACKER
 environment variable, so the notebooks are never edited. Without a tracker,
@@ -25,14 +25,20 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
-from .errors import PAToolkitError
+from .errors import FileWriteError, PAToolkitError
 from .ui.common import BUNDLED_SAMPLE, TRACKER_ENV
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+# The package's own data, wherever pip put it. Voila and Jupyter take folders, not
+# importlib.resources objects; pip always installs a wheel unpacked, so they are folders.
+DATA = Path(str(resources.files("patoolkit") / "data"))
+# The bundled dashboards; `patoolkit notebooks DIR` copies them out to adapt and
+# `patoolkit serve --notebooks DIR` serves the adapted copies.
+NOTEBOOKS = DATA / "notebooks"
 # Voila finds the start page's template ("patoolkit", built on Voila's "lab") here
-JUPYTER_DATA = Path(__file__).resolve().parent / "data" / "jupyter"
+JUPYTER_DATA = DATA / "jupyter"
 # jupyter_server's identity provider reads its token from here when none is configured;
 # the environment, unlike the command line, is not readable by other users (ps).
 TOKEN_ENV = "JUPYTER_TOKEN"
@@ -105,10 +111,65 @@ def voila_config(host: str = "127.0.0.1", allow_hosts: Iterable[str] = ()) -> Pa
     return folder
 
 
-def voila_command(port: int, host: str, config: Path, idle_minutes: int = 30) -> list[str]:
+def bundled_notebooks() -> list[Path]:
+    """The dashboards shipped in the package, in their start-page order."""
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def copy_notebooks(folder: Path) -> list[Path]:
+    """Copy the bundled dashboards into folder (made if missing) for a consultant to adapt.
+
+    Never over a file: if any of them is already there, nothing is copied, so an adapted
+    dashboard is not lost to a second run. Returns the copies.
+    """
+    notebooks = bundled_notebooks()
+    if not notebooks:
+        raise PAToolkitError(f"{NOTEBOOKS}: the bundled dashboards are missing; reinstall "
+                             "patoolkit.")
+    if folder.exists() and not folder.is_dir():
+        raise PAToolkitError(f"{folder}: is a file, not a folder; name a folder for the "
+                             "notebooks (nothing was copied).")
+    taken = [folder / notebook.name for notebook in notebooks
+             if (folder / notebook.name).exists()]
+    if taken:
+        raise PAToolkitError(
+            f"{folder}: already has {', '.join(path.name for path in taken)}; nothing was "
+            "copied (an adapted dashboard is never overwritten). Name an empty folder, or "
+            "move those files away to get the bundled ones again.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        copies = []
+        for notebook in notebooks:
+            shutil.copyfile(notebook, folder / notebook.name)
+            copies.append(folder / notebook.name)
+    except OSError as error:
+        raise FileWriteError(f"{folder}: the notebooks could not be copied there "
+                             f"({error.strerror or error}); check the folder can be "
+                             "written.") from error
+    return copies
+
+
+def notebooks_folder(folder: Path | None) -> Path:
+    """The folder to serve: a consultant's adapted copies, else the bundled dashboards."""
+    if folder is None:
+        if not bundled_notebooks():
+            raise PAToolkitError(f"{NOTEBOOKS}: the bundled dashboards are missing; "
+                                 "reinstall patoolkit.")
+        return NOTEBOOKS
+    if not folder.is_dir():
+        raise PAToolkitError(f"--notebooks {folder}: no such folder; `patoolkit notebooks "
+                             f"{folder}` copies the bundled dashboards there to adapt.")
+    if not any(folder.glob("*.ipynb")):
+        raise PAToolkitError(f"--notebooks {folder}: no .ipynb notebook in it; `patoolkit "
+                             "notebooks DIR` copies the bundled dashboards to a folder.")
+    return folder
+
+
+def voila_command(port: int, host: str, config: Path, idle_minutes: int = 30,
+                  notebooks: Path = NOTEBOOKS) -> list[str]:
     """Voila's command line; the token goes in the environment (TOKEN_ENV), not here."""
     return [
-        sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser",
+        sys.executable, "-m", "voila", str(notebooks), "--no-browser",
         f"--port={port}", f"--Voila.ip={host}", "--Voila.port_retries=0",
         "--VoilaConfiguration.show_tracebacks=False",
         # the start page: dashboards by name with what each is for, not a file list
@@ -151,10 +212,8 @@ def start_page_data(tracker: Path) -> Path:
 
 def serve(tracker: Path | None, port: int = 8866, token: str | None = None,
           host: str = "127.0.0.1", idle_minutes: int = 30,
-          allow_hosts: Iterable[str] = ()) -> int:
-    if not NOTEBOOKS.is_dir():
-        raise PAToolkitError(f"{NOTEBOOKS}: the dashboards' notebooks are not here; run "
-                             "`patoolkit serve` from a clone of the repository.")
+          allow_hosts: Iterable[str] = (), notebooks: Path | None = None) -> int:
+    folder = notebooks_folder(notebooks)
     if token is not None and not token.strip():
         raise PAToolkitError("--token is empty; leave --token out for a random one (an empty "
                              "token would let any web page on this computer in).")
@@ -175,7 +234,8 @@ def serve(tracker: Path | None, port: int = 8866, token: str | None = None,
     if address is not None and not address.is_loopback:
         print("Other computers must use a name given with --allow-host (a bare address other "
               "than 127.0.0.1 or [::1] is refused), and the token.", flush=True)
-    command = voila_command(port, host, voila_config(host, allow_hosts), idle_minutes)
+    command = voila_command(port, host, voila_config(host, allow_hosts), idle_minutes,
+                            folder.resolve())
     # Become Voila: Ctrl+C and a service manager's SIGTERM then reach it directly, and no
     # orphaned server is left behind when this process is stopped.
     os.execve(command[0], command, environment)

@@ -27,6 +27,7 @@ from letter_cases import AS_OF, SUPPLIED, build_letter_tracker, request_id
 from traitlets.traitlets import EventHandler
 
 import patoolkit.ui.common as common
+from patoolkit.serve import NOTEBOOKS
 from patoolkit.ui import (
     ClaimsAuditDashboard,
     ClientSetup,
@@ -38,7 +39,6 @@ from patoolkit.ui import (
 )
 
 UI = Path(common.__file__).parent
-NOTEBOOKS = UI.parents[1] / "notebooks"
 
 
 def _export_saved_over(path: Path) -> None:
