@@ -18,7 +18,7 @@ Rows carry the patient ID, never the patient's name.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -445,6 +445,52 @@ def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Ser
                      index=requests.index)
 
 
+def worklist_calendar(tracker: Tracker, now: pd.Timestamp) -> BusinessCalendar:
+    """The business calendar worklist_for counts with: years of every request's dates."""
+    requests = tracker.frames["Requests"]
+    return BusinessCalendar.for_dates(
+        [requests["submitted_at"], requests["scheduled_service_date"],
+         requests["decision_date"], requests["p2p_date"], now],
+        tracker.frames["Closures"]["date"])
+
+
+def worklist_for_requests(tracker: Tracker, rows: Sequence[int],
+                          as_of: dt.datetime | dt.date | str | None = None,
+                          deadlines: pd.DataFrame | None = None,
+                          calendar: BusinessCalendar | None = None) -> pd.DataFrame:
+    """The worklist rows of some requests only (by Excel row), as worklist_for gives them.
+
+    Every action is worked out from its own request's row (its deadlines, PA Rules match,
+    documents, enrollment), so after a save of one request its rows are recomputed alone
+    and spliced into the rest with splice_worklist. The calendar must be the whole
+    tracker's (worklist_calendar): a save that moves its years changes every request's
+    count, and then the whole worklist is recomputed. deadlines: the whole tracker's (or
+    at least those rows'), as deadlines_for gives them.
+    """
+    frames = tracker.frames
+    now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
+    requests = frames["Requests"].loc[list(rows)]
+    if deadlines is None:
+        deadlines = deadlines_for(tracker, now)
+    return build_worklist(requests, frames["Payers"], frames["PA Rules"], frames["Criteria"],
+                          frames["Providers"], tracker.settings,
+                          calendar or worklist_calendar(tracker, now), now,
+                          deadlines.loc[requests.index])
+
+
+def splice_worklist(actions: pd.DataFrame, fresh: pd.DataFrame, rows: Sequence[int],
+                    now: pd.Timestamp) -> pd.DataFrame:
+    """actions with the rows of those requests (Excel rows) replaced by fresh, in worklist
+    order (order_worklist: the order is total, so the result is the order a full
+    recompute gives). Columns besides the worklist's are kept; fresh must carry them."""
+    kept = actions[~actions["row"].isin(list(rows))]
+    if fresh.empty:
+        return kept.reset_index(drop=True)
+    joined = pd.concat([kept, fresh[actions.columns]], ignore_index=True) if len(kept) \
+        else fresh[actions.columns].reset_index(drop=True)
+    return order_worklist(joined, now)
+
+
 def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None,
                  owner: str | None = None, deadlines: pd.DataFrame | None = None) -> pd.DataFrame:
     """build_worklist for a loaded Tracker, optionally for one owner."""
@@ -453,14 +499,11 @@ def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = N
     frames = tracker.frames
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
     requests = frames["Requests"]
-    calendar = BusinessCalendar.for_dates(
-        [requests["submitted_at"], requests["scheduled_service_date"],
-         requests["decision_date"], requests["p2p_date"], now], frames["Closures"]["date"])
     if deadlines is None:
         deadlines = deadlines_for(tracker, now)
     actions = build_worklist(requests, frames["Payers"], frames["PA Rules"], frames["Criteria"],
                              frames["Providers"], tracker.settings,
-                             calendar, now, deadlines)
+                             worklist_calendar(tracker, now), now, deadlines)
     if owner:
         wanted = owner.strip().casefold()
         actions = actions[actions["owner"].astype("string").str.strip().str.casefold() == wanted]

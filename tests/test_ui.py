@@ -69,7 +69,7 @@ def test_filters_narrow_and_clear(today: TodayDashboard) -> None:
     assert set(today.table.frame["payer"]) <= {payer}
     today.due_from.value = dt.date(2030, 1, 1)
     assert shown_total(today) == 0
-    assert "Nothing to show" in today.table.body.children[-1].value
+    assert "Nothing to show" in today.table.message
     today.clear_filters()
     assert shown_total(today) == len(today.actions)
 
@@ -88,7 +88,7 @@ def test_table_pages_and_sorts(today: TodayDashboard) -> None:
 
 
 def test_overdue_rows_are_marked(today: TodayDashboard) -> None:
-    rows = today.table.body.children[1:]
+    rows = today.table.shown_rows
     frame = today.table.frame.iloc[:len(rows)]
     for row, days_left in zip(rows, frame["days_left"], strict=True):
         assert ("pa-overdue" in row._dom_classes) == (days_left < 0)
@@ -481,3 +481,62 @@ def test_detail_shows_the_later_levels_with_their_basis(today: TodayDashboard) -
     due_row = next(row for row in rows if row.startswith("<th>Appeal decision due"))
     assert "pa-overdue-text" not in due_row
     assert "from the appeal&#x27;s filing" in due_row  # escaped HTML
+
+
+@pytest.mark.parametrize(("changes", "why"), [
+    ({"last_status_check": "2026-12-01 08:30"}, "a status check moves the next check"),
+    ({"status": "Denied", "decision": "Denied", "decision_date": "2026-11-30"},
+     "a decision: P2P and appeal rows come, the status check goes"),
+    ({"scheduled_service_date": "2026-12-02"}, "a service date moved to tomorrow"),
+    ({"owner": "Someone New"}, "a new owner: in the Owner filter too"),
+    ({"status": "Withdrawn"}, "withdrawn: the request's rows go"),
+])
+def test_a_save_recomputes_the_saved_requests_rows_only_and_equals_a_full_recompute(
+        today: TodayDashboard, sample_copy: Path, changes: dict[str, object],
+        why: str) -> None:
+    """After a save, Today splices the saved request's rows into its worklist instead of
+    recomputing every request, and updates the table's row widgets in place: the result is
+    the worklist a fresh page on the saved file shows, rows and order, and no other
+    request's row changes."""
+    from unittest import mock
+
+    today.table.next.click()  # on page 2: a save keeps the page
+    lines_before = list(today.table.lines)
+    before = today.actions.copy()
+    request_id = str(today.table.frame["request_id"].iloc[0])
+    with mock.patch("patoolkit.ui.today.worklist_for",
+                    side_effect=AssertionError("recomputed the whole worklist")):
+        today.session.update(request_id, changes)
+    fresh_page = TodayDashboard(TrackerSession(sample_copy, user="tester"), as_of=AS_OF)
+    pd.testing.assert_frame_equal(today.actions, fresh_page.actions)
+    others = before[before["request_id"] != request_id]
+    after_others = today.actions[today.actions["request_id"] != request_id]
+    pd.testing.assert_frame_equal(
+        others.drop(columns="clock_order").sort_values(["row", "action_key"])
+        .reset_index(drop=True),
+        after_others.drop(columns="clock_order").sort_values(["row", "action_key"])
+        .reset_index(drop=True))
+    assert today.table.page == 1
+    assert today.table.lines[:len(lines_before)] == lines_before  # the same widgets, redrawn
+    assert list(today.owner.options) == list(fresh_page.owner.options)
+    cells = [row.children[-1].value for row in today.table.shown_rows]
+    fresh_page.table.next.click()
+    assert cells == [row.children[-1].value for row in fresh_page.table.shown_rows]
+
+
+def test_a_save_on_a_worklist_computed_on_another_day_recomputes_it_all(
+        sample_copy: Path) -> None:
+    """A page left open overnight (or longer than FRESH_FOR) is recomputed whole at the next
+    save, as of now, not spliced into yesterday's rows."""
+    from unittest import mock
+
+    from patoolkit.ui import today as today_module
+
+    dashboard = TodayDashboard(TrackerSession(sample_copy, user="tester"))
+    dashboard.as_of = dashboard.as_of - pd.Timedelta(days=1)
+    request_id = str(dashboard.actions["request_id"].iloc[0])
+    with mock.patch.object(today_module, "worklist_for",
+                           wraps=today_module.worklist_for) as full:
+        dashboard.session.update(request_id, {"owner": "Pat"})
+    assert full.call_count == 1
+    assert dashboard.as_of.normalize() == pd.Timestamp.now().normalize()

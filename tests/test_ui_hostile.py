@@ -245,6 +245,11 @@ class Drive:
     fields: int = 0
 
 
+def looks(widget: widgets.Widget) -> tuple[object, ...]:
+    """What a widget shows a person: its words and its tooltip ("Open PA-2026-00012")."""
+    return (getattr(widget, "description", None), getattr(widget, "tooltip", None))
+
+
 def drive(page: Page, caplog: pytest.LogCaptureFixture) -> Drive:
     """Click every button and change every observed field, once per key, as a person
     would: what an action just revealed first (a step's form, then its Save, then its
@@ -253,15 +258,17 @@ def drive(page: Page, caplog: pytest.LogCaptureFixture) -> Drive:
     page must stay plain after each action."""
     done: set[str] = set()
     result = Drive()
-    before_last: set[int] = set()
+    before_last: dict[int, tuple[object, ...]] = {}
     while True:
         present = list(tree(page.widget))
         waiting = [w for w in present if our_callbacks(w) and key_of(w) not in done]
         if not waiting:
             return result
         usable = [w for w in waiting if shown(w, page.widget)] or waiting
-        widget = ([w for w in usable if id(w) not in before_last] or usable)[0]
-        before_last = {id(w) for w in present}
+        # revealed: a widget new to the page, or one now showing something else (a table
+        # reuses its row widgets for the rows a filter leaves)
+        widget = ([w for w in usable if before_last.get(id(w)) != looks(w)] or usable)[0]
+        before_last = {id(w): looks(w) for w in present}
         key = key_of(widget)
         done.add(key)
         for callback in our_callbacks(widget):

@@ -259,7 +259,7 @@ def test_today_lists_deadlines_at_risk_first_with_both_dates(today: TodayDashboa
     assert first["deadline_shown"].startswith(f"{first['deadline']:%b} {first['deadline'].day}")
     assert "00:00" not in " ".join(frame["deadline_shown"]) + " ".join(frame["due_shown"])
     assert first["deadline_of"] in first["deadline_shown"]
-    rows = today.table.body.children[1:]
+    rows = today.table.shown_rows
     assert "pa-at-risk" in rows[0]._dom_classes
     # the denial whose practice target passed weeks ago, its filing deadline months away,
     # is not at the top

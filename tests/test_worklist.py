@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from conftest import SAMPLE_TRACKER
+from patoolkit import load_tracker
 from patoolkit.calendars import BusinessCalendar
-from patoolkit.tracker import typed_frame
-from patoolkit.worklist import CLOCKS, build_worklist, worklist_for
+from patoolkit.tracker import Tracker, typed_frame
+from patoolkit.worklist import (
+    CLOCKS,
+    build_worklist,
+    splice_worklist,
+    worklist_for,
+    worklist_for_requests,
+)
+from patoolkit.writer import update_request
 
 NOW = pd.Timestamp("2026-11-30 09:00")  # a Monday
 CALENDAR = BusinessCalendar(first_year=2025, last_year=2027)
@@ -354,3 +366,52 @@ def test_an_action_without_a_hard_deadline_is_never_at_risk() -> None:
     assert pd.isna(row["deadline"])
     assert pd.isna(row["deadline_of"])
     assert row["clock"] == "upcoming"
+
+
+# After a save of one request, only its worklist rows are recomputed and spliced into the
+# rest (worklist_for_requests, splice_worklist): the result must be what a full recompute
+# of the saved file gives, same rows in the same order, and no other request's row changes.
+SPLICE_NOW = pd.Timestamp("2026-12-01 09:00")
+
+
+def _request_with(tracker: Tracker, action_key: str) -> str:
+    table = worklist_for(tracker, SPLICE_NOW)
+    return str(table.loc[table["action_key"] == action_key, "request_id"].iloc[0])
+
+
+@pytest.mark.parametrize(("action_key", "changes", "why"), [
+    ("check_status", {"last_status_check": "2026-12-01 08:30", "status": "Info Requested"},
+     "a status check moves the next check and the status"),
+    ("check_status", {"status": "Denied", "decision": "Denied", "decision_date": "2026-11-30",
+                      "denial_reason": "Not medically necessary"},
+     "a decision recorded: the status check goes, P2P and appeal rows come"),
+    ("submit", {"scheduled_service_date": "2026-12-03"}, "a service date moved closer"),
+    ("submit", {"owner": "Someone New"}, "the owner changes on every row of the request"),
+    ("submit", {"submitted_at": "2026-12-01 08:00", "status": "Submitted"},
+     "submitted: the pre-submission rows go"),
+    ("renew_authorization", {"auth_expiration_date": "2027-09-30"},
+     "an authorization extended: the renewal leaves the worklist"),
+    ("file_appeal", {"appeal_submitted_date": "2026-11-30", "status": "Appeal Submitted"},
+     "an appeal filed"),
+    ("check_status", {"status": "Withdrawn"}, "withdrawn: every row of the request goes"),
+])
+def test_a_saved_requests_rows_spliced_in_equal_a_full_recompute(
+        tmp_path: Path, action_key: str, changes: dict[str, object], why: str) -> None:
+    path = tmp_path / "tracker.xlsx"
+    shutil.copy2(SAMPLE_TRACKER, path)
+    before = load_tracker(path)
+    request_id = _request_with(before, action_key)
+    cached = worklist_for(before, SPLICE_NOW)
+    update_request(path, request_id, changes, by="tester")
+    after = load_tracker(path)
+    row = int(after.requests.index[after.requests["request_id"] == request_id][0])
+    fresh = worklist_for_requests(after, [row], SPLICE_NOW)
+    spliced = splice_worklist(cached, fresh, [row], SPLICE_NOW)
+    expected = worklist_for(after, SPLICE_NOW)
+    pd.testing.assert_frame_equal(spliced, expected)
+    others = expected["request_id"] != request_id
+    pd.testing.assert_frame_equal(  # nobody else's row changed, only moved
+        cached[cached["request_id"] != request_id].sort_values(["row", "action_key"])
+        .reset_index(drop=True),
+        expected[others].sort_values(["row", "action_key"]).reset_index(drop=True))
+    assert set(fresh["request_id"]) <= {request_id}

@@ -16,6 +16,7 @@ import re
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
@@ -245,6 +246,16 @@ def login_name() -> str | None:
     return name or None
 
 
+@dataclass(frozen=True)
+class SavedChange:
+    """A save this page made and patched into its tracker: the versions (fingerprints)
+    before and after, and the Excel rows of the requests it changed."""
+
+    before: str
+    after: str
+    rows: tuple[int, ...]
+
+
 class TrackerSession:
     """The tracker a dashboard works on: loaded once, reloaded after each write."""
 
@@ -253,6 +264,9 @@ class TrackerSession:
         self.user = user or login_name() or ANONYMOUS
         self.tracker: Tracker = load_tracker(self.path)
         self.listeners: list[Callable[[], None]] = []
+        # what the last change was, for listeners that refresh only what changed: set while
+        # they run after a save this page made and patched in memory; None after a reload
+        self.last_change: SavedChange | None = None
         self._deadlines: tuple[tuple[str, pd.Timestamp], pd.DataFrame] | None = None
 
     def deadlines(self, now: pd.Timestamp) -> pd.DataFrame:
@@ -270,6 +284,7 @@ class TrackerSession:
 
     def reload(self) -> None:
         self.tracker = load_tracker(self.path)
+        self.last_change = None
         for listener in list(self.listeners):
             listener()
 
@@ -286,9 +301,18 @@ class TrackerSession:
         if not self._patch(request_id, result.changes, before, result):
             self.reload()
         else:
+            self.last_change = SavedChange(before, self.fingerprint,
+                                           tuple(self.rows_of([request_id])))
             for listener in list(self.listeners):
                 listener()
         return result.changes
+
+    def rows_of(self, request_ids: Sequence[str]) -> list[int]:
+        """The Excel rows of those requests (IDs as typed, any case), in tracker order."""
+        wanted = {str(request_id).strip().upper() for request_id in request_ids}
+        frame = self.tracker.requests
+        found = frame["request_id"].astype("string").str.strip().str.upper().isin(wanted)
+        return [int(row) for row in frame.index[found.fillna(False).to_numpy()]]
 
     def _patch(self, request_id: str, changes: Sequence[tuple[str, object, object]],
                before: str, result: WriteResult) -> bool:

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 import pandas as pd
 
 from .common import fmt, observe, on_click
+
+
+@dataclass
+class RowLine:
+    box: widgets.HBox
+    button: widgets.Button
+    cells: widgets.HTML
+    choose: widgets.Checkbox | None
 
 
 class RowTable:
@@ -22,7 +31,9 @@ class RowTable:
                  on_open: Callable[[pd.Series], None] | None = None,
                  row_classes: Callable[[pd.Series], list[str]] | None = None,
                  sort_by: str | None = None, sort_keys: dict[str, str] | None = None,
-                 feedback: widgets.HTML | None = None):
+                 feedback: widgets.HTML | None = None, selectable: bool = False,
+                 key: str = "request_id",
+                 on_selection: Callable[[list[str]], None] | None = None):
         # where a failing sort, page or Open says so: the page's own message area, else one
         # above the table
         self.feedback = feedback if feedback is not None else widgets.HTML()
@@ -33,6 +44,23 @@ class RowTable:
         self.sort_keys = sort_keys or {}  # shown column -> column to sort it by
         self.frame = pd.DataFrame()
         self.page = 0
+        # rows chosen by a tick (selectable): their `key` values, kept across pages, sorts and
+        # refreshes; only those still shown are acted on (selected_shown)
+        self.selectable = selectable
+        self.key = key
+        self.selected: set[str] = set()
+        self.on_selection = on_selection
+        self.selection = widgets.HTML()
+        self.selection.add_class("pa-selection")
+        self.lines: list[RowLine] = []
+        self._drawing = False
+        self.header = widgets.HBox([
+            widgets.HTML(layout=widgets.Layout(width="100px" if selectable else "72px")),
+            widgets.HTML(self._cells([heading for _, heading, _ in self.columns]))])
+        self.header.add_class("pa-head")
+        self.empty = widgets.HTML('<div class="pa-message pa-ok">Nothing to show for these '
+                                  "filters.</div>", layout=widgets.Layout(display="none"))
+        self.empty.add_class("pa-empty")
         self.sort = widgets.Dropdown(
             options=[(heading, column) for column, heading, _ in self.columns],
             value=next((c for c, _, _ in self.columns if self.sort_keys.get(c, c) == sort_by),
@@ -57,63 +85,140 @@ class RowTable:
         on_click(self.next, lambda _: self.show_page(self.page + 1), self.feedback)
         self.widget = widgets.VBox([
             *([] if feedback is not None else [self.feedback]),
-            widgets.HBox([self.sort, self.descending, self.previous, self.next, self.status]),
+            widgets.HBox([self.sort, self.descending, self.previous, self.next, self.status,
+                          self.selection]),
             self.body,
         ])
 
-    def set_rows(self, frame: pd.DataFrame) -> None:
+    def set_rows(self, frame: pd.DataFrame, keep_page: bool = False) -> None:
+        """Show these rows, sorted as chosen, from the first page (keep_page: the page shown,
+        for the same rows refreshed)."""
         self.frame = frame.reset_index(drop=True)
-        self._resort()
+        self._resort(self.page if keep_page else 0)
 
-    def _resort(self) -> None:
+    def _resort(self, page: int = 0) -> None:
         key = self.sort_keys.get(self.sort.value, self.sort.value)
         if not self.frame.empty and key in self.frame.columns:
             self.frame = self.frame.sort_values(key, ascending=not
                                                 self.descending.value, kind="stable",
                                                 na_position="last").reset_index(drop=True)
-        self.show_page(0)
+        self.show_page(page)
 
     @property
     def pages(self) -> int:
         return max(1, -(-len(self.frame) // self.page_size))
 
-    def _cells(self, values: Sequence[str], head: bool = False) -> widgets.HTML:
+    def _cells(self, values: Sequence[str]) -> str:
         spans = "".join(
             f'<span style="width:{width}px" title="{html.escape(text)}">{html.escape(text)}</span>'
             for text, (_, _, width) in zip(values, self.columns, strict=True))
-        cell = widgets.HTML(f'<div class="pa-cells">{spans}</div>')
-        cell.add_class("pa-cells-box")
-        return cell
+        return f'<div class="pa-cells">{spans}</div>'
+
+    def _line(self, position: int) -> RowLine:
+        """The widgets of the position-th row of a page, made once and reused: a new page, a
+        sort or a refreshed worklist changes their text and classes in place, so the browser
+        redraws text instead of building new widgets."""
+        while len(self.lines) <= position:
+            at = len(self.lines)
+            button = widgets.Button(description="Open", layout=widgets.Layout(width="64px"))
+            button.add_class("pa-open")
+            on_click(button, lambda _, at=at: self._open(at), self.feedback)
+            cells = widgets.HTML()
+            cells.add_class("pa-cells-box")
+            choose = None
+            if self.selectable:
+                choose = widgets.Checkbox(value=False, indent=False,
+                                          layout=widgets.Layout(width="28px"))
+                choose.add_class("pa-select")
+                observe(choose, lambda change, at=at: self._chosen(at, change["new"]),
+                        self.feedback)
+            box = widgets.HBox([*([choose] if choose else []), button, cells])
+            self.lines.append(RowLine(box, button, cells, choose))
+        return self.lines[position]
+
+    def _row_at(self, position: int) -> pd.Series | None:
+        index = self.page * self.page_size + position
+        return self.frame.iloc[index] if index < len(self.frame) else None
+
+    def _open(self, position: int) -> None:
+        row = self._row_at(position)
+        if row is not None and self.on_open:
+            self.on_open(row)
+
+    def _chosen(self, position: int, value: bool) -> None:
+        row = self._row_at(position)
+        if self._drawing or row is None:
+            return
+        key = str(row.get(self.key, ""))
+        if value:
+            self.selected.add(key)
+        else:
+            self.selected.discard(key)
+        self._draw_selection()
 
     def show_page(self, page: int) -> None:
         self.page = min(max(page, 0), self.pages - 1)
         start = self.page * self.page_size
         shown = self.frame.iloc[start:start + self.page_size]
-        header = widgets.HBox([widgets.HTML(layout=widgets.Layout(width="72px")),
-                               self._cells([heading for _, heading, _ in self.columns], True)])
-        header.add_class("pa-head")
-        rows: list[widgets.Widget] = [header]
-        for _, row in shown.iterrows():
-            button = widgets.Button(description="Open", layout=widgets.Layout(width="64px"),
-                                    tooltip=f"Open {row.get('request_id', '')}")
-            button.add_class("pa-open")
-            on_click(button, lambda _, row=row: self.on_open(row) if self.on_open else None,
-                     self.feedback)
-            line = widgets.HBox([button, self._cells([fmt(row.get(column))
-                                                      for column, _, _ in self.columns])])
-            line.add_class("pa-row")
-            for name in self.row_classes(row):
-                line.add_class(name)
-            rows.append(line)
-        if shown.empty:
-            rows.append(widgets.HTML('<div class="pa-message pa-ok">Nothing to show for these '
-                                     "filters.</div>"))
-        self.body.children = rows
+        self._drawing = True
+        try:
+            for position, (_, row) in enumerate(shown.iterrows()):
+                line = self._line(position)
+                line.cells.value = self._cells([fmt(row.get(column))
+                                                for column, _, _ in self.columns])
+                line.button.tooltip = f"Open {row.get('request_id', '')}"
+                line.box._dom_classes = ("pa-row", *self.row_classes(row))
+                if line.choose is not None:
+                    line.choose.value = str(row.get(self.key, "")) in self.selected
+        finally:
+            self._drawing = False
+        self.empty.layout.display = "" if shown.empty else "none"
+        # lines beyond the rows shown wait outside the page for a longer one
+        children = (self.header, *(line.box for line in self.lines[:len(shown)]), self.empty)
+        if tuple(self.body.children) != children:
+            self.body.children = children
         total = len(self.frame)
         self.status.value = (f"Showing {start + 1 if total else 0}–{start + len(shown)} of "
                              f"{total} &nbsp; page {self.page + 1} of {self.pages}")
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= self.pages - 1
+        self._draw_selection()
+
+    @property
+    def shown_rows(self) -> list[widgets.HBox]:
+        """The row widgets on the page now."""
+        return list(self.body.children[1:-1])
+
+    @property
+    def message(self) -> str:
+        """The words shown when no row is (empty when there are rows)."""
+        return self.empty.value if self.empty.layout.display != "none" else ""
+
+    def select_shown(self, value: bool = True) -> None:
+        """Choose (or let go of) every row the filters show, on every page."""
+        keys = {str(key) for key in self.frame.get(self.key, [])}
+        self.selected = self.selected | keys if value else self.selected - keys
+        self.show_page(self.page)
+
+    def clear_selection(self) -> None:
+        self.selected = set()
+        self.show_page(self.page)
+
+    @property
+    def selected_shown(self) -> list[str]:
+        """The chosen keys among the rows the filters show, in the table's order, once each:
+        a row chosen then filtered out is not acted on."""
+        keys = [str(key) for key in self.frame.get(self.key, [])]
+        return list(dict.fromkeys(key for key in keys if key in self.selected))
+
+    def _draw_selection(self) -> None:
+        if not self.selectable:
+            return
+        count = len(self.selected_shown)
+        self.selection.value = (f'<span class="pa-selection-count">{count} chosen</span>'
+                                if count else "")
+        if self.on_selection:
+            self.on_selection(self.selected_shown)
 
     @property
     def visible_request_ids(self) -> list[str]:

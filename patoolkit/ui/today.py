@@ -16,7 +16,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import pandas as pd
 
-from ..worklist import worklist_for
+from ..worklist import splice_worklist, worklist_calendar, worklist_for, worklist_for_requests
 from .common import (
     STYLE,
     TrackerSession,
@@ -38,6 +38,9 @@ TABLE_COLUMNS = [
     ("request_id", "Request", 104), ("patient_id", "Patient", 68), ("payer", "Payer", 130),
     ("owner", "Owner", 56), ("reason", "Why", 170),
 ]
+# A worklist computed longer ago than this is recomputed whole at the next save (its rows
+# are as of the time it was computed: a save splices the saved request's rows as of then).
+FRESH_FOR = pd.Timedelta(minutes=15)
 CLOCK_SHOWN = {"deadline at risk": "At risk", "practice target missed": "Target missed",
                "due today": "Due today", "upcoming": ""}
 
@@ -131,7 +134,9 @@ class TodayDashboard:
             self.search.widget, self.problems, self.tabs,
         ])
         self.widget.add_class("pa-today")
-        session.listeners.append(self.rebuild)
+        self.as_of = self.now
+        self.built_for = ""
+        session.listeners.append(self.changed)
         self.rebuild()
 
     @property
@@ -157,30 +162,23 @@ class TodayDashboard:
         classes = ["pa-at-risk"] if row["clock"] == "deadline at risk" else []
         if row["days_left"] < 0:
             return [*classes, "pa-overdue"]
-        if pd.Timestamp(row["due"]).normalize() == self.now.normalize():
+        if pd.Timestamp(row["due"]).normalize() == self.as_of.normalize():
             return [*classes, "pa-today"]
         return classes
 
     def rebuild(self) -> None:
-        """Recompute the worklist from the tracker as loaded (after a reload or a write)."""
+        """Recompute the whole worklist from the tracker as loaded (after a reload, or a
+        write this page could not patch in memory)."""
         tracker = self.session.tracker
         now = self.now
-        self.actions = worklist_for(tracker, now, deadlines=self.session.deadlines(now))
-        requests = tracker.requests
-        extra = requests.reindex(self.actions["row"])
-        self.actions["plan_type"] = extra["plan_type"].to_numpy()
-        self.actions["service_category"] = extra["service_category"].to_numpy()
-        # shown: a due date alone when the deadline is the end of a day; whole days left
-        self.actions["due_shown"] = shown_stamps(self.actions["due"], now)
-        self.actions["days_left_shown"] = self.actions["days_left"].apply(
-            lambda days: "overdue" if -1 < days < 0 else f"{days:.0f}" if abs(days) >= 1
-            else "today")
-        self.actions["deadline_shown"] = (
-            shown_stamps(self.actions["deadline"], now) + " "
-            + self.actions["deadline_of"].astype("string")).fillna("")
-        self.actions["clock_shown"] = self.actions["clock"].map(CLOCK_SHOWN).fillna("")
+        self.as_of = now
+        self.calendar = worklist_calendar(tracker, now)
+        self.actions = self._decorated(
+            worklist_for(tracker, now, deadlines=self.session.deadlines(now)), now)
         # the worklist's own order, for the table's default sort
         self.actions["clock_order"] = range(len(self.actions))
+        self.built_for = self.session.fingerprint
+        requests = tracker.requests
         errors = len(tracker.errors)
         # The check report, folded, when the tracker has problems: rows with errors may be
         # missing from the worklist, and the manager should know which and why.
@@ -193,31 +191,86 @@ class TodayDashboard:
         self.header.value = (
             f'<div class="pa-title">Today: prior authorization worklist</div>'
             f'<div class="pa-sub">{html.escape(self.session.path.name)} · {len(requests)} '
-            f"requests · as of {self.now:%Y-%m-%d %H:%M}{warning}</div>"
+            f"requests · as of {now:%Y-%m-%d %H:%M}{warning}</div>"
             '<div class="pa-sub">Red: a deadline (appeal filing, peer-to-peer window, service '
             "date, authorization expiry) passed or within a week, soonest first. Amber: only "
             "the practice's own target missed.</div>")
         if self.search.box.value.strip():
             self.search.search()  # the results follow the tracker as it is now
-        buttons = []
-        for key, (text, _) in _count_rules(self.now).items():
-            button = widgets.Button(description=text, tooltip=f"Show only: {text}",
-                                    layout=widgets.Layout(width="178px", height="52px"))
-            button.add_class("pa-count")
-            button.add_class(f"pa-count-{key}")
-            on_click(button, lambda _, key=key: self.toggle_count(key), self.feedback)
-            self.count_buttons[key] = button
-            buttons.append(button)
-        self.counts.children = buttons
+        if not self.count_buttons:
+            for key, (text, _) in _count_rules(now).items():
+                button = widgets.Button(description=text, tooltip=f"Show only: {text}",
+                                        layout=widgets.Layout(width="178px", height="52px"))
+                button.add_class("pa-count")
+                button.add_class(f"pa-count-{key}")
+                on_click(button, lambda _, key=key: self.toggle_count(key), self.feedback)
+                self.count_buttons[key] = button
+            self.counts.children = list(self.count_buttons.values())
         self._style_counts()
+        self._fill_dropdowns()
+        self.refresh_table()
+
+    def changed(self) -> None:
+        """After a change: a save this page made recomputes only the saved requests' rows
+        and splices them in (worklist.splice_worklist: the rows and order a full recompute
+        gives), as of the same time as the rest; anything else recomputes everything."""
+        change = self.session.last_change
+        tracker = self.session.tracker
+        if (change is None or change.before != self.built_for or not self.fresh()
+                or self.actions.empty):
+            self.rebuild()
+            return
+        now = self.as_of
+        calendar = worklist_calendar(tracker, now)
+        if calendar != self.calendar:  # the save moved the calendar's years: every count
+            self.rebuild()
+            return
+        fresh = self._decorated(worklist_for_requests(
+            tracker, change.rows, now, deadlines=self.session.deadlines(now),
+            calendar=calendar), now)
+        self.actions = splice_worklist(self.actions.drop(columns="clock_order"), fresh,
+                                       change.rows, now)
+        self.actions["clock_order"] = range(len(self.actions))
+        self.built_for = change.after
+        if self.search.box.value.strip():
+            self.search.search()
+        self._fill_dropdowns()
+        self.refresh_table(keep_page=True)
+
+    def fresh(self) -> bool:
+        """Whether the worklist on the page may stand for now: fixed in time, or computed
+        today less than FRESH_FOR ago (a longer wait, or a new day, recomputes it all)."""
+        if self.fixed_now is not None:
+            return True
+        now = pd.Timestamp.now()
+        return now.normalize() == self.as_of.normalize() and now - self.as_of < FRESH_FOR
+
+    def _decorated(self, actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+        """The worklist's rows with what the table shows and filters by."""
+        extra = self.session.tracker.requests.reindex(actions["row"])
+        actions = actions.copy()
+        actions["plan_type"] = extra["plan_type"].to_numpy()
+        actions["service_category"] = extra["service_category"].to_numpy()
+        # shown: a due date alone when the deadline is the end of a day; whole days left
+        actions["due_shown"] = shown_stamps(actions["due"], now)
+        actions["days_left_shown"] = actions["days_left"].apply(
+            lambda days: "overdue" if -1 < days < 0 else f"{days:.0f}" if abs(days) >= 1
+            else "today").astype("string")
+        actions["deadline_shown"] = (
+            shown_stamps(actions["deadline"], now) + " "
+            + actions["deadline_of"].astype("string")).fillna("")
+        actions["clock_shown"] = actions["clock"].map(CLOCK_SHOWN).fillna("")
+        return actions
+
+    def _fill_dropdowns(self) -> None:
         for dropdown, column in ((self.owner, "owner"), (self.payer, "payer"),
                                  (self.plan, "plan_type"), (self.action, "action"),
                                  (self.category, "service_category")):
             values = sorted({str(v) for v in self.actions.get(column, []) if pd.notna(v)})
             keep = dropdown.value if dropdown.value in values else ALL
-            dropdown.options = [ALL, *values]
+            if list(dropdown.options) != [ALL, *values]:
+                dropdown.options = [ALL, *values]
             dropdown.value = keep
-        self.refresh_table()
 
     def _style_counts(self) -> None:
         for key, button in self.count_buttons.items():
@@ -225,7 +278,7 @@ class TodayDashboard:
 
     def _update_counts(self, actions: pd.DataFrame) -> None:
         """Counts follow the dropdown and date filters (not the count chosen)."""
-        for key, (text, rule) in _count_rules(self.now).items():
+        for key, (text, rule) in _count_rules(self.as_of).items():
             count = int(rule(actions).fillna(False).sum()) if len(actions) else 0
             self.count_buttons[key].description = f"{text}: {count}"
 
@@ -258,13 +311,13 @@ class TodayDashboard:
         if self.due_to.value:
             keep &= actions["due"] < pd.Timestamp(self.due_to.value) + pd.Timedelta(days=1)
         if self.count_filter and with_count:
-            keep &= _count_rules(self.now)[self.count_filter][1](actions).fillna(False)
+            keep &= _count_rules(self.as_of)[self.count_filter][1](actions).fillna(False)
         return actions[keep.fillna(False)]
 
-    def refresh_table(self) -> None:
+    def refresh_table(self, keep_page: bool = False) -> None:
         if self.count_buttons:
             self._update_counts(self.filtered(with_count=False))
-        self.table.set_rows(self.filtered())
+        self.table.set_rows(self.filtered(), keep_page=keep_page)
 
     def reload(self) -> None:
         """Read the tracker again; a problem said by an earlier Reload no longer stands."""
