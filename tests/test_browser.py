@@ -657,3 +657,44 @@ def test_the_name_is_asked_once_and_carried_to_history_with_a_busy_confirm(
     added = history[history["request_id"].astype("string") == saved.group(1)]
     assert len(added) > 0
     assert set(added["by"]) == {"Dana Browser"}
+
+
+def test_choose_rows_on_today_reassign_them_and_export_the_rows_shown(
+        page: Any, server: Server) -> None:
+    """Two rows ticked, a new owner typed, Reassign: those requests only change, History
+    under the person's name, the rows show the owner; then the rows shown download as .xlsx."""
+    open_dashboard(page, server, TODAY, ".pa-row")
+    page.fill(".pa-user input", "Lee Bulk")
+    page.press(".pa-user input", "Tab")
+    before = load_tracker(server.tracker).frames["Requests"]
+    rows = page.locator(".pa-row")
+    chosen = list(dict.fromkeys(column_values(page, "Request")[:2]))
+    rows.nth(0).locator(".pa-select input").check()
+    rows.nth(1).locator(".pa-select input").check()
+    expect(page.locator(".pa-selection")).to_contain_text(f"{len(chosen)} chosen")
+    page.fill(".pa-bulk-owner input", "Bulk Owner")
+    page.press(".pa-bulk-owner input", "Tab")
+    page.click(".pa-bulk-reassign")
+    expect(page.locator(".pa-feedback")).to_contain_text("Reassigned to Bulk Owner")
+    expect(rows.nth(0)).to_contain_text("Bulk Owner")
+    assert_no_error_text(page)
+    screenshot(page, "today_bulk_reassigned.png")
+
+    tracker = load_tracker(server.tracker)
+    after = tracker.frames["Requests"]
+    owners = after.set_index(after["request_id"].astype("string"))["owner"]
+    assert set(owners[chosen]) == {"Bulk Owner"}
+    others = ~after["request_id"].astype("string").isin(chosen)
+    pd.testing.assert_frame_equal(before[others], after[others])  # nobody else's request
+    history = tracker.frames["History"]
+    mine = history[(history["field"].astype("string") == "owner")
+                   & (history["new_value"].astype("string") == "Bulk Owner")]
+    assert set(mine["request_id"].astype("string")) == set(chosen)
+    assert set(mine["by"]) == {"Lee Bulk"}
+
+    page.click(".pa-bulk-export")
+    link = page.locator(".pa-bulk-download a")
+    expect(link).to_contain_text(".xlsx")
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.startswith("worklist_")

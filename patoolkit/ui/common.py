@@ -71,6 +71,8 @@ table.pa-grid th { background: #f1f4f8; }
   width: 10px; height: 10px; margin-right: 6px; border: 2px solid currentColor;
   border-right-color: transparent; border-radius: 50%; animation: pa-spin .8s linear infinite;
   vertical-align: -1px; }
+.pa-selection-count { margin-left: 12px; font-weight: 600; }
+.pa-select { align-self: center; }
 @keyframes pa-spin { to { transform: rotate(360deg); } }
 </style>
 """
@@ -306,6 +308,46 @@ class TrackerSession:
             for listener in list(self.listeners):
                 listener()
         return result.changes
+
+    def update_many(self, changes: Mapping[str, Mapping[str, object]]
+                    ) -> tuple[list[str], dict[str, Exception]]:
+        """Save changes to several requests, one update_request each (what this page shows
+        as `seen`, History under self.user), then refresh the listeners once.
+
+        A request that cannot be saved (someone changed the field meanwhile, a value the
+        tracker refuses) is said with its reason and the others still go in. Returns the
+        requests saved and, for each one not saved, why.
+        """
+        from ..writer import update_request
+
+        saved: list[str] = []
+        refused: dict[str, Exception] = {}
+        first = self.fingerprint
+        patched = True
+        for request_id, wanted in changes.items():
+            before = self.fingerprint
+            try:
+                result = update_request(self.path, request_id, wanted, by=self.user,
+                                        expected_fingerprint=before,
+                                        seen=self.seen(request_id, list(wanted)))
+            except PAToolkitError as error:
+                refused[request_id] = error
+                continue
+            if result.changes:
+                saved.append(request_id)
+                patched = patched and self._patch(request_id, result.changes, before, result)
+                if not patched:  # someone else saved meanwhile: read theirs before the next
+                    self.tracker = load_tracker(self.path)
+                    self._deadlines = None
+        if not saved:
+            return saved, refused
+        if patched:
+            self.last_change = SavedChange(first, self.fingerprint, tuple(self.rows_of(saved)))
+            for listener in list(self.listeners):
+                listener()
+        else:
+            self.reload()
+        return saved, refused
 
     def rows_of(self, request_ids: Sequence[str]) -> list[int]:
         """The Excel rows of those requests (IDs as typed, any case), in tracker order."""

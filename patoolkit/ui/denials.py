@@ -32,6 +32,7 @@ from ..letters import (
     letter_text,
 )
 from ..worklist import denials_for
+from .bulk import BulkActions
 from .common import (
     STYLE,
     TrackerSession,
@@ -279,7 +280,9 @@ class DenialsDashboard:
         self.table = RowTable(TABLE_COLUMNS, page_size=15, on_open=self.open_row,
                               row_classes=self._row_classes, sort_by="next_deadline",
                               sort_keys={"next_shown": "next_deadline",
-                                         "days_shown": "days_left"}, feedback=self.feedback)
+                                         "days_shown": "days_left"}, feedback=self.feedback,
+                              selectable=True)
+        self.bulk = BulkActions(session, self.table, self.feedback, "denials")
         self.letter = LetterForm(self)
         self._detail: RequestDetail | None = None
         self.detail_box = widgets.VBox([widgets.HTML(
@@ -320,6 +323,7 @@ class DenialsDashboard:
         self.tabs = widgets.Tab(children=[
             widgets.VBox([widgets.HBox([self.owner, self.payer, self.window],
                                        layout=widgets.Layout(flex_flow="row wrap")),
+                          self.bulk.widget,
                           self.table.widget,
                           widgets.HTML(
                               "<h4>Batch</h4><p>One letter kind for every denial the filters "
@@ -407,9 +411,11 @@ class DenialsDashboard:
                                  (self.window, "next_window")):
             values = sorted({str(v) for v in board[column] if pd.notna(v)})
             keep = dropdown.value if dropdown.value in values else ALL
-            dropdown.options = [ALL, *values]
+            if list(dropdown.options) != [ALL, *values]:
+                dropdown.options = [ALL, *values]
             dropdown.value = keep
-        self.refresh_table()
+        self.bulk.refresh_owners()
+        self.refresh_table(keep_page=True)
 
     def filtered(self) -> pd.DataFrame:
         board = self.board
@@ -420,8 +426,8 @@ class DenialsDashboard:
                 keep &= (board[column].astype("string") == dropdown.value).fillna(False)
         return board[keep]
 
-    def refresh_table(self) -> None:
-        self.table.set_rows(self.filtered())
+    def refresh_table(self, keep_page: bool = False) -> None:
+        self.table.set_rows(self.filtered(), keep_page=keep_page)
         self.forget_batch()  # another set of denials: the list shown no longer holds
 
     def open_row(self, row: pd.Series | Mapping[str, object]) -> None:

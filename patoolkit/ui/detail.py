@@ -172,6 +172,12 @@ def change_words(name: str, old: object, new: object, today: dt.date | None = No
     return f"{title}: {before} → {after}"
 
 
+def note_added(notes: object, text: str, today: dt.date | None = None) -> str:
+    """The Notes cell with a dated line added below what it held."""
+    old = fmt(notes)
+    return (old + "\n" if old else "") + f"{(today or dt.date.today()).isoformat()}: {text}"
+
+
 def status_after(step: str, values: dict[str, str]) -> str | None:
     """The status a step leaves the request in (None: leave it as it is)."""
     if step == "info_request":
@@ -372,9 +378,7 @@ class RequestDetail:
             for name, value in values.items():
                 if name == "notes":
                     if value:
-                        old = fmt(row["notes"])
-                        stamp = dt.date.today().isoformat()
-                        changes["notes"] = (old + "\n" if old else "") + f"{stamp}: {value}"
+                        changes["notes"] = note_added(row["notes"], value)
                 elif value != fmt(row[name]):
                     changes[name] = value or None
             status = status_after(key, values)

@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..worklist import splice_worklist, worklist_calendar, worklist_for, worklist_for_requests
+from .bulk import BulkActions
 from .common import (
     STYLE,
     TrackerSession,
@@ -106,7 +107,8 @@ class TodayDashboard:
                               sort_keys={"due_shown": "due", "days_left_shown": "days_left",
                                          "clock_shown": "clock_order",
                                          "deadline_shown": "deadline"},
-                              feedback=self.feedback)
+                              feedback=self.feedback, selectable=True)
+        self.bulk = BulkActions(session, self.table, self.feedback, "worklist")
         # The detail page is built the first time a row is opened: fewer widgets to draw
         # before the worklist shows.
         self._detail: RequestDetail | None = None
@@ -119,6 +121,7 @@ class TodayDashboard:
                              layout=widgets.Layout(flex_flow="row wrap")),
                 widgets.HBox([self.action, self.category, self.due_from, self.due_to,
                               self.clear], layout=widgets.Layout(flex_flow="row wrap")),
+                self.bulk.widget,
                 self.table.widget,
             ]),
             self.detail_box,
@@ -263,6 +266,7 @@ class TodayDashboard:
         return actions
 
     def _fill_dropdowns(self) -> None:
+        self.bulk.refresh_owners()
         for dropdown, column in ((self.owner, "owner"), (self.payer, "payer"),
                                  (self.plan, "plan_type"), (self.action, "action"),
                                  (self.category, "service_category")):
