@@ -55,12 +55,12 @@ def measure(rows: int | None, repeat: int) -> dict[str, object]:
 
     from playwright.sync_api import sync_playwright
 
-    from patoolkit.serve import TOKEN_ENV, voila_command, voila_config
+    from patoolkit.serve import NOTEBOOKS, TOKEN_ENV, voila_command, voila_config
 
     work = Path(tempfile.mkdtemp(prefix="patoolkit-bench-"))
     notebooks = work / "notebooks"
     notebooks.mkdir()
-    shutil.copy2(ROOT / "notebooks" / "1_Today.ipynb", notebooks / "today.ipynb")
+    shutil.copy2(NOTEBOOKS / "1_Today.ipynb", notebooks / "today.ipynb")
     empty = nbformat.v4.new_notebook()
     empty.cells = [nbformat.v4.new_code_cell("print('ready')")]
     nbformat.write(empty, notebooks / "empty.ipynb")
