@@ -184,6 +184,12 @@ def voila_command(port: int, host: str, config: Path, idle_minutes: int = 30,
         f"--Voila.config_file_paths={config}",
         # without this Voila sets an empty token (no login); with it, TOKEN_ENV is read
         "--Voila.auto_token=True",
+        # Today and Denials run in pre-heated kernels (one waiting each), so they open at once;
+        # each checks its tracker and its day when shown (ui.common.PageShown). The forms are
+        # not pre-heated: they would hold a tracker loaded long before anyone typed.
+        "--VoilaConfiguration.preheat_kernel=True",
+        *(f"--VoilaKernelManager.preheat_denylist={name}" for name in
+          ("2_New_request", "3_Client_setup", "5_Scorecard", "6_Claims_audit")),
     ]
 
 
