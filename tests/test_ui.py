@@ -540,3 +540,50 @@ def test_a_save_on_a_worklist_computed_on_another_day_recomputes_it_all(
         dashboard.session.update(request_id, {"owner": "Pat"})
     assert full.call_count == 1
     assert dashboard.as_of.normalize() == pd.Timestamp.now().normalize()
+
+
+# Pre-heated pages (Voila's pool) are built before anyone opens them: when the page is
+# shown (PageShown sets its hidden box to the address's query), what it shows is checked.
+def test_a_page_shown_on_a_later_day_than_it_was_built_computes_it_again(
+        sample_copy: Path) -> None:
+    from unittest import mock
+
+    from patoolkit.ui import today as today_module
+
+    dashboard = TodayDashboard(TrackerSession(sample_copy, user="tester"))
+    with mock.patch.object(today_module, "worklist_for",
+                           wraps=today_module.worklist_for) as full:
+        dashboard.page_shown.box.value = "?"  # shown the day it was built: kept
+        assert full.call_count == 0
+        dashboard.page_shown.box.value = ""
+        dashboard.as_of = dashboard.as_of - pd.Timedelta(days=1)  # built yesterday
+        dashboard.page_shown.box.value = "?"
+        assert full.call_count == 1
+    assert dashboard.as_of.normalize() == pd.Timestamp.now().normalize()
+    assert f"as of {dashboard.as_of:%Y-%m-%d %H:%M}" in dashboard.header.value
+
+
+def test_a_page_shown_after_someone_saved_reads_the_tracker_again(sample_copy: Path) -> None:
+    dashboard = TodayDashboard(TrackerSession(sample_copy, user="tester"), as_of=AS_OF)
+    request_id = str(dashboard.actions["request_id"].iloc[0])
+    _colleague_saves(sample_copy, request_id, "Owner", "Colleague")
+    dashboard.shown("")
+    owners = dashboard.actions.loc[dashboard.actions["request_id"] == request_id, "owner"]
+    assert set(owners) == {"Colleague"}
+    assert dashboard.session.fingerprint == load_tracker(sample_copy).fingerprint
+
+
+def test_a_page_shown_with_a_search_in_its_address_types_it_in(today: TodayDashboard) -> None:
+    request_id = str(today.actions["request_id"].iloc[0])
+    today.page_shown.box.value = f"?q={request_id}&token=abc"
+    assert today.search.box.value == request_id
+    assert request_id in set(today.search.found["request_id"])
+
+
+def test_denials_shown_on_a_later_day_computes_the_board_again(sample_copy: Path) -> None:
+    from patoolkit.ui import DenialsDashboard
+
+    denials = DenialsDashboard(TrackerSession(sample_copy, user="tester"))
+    denials.built_at = denials.built_at - pd.Timedelta(days=1)
+    denials.page_shown.box.value = "?"
+    assert denials.built_at.normalize() == pd.Timestamp.now().normalize()

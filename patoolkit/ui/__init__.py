@@ -20,7 +20,13 @@ from collections.abc import Callable
 import ipywidgets as widgets
 
 from .claims_audit import ClaimsAuditDashboard
-from .common import TrackerSession, broken_page, resolve_tracker_path, unusable_page
+from .common import (
+    TrackerSession,
+    broken_page,
+    query_value,
+    resolve_tracker_path,
+    unusable_page,
+)
 from .denials import DenialsDashboard, LetterForm
 from .detail import RequestDetail
 from .intake import IntakeForm
@@ -73,10 +79,7 @@ def _page(tracker_path: str | os.PathLike[str] | None,
 def page_query(name: str) -> str | None:
     """A parameter of the page's address (Voila gives the kernel QUERY_STRING): the start
     page's Find opens Today with ?q=..."""
-    from urllib.parse import parse_qs
-
-    values = parse_qs(os.environ.get("QUERY_STRING", "")).get(name)
-    return values[0].strip() if values and values[0].strip() else None
+    return query_value(os.environ.get("QUERY_STRING", ""), name)
 
 
 def today_app(tracker_path: str | None = None, as_of: str | None = None,

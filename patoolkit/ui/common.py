@@ -284,6 +284,16 @@ class TrackerSession:
     def fingerprint(self) -> str:
         return self.tracker.fingerprint
 
+    def changed_on_disk(self) -> bool:
+        """Whether the file is no longer the one this page loaded (someone saved since, or it
+        is gone): a page shown long after it was built reloads first."""
+        from ..tracker import fingerprint_file
+
+        try:
+            return fingerprint_file(self.path) != self.fingerprint
+        except OSError:
+            return True
+
     def reload(self) -> None:
         self.tracker = load_tracker(self.path)
         self.last_change = None
@@ -487,6 +497,65 @@ class UserBar:
             self.box.remove_class("pa-user-missing")
             self.note.value = (f'<span class="pa-user-hint">Recorded in History as '
                                f"<b>{html.escape(self.session.user)}</b>.</span>")
+
+
+# Tells the kernel the page is on a screen now, with the address's query: sets a hidden
+# box's value once the page is drawn (run by an <img> that fails to load, as above).
+_SHOWN_JS = """(function () {
+  var tries = 0;
+  function send() {
+    var box = document.querySelector('.pa-shown input');
+    if (!box) { if (tries++ < 200) { setTimeout(send, 100); } return; }
+    if (box.dataset.paSent) { return; }
+    box.dataset.paSent = '1';
+    box.value = window.location.search || '?';
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    box.dispatchEvent(new Event('change', {bubbles: true}));
+  }
+  send();
+})();"""
+
+
+# A worklist or board computed longer ago than this is computed again when the page is shown
+# (a pre-heated page) or at the next save (Today splices a saved request's rows as of then).
+FRESH_FOR = pd.Timedelta(minutes=15)
+
+
+def still_fresh(computed_at: pd.Timestamp, fixed: bool) -> bool:
+    """Whether figures computed at computed_at may stand for now: fixed in time (a page
+    looking back), or computed today less than FRESH_FOR ago."""
+    if fixed:
+        return True
+    now = pd.Timestamp.now()
+    return now.normalize() == computed_at.normalize() and now - computed_at < FRESH_FOR
+
+
+class PageShown:
+    """Says when the page is shown in a browser, with its address's query (?q=...).
+
+    Under Voila's pre-heated kernels a dashboard is built before anyone asks for it (at
+    server start, or after the previous page took the kernel), possibly on an earlier
+    day, and without the address: what it shows must be checked when a person opens it.
+    """
+
+    def __init__(self, on_shown: Callable[[str], None], where: widgets.HTML):
+        self.box = widgets.Text(value="", layout=widgets.Layout(display="none"))
+        self.box.add_class("pa-shown")
+        observe(self.box, lambda change: on_shown(str(change["new"])) if change["new"]
+                else None, where)
+        self.script = widgets.HTML(
+            '<img src="data:," alt="" style="display:none" onerror="'
+            + html.escape(_SHOWN_JS) + '">')
+        self.widget = widgets.HBox([self.box, self.script],
+                                   layout=widgets.Layout(height="0px", overflow="hidden"))
+
+
+def query_value(query: str, name: str) -> str | None:
+    """A parameter of an address's query ('?q=...'), stripped; None when absent or blank."""
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query.lstrip("?")).get(name)
+    return values[0].strip() if values and values[0].strip() else None
 
 
 def unusable_page(path: Path, error: Exception) -> widgets.HTML:

@@ -35,6 +35,7 @@ from ..worklist import denials_for
 from .bulk import BulkActions
 from .common import (
     STYLE,
+    PageShown,
     TrackerSession,
     UserBar,
     download_link,
@@ -44,6 +45,7 @@ from .common import (
     on_click,
     problems_table,
     set_message,
+    still_fresh,
 )
 from .detail import RequestDetail
 from .search import PatientView, SearchPanel
@@ -340,7 +342,9 @@ class DenialsDashboard:
         for index, title in enumerate(("Denials", "Letter", "Request detail", "Patient")):
             self.tabs.set_title(index, title)
         self.tabs.add_class("pa-tabs")
-        self.widget = widgets.VBox([widgets.HTML(STYLE + PREVIEW_STYLE), self.header,
+        self.page_shown = PageShown(self.shown, self.feedback)
+        self.widget = widgets.VBox([widgets.HTML(STYLE + PREVIEW_STYLE), self.page_shown.widget,
+                                    self.header,
                                     self.user_bar.widget, self.feedback, self.search.widget,
                                     self.problems, self.tabs])
         self.widget.add_class("pa-denials")
@@ -382,9 +386,19 @@ class DenialsDashboard:
             return ["pa-today"]
         return []
 
+    def shown(self, query: str = "") -> None:
+        """The page is on a screen (PageShown): a tracker saved since the page was built
+        (pre-heated) is read again, a board of an earlier day or older than FRESH_FOR is
+        computed again."""
+        if self.session.changed_on_disk():
+            self.session.reload()
+        elif not still_fresh(self.built_at, self.fixed_now is not None):
+            self.rebuild()
+
     def rebuild(self) -> None:
         tracker = self.session.tracker
         now = self.now
+        self.built_at = now
         board = denials_for(tracker, now, deadlines=self.session.deadlines(now))
         end_of_day = board["next_deadline"].dt.strftime("%H:%M:%S") == "23:59:59"
         board["next_shown"] = board["next_deadline"].dt.strftime("%Y-%m-%d %H:%M").where(

@@ -20,12 +20,15 @@ from ..worklist import splice_worklist, worklist_calendar, worklist_for, worklis
 from .bulk import BulkActions
 from .common import (
     STYLE,
+    PageShown,
     TrackerSession,
     UserBar,
     observe,
     on_click,
     problems_table,
+    query_value,
     set_message,
+    still_fresh,
 )
 from .detail import RequestDetail
 from .search import PatientView, SearchPanel
@@ -39,9 +42,6 @@ TABLE_COLUMNS = [
     ("request_id", "Request", 104), ("patient_id", "Patient", 68), ("payer", "Payer", 130),
     ("owner", "Owner", 56), ("reason", "Why", 170),
 ]
-# A worklist computed longer ago than this is recomputed whole at the next save (its rows
-# are as of the time it was computed: a save splices the saved request's rows as of then).
-FRESH_FOR = pd.Timedelta(minutes=15)
 CLOCK_SHOWN = {"deadline at risk": "At risk", "practice target missed": "Target missed",
                "due today": "Due today", "upcoming": ""}
 
@@ -131,8 +131,9 @@ class TodayDashboard:
         self.tabs.set_title(1, "Request detail")
         self.tabs.set_title(2, "Patient")
         self.tabs.add_class("pa-tabs")
+        self.page_shown = PageShown(self.shown, self.feedback)
         self.widget = widgets.VBox([
-            widgets.HTML(STYLE), self.header,
+            widgets.HTML(STYLE), self.page_shown.widget, self.header,
             widgets.HBox([self.user_bar.widget, self.reload_button]), self.feedback,
             self.search.widget, self.problems, self.tabs,
         ])
@@ -241,12 +242,22 @@ class TodayDashboard:
         self.refresh_table(keep_page=True)
 
     def fresh(self) -> bool:
-        """Whether the worklist on the page may stand for now: fixed in time, or computed
-        today less than FRESH_FOR ago (a longer wait, or a new day, recomputes it all)."""
-        if self.fixed_now is not None:
-            return True
-        now = pd.Timestamp.now()
-        return now.normalize() == self.as_of.normalize() and now - self.as_of < FRESH_FOR
+        """Whether the worklist on the page may stand for now (common.still_fresh: fixed in
+        time, or computed today less than FRESH_FOR ago)."""
+        return still_fresh(self.as_of, self.fixed_now is not None)
+
+    def shown(self, query: str = "") -> None:
+        """The page is on a screen (PageShown): a tracker saved since the page was built is
+        read again, a worklist of an earlier day (or older than FRESH_FOR) is computed
+        again, and the address's search (?q=) is typed in. A pre-heated page was built
+        before anyone asked for it."""
+        if self.session.changed_on_disk():
+            self.session.reload()
+        elif not self.fresh():
+            self.rebuild()
+        find = query_value(query, "q")
+        if find and self.search.box.value.strip() != find:
+            self.search.search(find)
 
     def _decorated(self, actions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
         """The worklist's rows with what the table shows and filters by."""
