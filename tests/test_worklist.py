@@ -5,8 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import generated
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import SAMPLE_TRACKER
 from patoolkit import load_tracker
@@ -16,6 +19,7 @@ from patoolkit.worklist import (
     CLOCKS,
     build_worklist,
     splice_worklist,
+    worklist_calendar,
     worklist_for,
     worklist_for_requests,
 )
@@ -415,3 +419,50 @@ def test_a_saved_requests_rows_spliced_in_equal_a_full_recompute(
         .reset_index(drop=True),
         expected[others].sort_values(["row", "action_key"]).reset_index(drop=True))
     assert set(fresh["request_id"]) <= {request_id}
+
+
+# The same over generated trackers (tests/generated.py: the sample with cells blanked,
+# garbled and retyped): after any one cell of one request changes (the request ID aside: a
+# page never edits it), splicing that request's rows equals a full recompute.
+_SPLICE_GRIDS: list[dict[str, list[list[object]] | None]] = []
+
+
+@pytest.fixture(scope="module")
+def generated_base(tmp_path_factory: pytest.TempPathFactory) -> generated.Base:
+    found = generated.base(str(tmp_path_factory.mktemp("generated")))
+    _SPLICE_GRIDS[:] = [found.grids]
+    return found
+
+
+@st.composite
+def one_request_cell(draw: st.DrawFn) -> tuple[int, int, object]:
+    rows = _SPLICE_GRIDS[0]["Requests"] or [[]]
+    header = [str(value).strip().casefold() for value in rows[0]]
+    columns = [n for n, title in enumerate(header) if title != "request id"]
+    pool = sorted({value for row in rows[1:] for value in row if value not in (None, "")},
+                  key=repr)
+    return (draw(st.integers(1, len(rows) - 1)), draw(st.sampled_from(columns)),
+            draw(generated.cell_values(pool)))
+
+
+@pytest.mark.generated
+@settings(max_examples=generated.examples(25), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(changes=st.deferred(lambda: generated.edits(_SPLICE_GRIDS[0])),
+       cell=st.deferred(one_request_cell))
+def test_splicing_one_changed_request_equals_a_full_recompute_on_any_tracker(
+        generated_base: generated.Base, changes: list[generated.Edit],
+        cell: tuple[int, int, object]) -> None:
+    before = generated.build(generated_base, changes)
+    row, column, value = cell
+    grid = generated.apply(generated_base.grids, changes)["Requests"] or []
+    assume(row < len(grid))
+    after = generated.build(generated_base, [*changes, generated.Edit("Requests", row, column,
+                                                                      value)])
+    now = pd.Timestamp(generated.AS_OF)
+    assume(worklist_calendar(before, now) == worklist_calendar(after, now))
+    excel_row = int(after.requests.index[row - 1])
+    cached = worklist_for(before, now)
+    fresh = worklist_for_requests(after, [excel_row], now)
+    spliced = splice_worklist(cached, fresh, [excel_row], now)
+    pd.testing.assert_frame_equal(spliced, worklist_for(after, now))
