@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import functools
 import hashlib
 import re
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from filelock import FileLock
 from lxml import etree
 
 from . import package as pkg
@@ -104,18 +104,17 @@ def _writer_lock(path: Path) -> Iterator[None]:
     """Held around every read-change-save; beside the real file, whatever link names it."""
     refuse_read_only(path)  # before the lock file is made
     real = real_path(path)
-    lock_path = real.with_name(f".~patoolkit.{real.name}.lock")
+    # filelock: flock on POSIX, msvcrt's byte lock on Windows; waits as long as it takes
+    lock = FileLock(real.with_name(f".~patoolkit.{real.name}.lock"))
     try:
-        handle = lock_path.open("a")
+        lock.acquire()
     except OSError as error:
         raise TrackerWriteError(f"{path}: {describe(error, real.parent)} Nothing was "
                                 "changed.") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _check_writable(path: Path) -> None:
