@@ -7,8 +7,9 @@ never a name) and the fix. Everything is column-wise: merges of claim lines
 with the tracker's authorizations, no Python loop over rows.
 
 Choices where the issue left room (also in the README):
-- An authorization is usable when its request was Approved or Partially
-  Approved, or its denial was overturned (P2P or appeal outcome Overturned).
+- An authorization is usable when its request is authorized in whole or in part
+  (`statuses.authorized`: Approved or Partially Approved, or its denial overturned in
+  whole or in part by the P2P or the appeal).
 - UNITS_EXCEEDED counts the units of the claims in the file against the
   authorization (ordered by date of service), leaving out lines outside its
   dates (they are not covered by it); units_used in the tracker is not added,
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .deadlines import APPROVALS
+from . import statuses
 from .errors import PAToolkitError, Problem, UnusableTrackerError
 from .rules import requirements_for
 from .schema import CLAIMS
@@ -73,7 +74,6 @@ FINDINGS: dict[str, Finding] = {finding.code: finding for finding in (
 # (no lookahead and no \s: pyarrow runs it vectorised, 7x faster than cell by cell)
 MODIFIERS = r"\b([A-Z0-9]{5})(?:(?:[ \t]*[-:][ \t]*|[ \t]+)[A-Z0-9]{2}\b)+"
 FINDING_ORDER = {code: position for position, code in enumerate(FINDINGS)}
-OVERTURNED = "Overturned"
 
 
 # --- reading a claims export ------------------------------------------------------------
@@ -182,9 +182,7 @@ def _split(values: pd.Series) -> pd.Series:
 
 def authorizations(requests: pd.DataFrame) -> pd.DataFrame:
     """The tracker's authorization numbers with what a claim is checked against."""
-    overturned = ((requests["p2p_outcome"].astype("string") == OVERTURNED)
-                  | (requests["appeal_outcome"].astype("string") == OVERTURNED)
-                  | (requests["status"].astype("string") == OVERTURNED)).fillna(False)
+    usable = statuses.authorized(requests)
     decision = requests["decision"].astype("string")
     return pd.DataFrame({
         "tracker_row": requests.index,
@@ -198,8 +196,8 @@ def authorizations(requests: pd.DataFrame) -> pd.DataFrame:
         "effective": requests["auth_effective_date"].dt.normalize(),
         "expiration": requests["auth_expiration_date"].dt.normalize(),
         "units_authorized": requests["units_authorized"].astype("Float64"),
-        "usable": (decision.isin(list(APPROVALS)).fillna(False) | overturned).to_numpy(),
-        "denied": ((decision == "Denied").fillna(False) & ~overturned).to_numpy(),
+        "usable": usable.to_numpy(),
+        "denied": ((decision == statuses.DENIED).fillna(False) & ~usable).to_numpy(),
         "decision_date": requests["decision_date"],
     }).reset_index(drop=True)
 

@@ -32,9 +32,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import statuses
 from .calendars import BusinessCalendar, add_hours, month_day, practice_zone
 from .completeness import GAPS
 from .schema import CLOSED_STATUSES, LISTS
+from .statuses import DENIALS
 from .timeframes import (
     BUSINESS_DAYS,
     DAYS,
@@ -71,8 +73,6 @@ DEADLINES = (
 FLAGS = ("at_risk", "low_units")
 DATE_DEADLINES = tuple(name for name in DEADLINES if name not in FLAGS)
 
-DENIALS = ("Denied", "Partially Approved")
-APPROVALS = ("Approved", "Partially Approved")
 # Statuses in which nobody is waiting for a first decision any more.
 FINISHED = ("Approved", "Partially Approved", "Denied", "P2P Requested", "Appeal Submitted",
             "External Review", "Overturned", "Upheld", "Withdrawn", "Expired", "Closed")
@@ -818,10 +818,7 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     out["state_fair_hearing_deadline"], bases["state_fair_hearing_deadline"] = later_level(
         kinds, drug, "state_fair_hearing_deadline", appeal_decided, upheld, clock)
 
-    approved = (decision.isin(APPROVALS).fillna(False)
-                | requests["p2p_outcome"].isin(["Overturned", "Partially Overturned"]).fillna(False)
-                | requests["appeal_outcome"].isin(["Overturned", "Partially Overturned"])
-                .fillna(False)) & ~status.isin(INACTIVE).fillna(False)
+    approved = statuses.authorized(requests) & ~statuses.closed(requests)
     authorized, used = requests["units_authorized"], requests["units_used"].fillna(0)
     units_left = authorized - used
     lead = _setting(settings, "renewal_lead_days", 14)

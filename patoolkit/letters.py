@@ -64,7 +64,8 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 from jinja2.utils import missing as missing_value
 
-from .deadlines import DEADLINES, DENIALS, deadlines_for
+from . import statuses
+from .deadlines import DEADLINES, deadlines_for
 from .errors import PAToolkitError, RequestNotFoundError
 from .files import create_new_file
 from .rules import documentation_checklist
@@ -82,7 +83,6 @@ LETTERS_SETTING = "letters_folder"
 DEFAULT_LETTERS_FOLDER = "letters_out"
 NAMESPACES = ("practice", "payer", "patient", "provider", "request", "deadlines", "letter",
               "criteria")
-OVERTURNED = "Overturned"
 SENDER, PATIENT = "sender", "patient"  # whose a supplied field is (fields.toml `about`)
 
 # Limits on one letter made from a template (README, "For the consultant adapting
@@ -221,18 +221,14 @@ def _day(value: object) -> str:
     return f"{pd.Timestamp(value):%Y-%m-%d}"  # type: ignore[arg-type]
 
 
-def _overturned(request: Row) -> bool:
-    return OVERTURNED in (request.get("p2p_outcome"), request.get("appeal_outcome"))
-
-
 def _not_denied(request: Row) -> str | None:
     decision = request.get("decision")
     if is_blank(decision):
         return "it has no decision yet; a letter of medical necessity goes with the request"
-    if decision not in DENIALS:
+    if decision not in statuses.DENIALS:
         return f"it was {decision}, not denied; there is nothing to contest"
-    if _overturned(request):
-        return "its denial was already overturned"
+    if statuses.is_overturned(request):
+        return "its denial was already overturned (in whole or in part)"
     return None
 
 
@@ -257,7 +253,7 @@ def check_p2p(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
 def check_appeal(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
     if reason := _not_denied(request):
         return reason
-    if request.get("appeal_outcome") == "Upheld":
+    if request.get("appeal_outcome") == statuses.UPHELD:
         return ("its first-level appeal was already upheld; request external review "
                 "(--kind external-review)")
     if not is_blank(request.get("appeal_submitted_date")) and is_blank(
@@ -274,7 +270,7 @@ def filing_late(deadlines: Row, now: pd.Timestamp) -> bool:
 
 
 def check_external_review(request: Row, deadlines: Row, now: pd.Timestamp) -> str | None:
-    if request.get("appeal_outcome") != "Upheld":
+    if request.get("appeal_outcome") != statuses.UPHELD:
         return "external review follows an internal appeal that was upheld; this one was not"
     if is_blank(deadlines.get("external_review_deadline")):
         return ("external review under 45 CFR 147.136 is for Commercial and Marketplace QHP "
@@ -302,7 +298,7 @@ def check_medical_necessity(request: Row, deadlines: Row, now: pd.Timestamp) -> 
     decision = request.get("decision")
     if is_blank(decision):
         return None
-    if decision in DENIALS:
+    if decision in statuses.DENIALS:
         return f"it was already decided ({decision}); contest it with --kind p2p or --kind appeal"
     return f"it was already decided ({decision}); no letter of medical necessity is needed"
 

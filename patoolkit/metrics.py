@@ -15,7 +15,8 @@ Population: the requests whose submitted_at date falls in [date_from, date_to]
 Words used in the definitions:
 - decided: the request has a decision (Approved, Partially Approved, Denied).
 - approved: Approved or Partially Approved. denied (a denial): Denied.
-- overturned: p2p_outcome or appeal_outcome is Overturned.
+- overturned: p2p_outcome or appeal_outcome is Overturned or Partially Overturned
+  (overturned in whole or in part, `statuses.OVERTURNS`).
 - contested: a denial with a P2P requested or held, or an appeal submitted.
 - late: decided after decision_due (deadlines); a decision_date without a time
   counts as that day (a payer is not called late by mistake). A period counted
@@ -42,14 +43,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .deadlines import APPROVALS, END_OF_DAY, deadlines_for
+from . import statuses
+from .deadlines import END_OF_DAY, deadlines_for
 
 if TYPE_CHECKING:
     from .tracker import Tracker
 
 ELECTRONIC_CHANNELS = ("Portal", "FHIR API", "Clearinghouse")
 CMS_GROUP = "CMS-0057-F"
-OVERTURNED = "Overturned"
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("denied_pct_expedited", "pct", "denied_expedited", "decided_expedited",
            "denied_pct among expedited requests."),
     Metric("approved_after_appeal_pct", "pct", "overturned", "decided",
-           "100 x denials later overturned (P2P or appeal outcome Overturned) / decided."),
+           "100 x denials later overturned in whole or in part (P2P or appeal outcome "
+           "Overturned or Partially Overturned) / decided."),
     Metric("first_pass_approval_pct", "pct", "first_pass", "decided",
            "100 x approved with no information request, no P2P and no appeal / decided."),
     Metric("median_days_to_decision", "median", "days_to_decision", None,
@@ -112,11 +114,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("overturn_rate_pct", "pct", "overturned", "contested",
            "100 x denials overturned / denials with a P2P request or an appeal.", "Appeals"),
     Metric("p2p_overturn_rate_pct", "pct", "p2p_overturned", "p2p_used",
-           "100 x denials whose P2P outcome is Overturned / denials with a P2P requested or "
-           "held.", "Appeals"),
+           "100 x denials whose P2P outcome is Overturned or Partially Overturned / denials "
+           "with a P2P requested or held.", "Appeals"),
     Metric("appeal_overturn_rate_pct", "pct", "appeal_overturned", "appealed",
-           "100 x denials whose appeal outcome is Overturned / denials with an appeal "
-           "submitted.", "Appeals"),
+           "100 x denials whose appeal outcome is Overturned or Partially Overturned / "
+           "denials with an appeal submitted.", "Appeals"),
     Metric("requirement_checked_pct", "pct", "checked_in_time", "with_service_date",
            "Process: 100 x requests whose requirement_checked_date is on or before the "
            "scheduled_service_date / requests with a scheduled_service_date (the tracker has "
@@ -161,12 +163,10 @@ def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
     submitted_at = requests["submitted_at"]
     decision_date = requests["decision_date"]
     decided = decision.notna()
-    approved = decision.isin(list(APPROVALS)).fillna(False)
-    denied = (decision == "Denied").fillna(False)
-    p2p_outcome = requests["p2p_outcome"].astype("string")
-    appeal_outcome = requests["appeal_outcome"].astype("string")
-    p2p_overturned = denied & (p2p_outcome == OVERTURNED).fillna(False)
-    appeal_overturned = denied & (appeal_outcome == OVERTURNED).fillna(False)
+    approved = statuses.approved_decision(requests)
+    denied = (decision == statuses.DENIED).fillna(False)
+    p2p_overturned = denied & statuses.outcome_overturned(requests, "p2p_outcome")
+    appeal_overturned = denied & statuses.outcome_overturned(requests, "appeal_outcome")
     p2p_requested = denied & requests["p2p_requested_date"].notna()
     p2p_used = denied & (requests["p2p_requested_date"].notna() | requests["p2p_date"].notna())
     appealed = denied & requests["appeal_submitted_date"].notna()

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import statuses
 from .calendars import BusinessCalendar
 from .completeness import GAP_ACTION, request_gaps
 from .deadlines import (
-    APPROVALS,
-    DENIALS,
     END_OF_DAY,
     FINISHED,
     INACTIVE,
@@ -220,18 +219,17 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
                       "written appeal").fillna("")),
         deadlines["basis_decision_due"])
 
-    approved = decision.isin(APPROVALS).fillna(False) | status.isin(["Approved", "Overturned",
-                                                                     "Partially Approved"])
+    approved = statuses.authorized(requests)
     no_number = approved & requests["auth_number"].isna() & active
     decided_end = requests["decision_date"].dt.normalize() + END_OF_DAY
     add("record_auth_number", no_number, decided_end.fillna(today_end),
         "approved without an authorization number; claims deny without it",
         "readiness checklist: record the auth number at approval")
 
-    denied = (decision.isin(DENIALS).fillna(False) & active
-              & ~status.isin(["Overturned", "Upheld", "Closed"]).fillna(False)
-              & ~requests["p2p_outcome"].astype("category").isin(["Overturned"])
-              & ~requests["appeal_outcome"].astype("category").isin(["Overturned", "Upheld"]))
+    # an upheld appeal's next steps are external review and the fair hearing, below
+    denied = (statuses.open_denial(requests) & active
+              & ~status.isin([statuses.UPHELD]).fillna(False)
+              & ~requests["appeal_outcome"].isin([statuses.UPHELD]))
     p2p_open = (deadlines["p2p_window_closes"] >= now).fillna(False)
     no_p2p = requests["p2p_requested_date"].isna() & requests["appeal_submitted_date"].isna()
 
@@ -531,11 +529,7 @@ def denials_board(requests: pd.DataFrame, deadlines: pd.DataFrame, now: pd.Times
     filing is late (an appeal letter asks for good cause).
     """
     deadlines = deadlines.set_axis(requests.index)
-    outcome = requests["p2p_outcome"].astype("string"), requests["appeal_outcome"].astype("string")
-    denied = (requests["decision"].isin(list(DENIALS)).fillna(False)
-              & ~(outcome[0] == "Overturned").fillna(False)
-              & ~(outcome[1] == "Overturned").fillna(False)
-              & ~requests["status"].isin([*INACTIVE, "Overturned"]).fillna(False))
+    denied = statuses.open_denial(requests)
     rows, windows = requests[denied], deadlines[denied]
     appeal_filed = rows["appeal_submitted_date"].notna()
     upheld = (rows["appeal_outcome"].astype("string") == "Upheld").fillna(False)
