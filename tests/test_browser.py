@@ -698,3 +698,31 @@ def test_choose_rows_on_today_reassign_them_and_export_the_rows_shown(
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename.startswith("worklist_")
+
+
+def test_today_opened_after_a_save_elsewhere_shows_it(page: Any, server: Server) -> None:
+    """Today waits in a pre-heated kernel, worked out before anyone asked: a save made since
+    (here by another program) shows once the page is opened."""
+    from patoolkit.worklist import worklist_for
+    from patoolkit.writer import update_request
+
+    def fills() -> int:  # Voila logs each time it has a Today kernel waiting
+        return server.log.read_text(errors="replace").count(f"Kernel pool of {TODAY} is filled")
+
+    def wait_for_fills(count: int) -> None:
+        deadline = time.monotonic() + KERNEL_SECONDS
+        while fills() < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert fills() >= count, "Voila did not pre-heat a Today kernel"
+
+    wait_for_fills(1)
+    taken = fills()
+    open_dashboard(page, server, TODAY, ".pa-row")  # takes the waiting kernel
+    wait_for_fills(taken + 1)  # the next one is worked out, before the save below
+    actions = worklist_for(load_tracker(server.tracker))
+    request_id = str(actions["request_id"].iloc[0])
+    update_request(server.tracker, request_id, {"owner": "Saved Elsewhere"}, by="another")
+    open_dashboard(page, server, TODAY, ".pa-row")  # worked out before the save
+    expect(page.locator(".pa-filter-owner select option", has_text="Saved Elsewhere")
+           ).to_have_count(1)
+    assert_no_error_text(page)
