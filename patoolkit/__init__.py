@@ -7,13 +7,22 @@ with a History row, a backup and a conflict check), and make new ones with
 """
 
 from .errors import (
+    BrokenTemplateError,
+    FileWriteError,
+    ImportProblemError,
     InvalidValueError,
+    LetterError,
+    LetterNotApplicableError,
     PAToolkitError,
     Problem,
     RequestNotFoundError,
+    TemplateProblemError,
     TrackerConflictError,
     TrackerLockedError,
     TrackerWriteError,
+    UnusableClaimsError,
+    UnusableFileError,
+    UnusableSourceError,
     UnusableTrackerError,
 )
 from .tracker import Tracker, load_tracker
@@ -41,14 +50,23 @@ def __getattr__(name: str) -> object:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BrokenTemplateError",
+    "FileWriteError",
+    "ImportProblemError",
     "InvalidValueError",
+    "LetterError",
+    "LetterNotApplicableError",
     "PAToolkitError",
     "Problem",
     "RequestNotFoundError",
+    "TemplateProblemError",
     "Tracker",
     "TrackerConflictError",
     "TrackerLockedError",
     "TrackerWriteError",
+    "UnusableClaimsError",
+    "UnusableFileError",
+    "UnusableSourceError",
     "UnusableTrackerError",
     "WriteResult",
     "__version__",

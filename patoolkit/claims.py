@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import statuses
-from .errors import PAToolkitError, Problem, UnusableTrackerError
+from .errors import Problem, UnusableClaimsError, reading
 from .rules import requirements_for
 from .schema import CLAIMS
 from .textsource import read_text_rows
@@ -91,7 +91,7 @@ def _xlsx_rows(path: Path, data: bytes) -> tuple[list[list[object]], str]:
     name = next((n for n in names if normalize_header(n) == "claims"), names[0] if names
                 else None)
     if name is None:
-        raise UnusableTrackerError(f"{path}: the workbook has no sheets.")
+        raise UnusableClaimsError(f"{path}: the workbook has no sheets.")
     return sheet_rows(book, name, path), name
 
 
@@ -103,35 +103,37 @@ class ClaimsFile:
 
 
 def read_claims(path: Path | str, name: str | None = None) -> ClaimsFile:
-    """A claims export as a typed frame; a missing required column is UnusableTrackerError."""
+    """A claims export as a typed frame; a missing required column is UnusableClaimsError."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UnusableTrackerError(f"{path}: no such file.") from None
+        raise UnusableClaimsError(f"{path}: no such file.") from None
     except OSError as error:
-        raise UnusableTrackerError(f"{path}: cannot be read ({error.strerror}).") from None
+        raise UnusableClaimsError(f"{path}: cannot be read ({error.strerror}).") from None
     return claims_from_bytes(data, name or path.name, path)
 
 
 def claims_from_bytes(data: bytes, name: str, path: Path | None = None) -> ClaimsFile:
     """read_claims for bytes (an upload in the dashboard); name gives the kind (.csv/.xlsx)."""
-    from .tracker import _find_header, _raw_frame
+    from .tracker import find_header, raw_frame
 
     where = path or Path(name)
     suffix = Path(name).suffix.lower()
-    if suffix == ".csv" or (suffix not in (".xlsx", ".xlsm") and not data.startswith(b"PK")):
-        rows, sheet = _csv_rows(where, data), where.name
-    elif suffix in (".xlsx", ".xlsm") or data.startswith(b"PK"):
-        rows, sheet = _xlsx_rows(where, data)
-    else:  # pragma: no cover - the branches above cover every case
-        raise UnusableTrackerError(f"{where}: export the claims as .csv or .xlsx.")
-    header = _find_header(CLAIMS, rows)
+    with reading(UnusableClaimsError):  # the CSV and workbook readers' words, as claims
+        if suffix == ".csv" or (suffix not in (".xlsx", ".xlsm")
+                                and not data.startswith(b"PK")):
+            rows, sheet = _csv_rows(where, data), where.name
+        elif suffix in (".xlsx", ".xlsm") or data.startswith(b"PK"):
+            rows, sheet = _xlsx_rows(where, data)
+        else:  # pragma: no cover - the branches above cover every case
+            raise UnusableClaimsError(f"{where}: export the claims as .csv or .xlsx.")
+    header = find_header(CLAIMS, rows)
     missing = [column for column in CLAIMS.columns
                if column.required and column.name not in header.positions]
     if missing:
         names = ", ".join(f"'{column.title}'" for column in missing)
-        raise UnusableTrackerError(
+        raise UnusableClaimsError(
             f"{where}: sheet '{sheet}', header row {header.header_row}: no column for {names}. "
             "Rename the export's columns (any spelling of the name works, e.g. 'DOS' for "
             "Date Of Service, 'Auth #' for Auth Number) or add them; an empty Auth Number "
@@ -139,7 +141,7 @@ def claims_from_bytes(data: bytes, name: str, path: Path | None = None) -> Claim
     labels = {column.name: column.title for column in CLAIMS.columns}
     labels.update(header.labels)
     found = Collector(sheet, labels)
-    raw = _raw_frame(rows, header)
+    raw = raw_frame(rows, header)
     claims = convert_sheet(CLAIMS, raw, {}, found)
     claims["units"] = claims["units"].fillna(1)  # a line without units bills one unit
     unnamed = claims["claim_id"].isna()
@@ -419,6 +421,7 @@ def findings_table(findings: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame
 def check_claims_file(found: ClaimsFile) -> None:
     """A claims file whose rows could not be read at all is unusable; say which."""
     if found.claims.empty:
-        raise PAToolkitError(f"{found.path}: no claim lines below the header; nothing to audit.")
+        raise UnusableClaimsError(f"{found.path}: no claim lines below the header; nothing to "
+                                  "audit.")
 
 

@@ -5,7 +5,18 @@ was found and what to do. Messages never carry patient names: they name rows
 and request IDs.
 
     PAToolkitError
-    ├── UnusableTrackerError (exit 2): the file cannot be read as a tracker at all
+    ├── UnusableFileError (exit 2): a file patoolkit reads cannot be read at all (a text
+    │   │   export's damaged line, a workbook that is not one)
+    │   ├── UnusableTrackerError: the file cannot be read as a tracker at all
+    │   ├── UnusableClaimsError: the claims export cannot be audited (no such file, a
+    │   │   needed column missing)
+    │   └── UnusableSourceError: the import's source cannot be read (empty, no such sheet)
+    ├── ImportProblemError (exit 2): the import's source or mapping cannot be used as given
+    ├── LetterError (exit 1): a letter could not be made; nothing was written
+    │   ├── LetterNotApplicableError: the request does not fit the letter's kind
+    │   ├── TemplateProblemError (exit 2): a template is missing or not a .docx
+    │   │   └── BrokenTemplateError (exit 1): a template found cannot make a letter
+    │   └── ... (the rest in letters.py: missing fields, patient fields in a batch)
     ├── FileWriteError (exit 1): a file could not be written (read-only, disk full)
     │   └── TrackerWriteError: a write to the tracker was refused, nothing was changed
     │       ├── TrackerConflictError: the file changed on disk since it was read
@@ -16,7 +27,10 @@ and request IDs.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 class PAToolkitError(Exception):
@@ -25,8 +39,68 @@ class PAToolkitError(Exception):
     exit_code = 2
 
 
-class UnusableTrackerError(PAToolkitError):
+class UnusableFileError(PAToolkitError):
+    """A file patoolkit reads is missing, damaged, or not a table it can read."""
+
+
+class UnusableTrackerError(UnusableFileError):
     """The file is missing, empty, not an .xlsx workbook, protected, or has no Requests sheet."""
+
+
+class UnusableClaimsError(UnusableFileError):
+    """The claims export is missing, unreadable, or lacks a column the audit needs."""
+
+
+class UnusableSourceError(UnusableFileError):
+    """The import's source is missing, empty, unreadable, or has no such sheet."""
+
+
+@contextlib.contextmanager
+def reading(error: type[UnusableFileError]) -> Iterator[None]:
+    """Inside, a file that cannot be read is named as `error` (the claims export, the import
+    source), with the same message, whichever reader (CSV, workbook) found the problem."""
+    try:
+        yield
+    except UnusableFileError as found:
+        if isinstance(found, error):
+            raise
+        raise error(str(found)) from None
+
+
+class ImportProblemError(PAToolkitError):
+    """The source or the mapping cannot be used as given; nothing was written."""
+
+
+class LetterError(PAToolkitError):
+    """A letter could not be made; nothing was written."""
+
+    exit_code = 1
+
+
+class LetterNotApplicableError(LetterError):
+    """The request does not fit the letter kind (a P2P request for an approved request)."""
+
+
+class TemplateProblemError(LetterError):
+    """A template is missing, not a .docx, or has a Jinja syntax error."""
+
+    exit_code = 2
+
+
+class BrokenTemplateError(TemplateProblemError):
+    """A template that was found cannot make a letter; nothing was written.
+
+    .path is the template, .problem says what is wrong in words, .where the tag
+    (or paragraph) it happened in, when known. Never a value of the letter.
+    """
+
+    exit_code = 1  # a finding in a file patoolkit reads, as a missing field is
+
+    def __init__(self, path: Path | str | None, problem: str, where: str = ""):
+        self.path, self.problem, self.where = path, problem, where
+        super().__init__(f"{path or 'the letter template'}: {problem}"
+                         + (f" ({where})" if where else "")
+                         + ". Fix the template in Word; no letter was written.")
 
 
 class FileWriteError(PAToolkitError):

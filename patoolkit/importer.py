@@ -40,7 +40,12 @@ import numpy as np
 import pandas as pd
 
 from .codes import CODE_PARTS, looks_like_service_code, procedure_code_problem
-from .errors import PAToolkitError, UnusableTrackerError
+from .errors import (
+    ImportProblemError,
+    UnusableFileError,
+    UnusableSourceError,
+    reading,
+)
 from .intake import patient_key
 from .schema import LISTS, REQUESTS, normalize_header
 from .textsource import read_text_rows
@@ -64,10 +69,6 @@ DATE_COLUMNS = {column.name for column in REQUESTS.columns if column.kind in ("d
 _DATE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
 DATE_RANGE = re.compile(rf"^\s*({_DATE})\s*(?:-|\u2013|to|thru|through)\s*({_DATE})\s*$",
                         re.IGNORECASE)  # 01/05/2026-03/31/2026, 1/5/26 - 3/31/26
-
-
-class ImportProblemError(PAToolkitError):
-    """The source or the mapping cannot be used as given; nothing was written."""
 
 
 # --- reading the source -------------------------------------------------------------------
@@ -112,19 +113,20 @@ def _header_index(rows: list[list[object]]) -> int:
 
 def read_source(path: Path | str, sheet: str | None = None, data: bytes | None = None
                 ) -> Source:
-    """The source's header and rows; raises UnusableTrackerError with what to do."""
+    """The source's header and rows; raises UnusableSourceError with what to do."""
     path = Path(path)
     if data is None:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise UnusableTrackerError(f"{path}: no such file.") from None
+            raise UnusableSourceError(f"{path}: no such file.") from None
     suffix = path.suffix.lower()
     warnings: list[str] = []
     from_text = suffix == ".csv" or (suffix not in (".xlsx", ".xlsm", ".xls") and not
                                      data.startswith((b"PK", b"\xd0\xcf")))
     if from_text:
-        text = read_text_rows(data, str(path))  # its cells have one kind of line break
+        with reading(UnusableSourceError):
+            text = read_text_rows(data, str(path))  # its cells have one kind of line break
         rows, sheet_name, warnings = text.rows, path.name, text.warnings
         del text
     else:
@@ -138,22 +140,22 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
 
                 data, _ = guard_extents(path, data, lambda name: True)
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        except UnusableTrackerError:
-            raise
+        except UnusableFileError as error:  # a stray far cell, a table too large
+            raise UnusableSourceError(str(error)) from None
         except Exception as error:
-            raise UnusableTrackerError(f"{path}: cannot be read as a spreadsheet "
+            raise UnusableSourceError(f"{path}: cannot be read as a spreadsheet "
                                        f"({type(error).__name__}); save it as .xlsx or "
                                        ".csv.") from None
         names = list(book.sheet_names)
         if sheet is not None and sheet not in names:
-            raise UnusableTrackerError(f"{path}: no sheet '{sheet}' (sheets: "
+            raise UnusableSourceError(f"{path}: no sheet '{sheet}' (sheets: "
                                        + ", ".join(names) + ").")
         sheet_name = sheet or names[0]
         rows = [list(row) for row in
                 book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)]
     del data  # the file's bytes, once read into rows
     if not rows:
-        raise UnusableTrackerError(f"{path}: is empty; nothing to import.")
+        raise UnusableSourceError(f"{path}: is empty; nothing to import.")
     index = _header_index(rows)
     width = max(len(row) for row in rows)
     headers = [str(cell).strip() if cell is not None and str(cell).strip() else

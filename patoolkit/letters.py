@@ -66,7 +66,14 @@ from jinja2.utils import missing as missing_value
 
 from . import statuses
 from .deadlines import DEADLINES, deadlines_for
-from .errors import PAToolkitError, RequestNotFoundError
+from .errors import (
+    BrokenTemplateError,
+    LetterError,
+    LetterNotApplicableError,
+    PAToolkitError,
+    RequestNotFoundError,
+    TemplateProblemError,
+)
 from .files import create_new_file
 from .rules import documentation_checklist
 from .schema import REQUESTS, SHEETS, is_blank
@@ -94,16 +101,6 @@ MAX_LETTER_CHARS = 20_000_000  # the Word XML a letter's template prints, all pa
 MAX_VALUE_CHARS = 1_000_000  # any one text or list a template builds or prints
 MAX_NUMBER_DIGITS = 4_300  # any number a template computes (Python prints no longer)
 MAX_CALL_DEPTH = 50  # macros calling macros; a deeper chain is one calling itself
-
-
-class LetterError(PAToolkitError):
-    """A letter could not be made; nothing was written."""
-
-    exit_code = 1
-
-
-class LetterNotApplicableError(LetterError):
-    """The request does not fit the letter kind (a P2P request for an approved request)."""
 
 
 class DuplicateRequestIdError(LetterNotApplicableError):
@@ -181,28 +178,6 @@ class LettersNotRecordedError(PAToolkitError):
         if isinstance(cause, OSError) and cause.strerror:
             return f"the tracker could not be saved ({cause.strerror})"
         return f"the tracker could not be saved ({type(cause).__name__})"
-
-
-class TemplateProblemError(LetterError):
-    """A template is missing, not a .docx, or has a Jinja syntax error."""
-
-    exit_code = 2
-
-
-class BrokenTemplateError(TemplateProblemError):
-    """A template that was found cannot make a letter; nothing was written.
-
-    .path is the template, .problem says what is wrong in words, .where the tag
-    (or paragraph) it happened in, when known. Never a value of the letter.
-    """
-
-    exit_code = 1  # a finding in a file patoolkit reads, as a missing field is
-
-    def __init__(self, path: Path | str | None, problem: str, where: str = ""):
-        self.path, self.problem, self.where = path, problem, where
-        super().__init__(f"{path or 'the letter template'}: {problem}"
-                         + (f" ({where})" if where else "")
-                         + ". Fix the template in Word; no letter was written.")
 
 
 @dataclass(frozen=True)

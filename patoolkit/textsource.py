@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from .errors import UnusableTrackerError
+from .errors import UnusableFileError
 
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell; csv's own (131,072) is not an error message
 SNIFF_CHARS = 4096
@@ -64,7 +64,7 @@ class TextRows:
 
 
 def read_text_rows(data: bytes, name: str) -> TextRows:
-    """The rows of a CSV or tab-separated export; UnusableTrackerError naming the line."""
+    """The rows of a CSV or tab-separated export; UnusableFileError naming the line."""
     text, encoding, warnings = _decode(data, name)
     first_line = 1
     dialect: Any = csv.excel
@@ -116,7 +116,7 @@ def _decode_wide(data: bytes, codec: str, label: str, name: str) -> str:
     except UnicodeDecodeError as error:
         before = data[:error.start].decode(codec, errors="replace")
         line = _line_at(before, len(before))
-        raise UnusableTrackerError(
+        raise UnusableFileError(
             f"{name} line {line}: the file is {label} text but is cut or damaged here; "
             "export it again, as CSV UTF-8 if you can.") from None
     _refuse_nul(text, "\0", name)
@@ -163,7 +163,7 @@ def _refuse_nul(text: str | bytes, nul: Any, name: str) -> None:
     lines: Any = (text.splitlines(keepends=True) if isinstance(text, bytes)
                   else (line.group() for line in LINE.finditer(text)))
     nul_lines = [number for number, line in enumerate(lines, start=1) if nul in line]
-    raise UnusableTrackerError(
+    raise UnusableFileError(
         f"{name}: {_lines_named(nul_lines)} {'holds' if len(nul_lines) == 1 else 'hold'} a "
         "NUL byte (\\0), which a text export never has: the file is damaged or is not a "
         "CSV. Export it again (CSV UTF-8 or .xlsx) and import that.")
@@ -287,13 +287,13 @@ class _Parser:
 
     def _refuse_quote(self, line: int) -> None:
         quote = self._quotechar()
-        raise UnusableTrackerError(
+        raise UnusableFileError(
             f"{self.name} line {line}: a quote ({quote}) opens here and is never closed; it "
             "would swallow the rows below into one cell. Fix the quote in the file and "
             "import again.")
 
     def _refuse_long(self, line: int) -> None:
-        raise UnusableTrackerError(
+        raise UnusableFileError(
             f"{self.name} line {line}: a cell here holds more than {MAX_CELL_CHARS:,} "
             "characters, more than a spreadsheet cell can (Excel's limit); this is not a "
             "tracker export, or the cell was pasted by mistake. Shorten it in the file and "

@@ -162,7 +162,7 @@ def sheet_rows(book: CalamineWorkbook, name: str, path: Path | None = None) -> l
     return rows
 
 
-def _find_header(sheet: Sheet, rows: list[list[object]]) -> HeaderMap:
+def find_header(sheet: Sheet, rows: list[list[object]]) -> HeaderMap:
     """The header is the row, among the first few, that names the most contract columns."""
     best: HeaderMap | None = None
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -176,7 +176,7 @@ def _find_header(sheet: Sheet, rows: list[list[object]]) -> HeaderMap:
     return best or HeaderMap(header_row=1)
 
 
-def _raw_frame(rows: list[list[object]], header: HeaderMap) -> pd.DataFrame:
+def raw_frame(rows: list[list[object]], header: HeaderMap) -> pd.DataFrame:
     """Data rows below the header, as objects, indexed by Excel row; blank rows dropped."""
     body = rows[header.header_row:]
     width = max((len(row) for row in rows), default=0)
@@ -445,7 +445,7 @@ def tracker_from_rows(path: Path, fingerprint: str,
     settings: dict[str, object] = {}
     for sheet in SHEETS:
         rows = (grids[sheet_names[sheet.name]] or []) if sheet.name in sheet_names else []
-        header = _find_header(sheet, rows)
+        header = find_header(sheet, rows)
         headers[sheet.name] = header
         labels = {column.name: column.title for column in sheet.columns}  # for absent columns
         labels.update(header.labels)
@@ -458,7 +458,7 @@ def tracker_from_rows(path: Path, fingerprint: str,
                         f"the required column '{column.title}' is missing; add it to the header "
                         f"row (row {header.header_row})"))
         _check_header(rows, header, found)
-        raw = _raw_frame(rows, header)
+        raw = raw_frame(rows, header)
         frame = convert_sheet(sheet, raw, lists, found)
         extras = [name for name in raw.columns if name not in header.positions]
         for name in extras:

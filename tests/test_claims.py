@@ -12,7 +12,7 @@ import pytest
 from patoolkit import load_tracker
 from patoolkit.claims import FINDINGS, audit, audit_json, read_claims
 from patoolkit.cli import main
-from patoolkit.errors import PAToolkitError, UnusableTrackerError
+from patoolkit.errors import PAToolkitError, UnusableClaimsError
 from patoolkit.sample import CLAIM_SCENARIOS, claims_scenarios
 from patoolkit.schema import CLAIMS
 from patoolkit.tracker import typed_frame
@@ -170,7 +170,7 @@ def test_a_file_without_a_needed_column_is_refused_by_name(tmp_path: Path) -> No
     book.active.append(["Claim ID", "Patient", "Payer", "Codes", "Units"])
     book.active.append(["C-1", "P1", "Summit", "97110", 1])
     book.save(path)
-    with pytest.raises(UnusableTrackerError, match=r"no column for 'Date Of Service', "
+    with pytest.raises(UnusableClaimsError, match=r"no column for 'Date Of Service', "
                                                    r"'Auth Number'"):
         read_claims(path)
     assert {c.name for c in CLAIMS.columns if c.required} == {

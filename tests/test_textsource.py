@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from patoolkit.claims import claims_from_bytes
-from patoolkit.errors import UnusableTrackerError
+from patoolkit.errors import UnusableFileError
 from patoolkit.textsource import MAX_CELL_CHARS, read_text_rows
 
 HEADER = "Patient ID,Patient Name,Payer,CPT\r\n"
@@ -123,7 +123,7 @@ QUOTE_NEVER_CLOSED = ('log.csv line 3: a quote (") opens here and is never close
 ])
 def test_a_quote_never_closed_is_refused_naming_its_line(rows: list[str], why: str) -> None:
     data = lines(HEADER.strip(), *rows)
-    with pytest.raises(UnusableTrackerError) as raised:
+    with pytest.raises(UnusableFileError) as raised:
         read_text_rows(data, "log.csv")
     expected = QUOTE_NEVER_CLOSED
     if rows[0].count('"') == 1:  # the address takes lines 2 and 3
@@ -134,10 +134,10 @@ def test_a_quote_never_closed_is_refused_naming_its_line(rows: list[str], why: s
 def test_a_nul_byte_is_refused_naming_the_lines() -> None:
     data = lines(HEADER.strip(), "P1,Doe,Summit,97110", "P2,Ro\0e,Summit,97110",
                  "P3,\0\0,Summit,97112")
-    with pytest.raises(UnusableTrackerError, match=r"^log\.csv: lines 3 and 4 hold a NUL byte"):
+    with pytest.raises(UnusableFileError, match=r"^log\.csv: lines 3 and 4 hold a NUL byte"):
         read_text_rows(data, "log.csv")
     wide = codecs.BOM_UTF16_LE + "A\tB\r\n1\t\0\r\n".encode("utf-16-le")
-    with pytest.raises(UnusableTrackerError, match=r"^log\.txt: line 2 holds a NUL byte"):
+    with pytest.raises(UnusableFileError, match=r"^log\.txt: line 2 holds a NUL byte"):
         read_text_rows(wide, "log.txt")
 
 
@@ -148,7 +148,7 @@ def test_a_nul_byte_is_refused_naming_the_lines() -> None:
 def test_a_cell_too_long_is_refused_naming_its_line(length: int, why: str) -> None:
     for cell in ("x" * length, f'"{"y" * length}"'):
         data = lines(HEADER.strip(), "P1,Doe,Summit,97110", f"P2,{cell},Summit,97110")
-        with pytest.raises(UnusableTrackerError, match=r"^log\.csv line 3: a cell here holds "
+        with pytest.raises(UnusableFileError, match=r"^log\.csv line 3: a cell here holds "
                            r"more than 32,767 characters"):
             read_text_rows(data, "log.csv")
     assert read_text_rows(lines("A,B", f"1,{'z' * MAX_CELL_CHARS}"), "ok.csv").rows[1][1] \
@@ -161,12 +161,12 @@ def test_the_claims_audit_reads_through_the_same_rules(tmp_path: Path) -> None:
              + "C2,P2,Salud Peña,11/03/2026,97110,1,AX2\r\n".encode("cp1252"))
     assert claims_from_bytes(mixed, "claims.csv").claims["payer"].tolist() == ["Salud Peña"] * 2
     broken = header.encode() + b'C1,P1,"Summit,11/02/2026,97110,1,AX1\r\nC2,"P2",x,y,z,1,A\r\n'
-    with pytest.raises(UnusableTrackerError, match=r"claims\.csv line 2: a quote"):
+    with pytest.raises(UnusableFileError, match=r"claims\.csv line 2: a quote"):
         claims_from_bytes(broken, "claims.csv")
 
 
 def test_utf16_cut_in_the_middle_of_a_character_is_refused_naming_the_line() -> None:
     data = codecs.BOM_UTF16_LE + "A\tB\r\n1\t2\r\n".encode("utf-16-le") + b"\x00\xd8"
-    with pytest.raises(UnusableTrackerError, match=r"^log\.txt line 3: the file is UTF-16 LE "
+    with pytest.raises(UnusableFileError, match=r"^log\.txt line 3: the file is UTF-16 LE "
                        "text but is cut or damaged here"):
         read_text_rows(data, "log.txt")
