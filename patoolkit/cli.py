@@ -32,6 +32,23 @@ def _json_text(document: object) -> str:
     return json.dumps(document, indent=2, default=str) + "\n"
 
 
+def _add_tracker(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tracker", type=Path, help="the tracker .xlsx")
+
+
+def _add_as_of(parser: argparse.ArgumentParser, meaning: str) -> None:
+    """--as-of DATE; meaning says what the date decides for this command."""
+    parser.add_argument("--as-of", metavar="DATE", help=meaning)
+
+
+def _add_period(parser: argparse.ArgumentParser) -> None:
+    """--from and --to: the submission dates counted, both inclusive (all when omitted)."""
+    parser.add_argument("--from", dest="date_from", metavar="DATE",
+                        help="first submission date (inclusive)")
+    parser.add_argument("--to", dest="date_to", metavar="DATE",
+                        help="last submission date (inclusive)")
+
+
 def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] = ()) -> None:
     """--format (when the command has formats) and --out, alike for every command that
     prints a result; main() checks --out before the command does any work."""
@@ -481,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the tracker and list every problem with its sheet, Excel row "
                     "and column. Exit 0 when there are no errors, 1 when there are, 2 when the "
                     "file cannot be read as a tracker. The file is never changed.")
-    check.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    _add_tracker(check)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--strict", action="store_true", help="warnings also make exit code 1")
     _add_output_options(check)
@@ -508,8 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
         "deadlines", help="every deadline of every request, with its basis",
         description="Compute every payer and practice deadline of every request (CONTRACT "
                     "section 2). --json prints each with the rule or setting it came from.")
-    deadlines.add_argument("tracker", type=Path, help="the tracker .xlsx")
-    deadlines.add_argument("--as-of", metavar="DATE", help="compute as of this date (today)")
+    _add_tracker(deadlines)
+    _add_as_of(deadlines, "compute as of this date (today)")
     deadlines.add_argument("--json", action="store_true", help="print JSON with the basis")
     _add_output_options(deadlines)
     deadlines.set_defaults(handler=cmd_deadlines)
@@ -518,8 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
         "worklist", help="today's actions, most urgent first",
         description="One row per action someone should take: overdue first, then due today, "
                     "then by due date.")
-    worklist.add_argument("tracker", type=Path, help="the tracker .xlsx")
-    worklist.add_argument("--as-of", metavar="DATE", help="as of this date (now)")
+    _add_tracker(worklist)
+    _add_as_of(worklist, "as of this date (now)")
     worklist.add_argument("--owner", help="only this owner's actions")
     _add_output_options(worklist, FORMATS)
     worklist.set_defaults(handler=cmd_worklist)
@@ -532,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "letters_out/ beside the tracker (or --out, or the Settings key "
                     "letters_folder), never over an existing file, and each is recorded in "
                     "the History sheet. Without REQUEST_ID, the filters choose a batch.")
-    letter.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    _add_tracker(letter)
     letter.add_argument("request_id", nargs="*", metavar="REQUEST_ID",
                         help="the request(s); none with filters for a batch")
     letter.add_argument("--kind", required=True,
@@ -546,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a client's template folder (overrides the bundled one per file)")
     letter.add_argument("--pdf", action="store_true",
                         help="also make a PDF with LibreOffice, when it is installed")
-    letter.add_argument("--as-of", metavar="DATE", help="date the letter (today)")
+    _add_as_of(letter, "date the letter (today)")
     letter.add_argument("--by", help="who made it, for the History sheet (your user name)")
     letter.add_argument("--no-history", action="store_true",
                         help="do not record the letter in the History sheet")
@@ -577,11 +594,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "payer and per service category, for the requests submitted in "
                     "[--from, --to] (all when omitted). Every metric is defined on the "
                     "Definitions sheet of --format xlsx and in the README.")
-    metrics.add_argument("tracker", type=Path, help="the tracker .xlsx")
-    metrics.add_argument("--from", dest="date_from", metavar="DATE",
-                         help="first submission date (inclusive)")
-    metrics.add_argument("--to", dest="date_to", metavar="DATE",
-                         help="last submission date (inclusive)")
+    _add_tracker(metrics)
+    _add_period(metrics)
     _add_output_options(metrics, [name for name in FORMATS if name != "csv"])
     metrics.set_defaults(handler=cmd_metrics)
 
@@ -591,11 +605,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "missing authorizations, numbers not on the claim, unknown or mismatched "
                     "numbers, dates, codes and units outside the authorization, denied "
                     "authorizations. Exit 1 when anything is found.")
-    audit.add_argument("tracker", type=Path, help="the tracker .xlsx")
+    _add_tracker(audit)
     audit.add_argument("claims", type=Path, help="the claims export (.csv or .xlsx)")
     _add_output_options(audit, FORMATS)
-    audit.add_argument("--as-of", metavar="DATE",
-                       help="date the PA Rules are read for when a claim has none (today)")
+    _add_as_of(audit, "date the PA Rules are read for when a claim has none (today)")
     audit.set_defaults(handler=cmd_audit_claims)
 
     report = commands.add_parser(
@@ -603,11 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the scorecard notebook headless (nbclient) for the dates given and "
                     "save its output as one self-contained HTML file without code, ready to "
                     "send to the client. Refuses to overwrite an existing file.")
-    report.add_argument("tracker", type=Path, help="the tracker .xlsx")
-    report.add_argument("--from", dest="date_from", metavar="DATE",
-                        help="first submission date (inclusive)")
-    report.add_argument("--to", dest="date_to", metavar="DATE",
-                        help="last submission date (inclusive)")
+    _add_tracker(report)
+    _add_period(report)
     report.add_argument("--out", type=Path, required=True, metavar="FILE.html",
                         help="where to write the report")
     report.set_defaults(handler=cmd_report)
