@@ -587,3 +587,19 @@ def test_denials_shown_on_a_later_day_computes_the_board_again(sample_copy: Path
     denials.built_at = denials.built_at - pd.Timedelta(days=1)
     denials.page_shown.box.value = "?"
     assert denials.built_at.normalize() == pd.Timestamp.now().normalize()
+
+
+def test_a_pre_heated_page_whose_tracker_was_unusable_tries_again_when_shown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built in Voila's pool while the tracker was missing, the page shows the problem; the
+    tracker is put back before anyone opens the page: shown, it is the dashboard."""
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    path = tmp_path / "pa_tracker.xlsx"
+    page = today_app(str(path), as_of=AS_OF)
+    assert "pa-unusable" in page.children[0]._dom_classes
+    shutil.copy2(SAMPLE_TRACKER, path)
+    shown = next(child for child in page.children[1].children
+                 if "pa-shown" in child._dom_classes)
+    shown.value = "?"
+    assert "pa-today" in page.children[0]._dom_classes
+    assert len(page.children) == 1

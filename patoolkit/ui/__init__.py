@@ -21,6 +21,7 @@ import ipywidgets as widgets
 
 from .claims_audit import ClaimsAuditDashboard
 from .common import (
+    PageShown,
     TrackerSession,
     broken_page,
     query_value,
@@ -56,6 +57,10 @@ __all__ = [
 ]
 
 
+# set by Voila in the environment of a kernel it pre-heats
+PREHEAT_ENV = "VOILA_PREHEAT"
+
+
 def _session(tracker_path: str | os.PathLike[str] | None) -> TrackerSession | widgets.Widget:
     path = resolve_tracker_path(tracker_path)
     try:
@@ -66,7 +71,29 @@ def _session(tracker_path: str | os.PathLike[str] | None) -> TrackerSession | wi
 
 def _page(tracker_path: str | os.PathLike[str] | None,
           build: Callable[[TrackerSession], widgets.Widget]) -> widgets.Widget:
-    """A dashboard, or a page saying what went wrong and where to fix it: never a cell error."""
+    """A dashboard, or a page saying what went wrong and where to fix it: never a cell error.
+
+    In a pre-heated kernel (Voila's pool) the page is built before anyone asks for it: a
+    tracker unusable then may be fixed by the time the page is opened, so such a page tries
+    again when shown instead of showing the old problem.
+    """
+    page = _built(tracker_path, build)
+    if os.environ.get(PREHEAT_ENV) != "True" or "pa-unusable" not in page._dom_classes:
+        return page
+    where = widgets.HTML()
+    box = widgets.VBox()
+
+    def shown(_: str) -> None:
+        again = _built(tracker_path, build)
+        if "pa-unusable" not in again._dom_classes:
+            box.children = [again]  # the dashboard's own PageShown takes the address's query
+
+    box.children = [page, PageShown(shown, where).widget, where]
+    return box
+
+
+def _built(tracker_path: str | os.PathLike[str] | None,
+           build: Callable[[TrackerSession], widgets.Widget]) -> widgets.Widget:
     session = _session(tracker_path)
     if not isinstance(session, TrackerSession):
         return session
