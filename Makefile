@@ -9,7 +9,7 @@ TRACKER ?=
 $(BIN)/patoolkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebooks]'
 	touch $(BIN)/patoolkit
 
 setup: $(BIN)/patoolkit

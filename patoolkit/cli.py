@@ -478,8 +478,8 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     copies = copy_notebooks(args.folder)
     print(f"Copied {len(copies)} dashboards to {args.folder}: "
           + ", ".join(copy.name for copy in copies))
-    print(f"Adapt them in JupyterLab, then `patoolkit serve TRACKER --notebooks {args.folder}`"
-          " serves them.")
+    print(f"Adapt them in JupyterLab (pip install 'patoolkit[notebooks]'), then `patoolkit "
+          f"serve TRACKER --notebooks {args.folder}` serves them.")
     return EXIT_OK
 
 

@@ -134,3 +134,16 @@ def test_the_installed_wheel_makes_a_letter(installed: Path, tracker: Path) -> N
     assert "PA-2026-00173" in text
     assert "PT 8 weeks failed" in text
     assert "Recorded 1 letter(s) in the History sheet" in printed
+
+
+def test_the_wheel_requires_only_what_runtime_needs() -> None:
+    """Test tools and JupyterLab are extras: a practice's install gets neither."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0].lower()
+             for requirement in project["dependencies"]}
+    assert names & {"pytest", "nbval", "hypothesis", "playwright", "ruff", "mypy",
+                    "jupyterlab", "setuptools"} == set()
+    assert {"voila", "ipykernel", "filelock"} <= names, "what the dashboards and writes need"
+    assert "jupyterlab>=4" in project["optional-dependencies"]["notebooks"]
