@@ -72,3 +72,12 @@ def test_the_command_line_keeps_exit_2_and_the_message(
     error = capsys.readouterr().err
     assert f"{tmp_path / 'none.csv'}: no such file." in error
     assert "Traceback" not in error
+
+
+def test_all_is_exactly_what_the_package_exports() -> None:
+    """An equality, as httpx tests it: nothing public left out of __all__, nothing listed that
+    is not there (names loaded on first use count as exported)."""
+    public = {name for name in dir(patoolkit) if not name.startswith("_")
+              and not inspect.ismodule(getattr(patoolkit, name))} - {"annotations"}
+    exported = public | set(patoolkit._LAZY) | {"__version__"}
+    assert sorted(patoolkit.__all__) == sorted(exported)
