@@ -105,8 +105,13 @@ def _writer_lock(path: Path) -> Iterator[None]:
     refuse_read_only(path)  # before the lock file is made
     real = real_path(path)
     # filelock: flock on POSIX, msvcrt's byte lock on Windows; waits as long as it takes
-    lock = FileLock(real.with_name(f".~patoolkit.{real.name}.lock"))
+    lock_path = real.with_name(f".~patoolkit.{real.name}.lock")
+    lock = FileLock(lock_path)
     try:
+        # made here first: filelock takes a failure to make it (a full disk) for a lock held
+        # by someone else and waits, where the person must be told
+        with lock_path.open("a"):
+            pass
         lock.acquire()
     except OSError as error:
         raise TrackerWriteError(f"{path}: {describe(error, real.parent)} Nothing was "

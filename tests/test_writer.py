@@ -598,17 +598,23 @@ def test_a_large_batch_fills_formatted_rows_then_adds_rows_below_them(
     reopened = openpyxl.load_workbook(small_tracker)["Requests"]
     assert reopened.cell(last + 1, 2).fill.fgColor.rgb.endswith("FFFF00")  # kept in place
     assert reopened.max_row == last + 2_500
-    history = openpyxl.load_workbook(small_tracker, read_only=True)["History"]
-    recorded = [row[1] for row in history.iter_rows(min_row=2, values_only=True)]
+    recorded = _history_ids(small_tracker)
     # a History row per field set (patient, payer, notes), request by request, in order
     assert recorded[-7_500:] == [request_id for request_id in made for _ in range(3)]
 
 
 # -- History grows without its rows being inflated again ------------------------------------
 
+def _history_rows(path: Path) -> list[tuple[object, ...]]:
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return list(book["History"].iter_rows(min_row=2, values_only=True))
+    finally:
+        book.close()  # a read-only workbook keeps its file open until closed
+
+
 def _history_ids(path: Path) -> list[object]:
-    sheet = openpyxl.load_workbook(path, read_only=True)["History"]
-    return [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    return [row[1] for row in _history_rows(path)]
 
 
 def _history_extra(path: Path) -> bytes:
@@ -644,9 +650,7 @@ def test_history_is_appended_in_segments_that_every_reader_reads_whole(
     assert after[:len(before)] == before
     assert after[len(before):len(before) + 5] == ["PA-2026-00003"] * 5
     assert len(after) == len(before) + 5 + 300
-    history = openpyxl.load_workbook(small_tracker, read_only=True)["History"]
-    owners = [row[4] for row in history.iter_rows(min_row=2, values_only=True)
-              if row[2] == "owner"]
+    owners = [row[4] for row in _history_rows(small_tracker) if row[2] == "owner"]
     assert owners[-5:] == [f"Owner {n}" for n in range(5)]
     assert load_tracker(small_tracker).requests["patient_id"].iloc[-1] == "S299"
 
