@@ -381,13 +381,25 @@ class TrackerSession:
             str(request_id).strip().upper()
         if int(mask.sum()) != 1:
             return False
+        # typed as load_tracker types them, the changed columns only (typing a whole row
+        # of the sheet costs about 0.1 s); the writer has checked them already
+        from ..schema import REQUESTS
+        from ..validation import Collector, convert_column
+
+        found = Collector("Requests", {})
+        lists = dict(self.tracker.lists)
         try:
-            typed = typed_frame("Requests", [{name: new for name, _, new in changes}],
-                                self.tracker.lists)
-            for name, _, _ in changes:
-                frame.loc[mask, name] = typed[name].iloc[0]
+            typed = {}
+            for name, _, new in changes:
+                raw = pd.Series([new], index=[2], dtype=object)
+                typed[name] = convert_column(REQUESTS.column(name), raw.where(raw.notna(), None),
+                                             lists, found).iloc[0]
         except (ValueError, TypeError, KeyError):
             return False
+        if any(problem.severity == "error" for problem in found.problems):
+            return False
+        for name, value in typed.items():
+            frame.loc[mask, name] = value
         history = self.tracker.frames.get("History")
         if history is not None:
             from ..writer import history_values
