@@ -46,29 +46,6 @@ def test_every_module_imports_without_fcntl() -> None:
     assert done.stdout.strip() == "", f"modules that need fcntl:\n{done.stdout}"
 
 
-def test_the_writer_locks_without_fcntl(tmp_path: Path) -> None:
-    """Not only imports: a write takes and releases its lock with fcntl gone."""
-    from conftest import SAMPLE_TRACKER
-
-    tracker = tmp_path / "pa_tracker.xlsx"
-    tracker.write_bytes(SAMPLE_TRACKER.read_bytes())
-    script = textwrap.dedent(f"""
-        import sys
-        sys.modules["fcntl"] = None
-        from patoolkit import load_tracker
-        from patoolkit.writer import update_request
-        tracker = load_tracker({str(tracker)!r})
-        request_id = str(tracker.requests["request_id"].iloc[0])
-        update_request({str(tracker)!r}, request_id, {{"notes": "checked without fcntl"}},
-                       by="test")
-        print(load_tracker({str(tracker)!r}).requests["notes"].iloc[0])
-    """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    assert "checked without fcntl" in done.stdout
-
-
 def test_no_module_imports_a_posix_only_module() -> None:
     """Also those imported inside a function, which importing the module does not reach."""
     found = []
