@@ -108,10 +108,14 @@ def _writer_lock(path: Path) -> Iterator[None]:
     lock_path = real.with_name(f".~patoolkit.{real.name}.lock")
     lock = FileLock(lock_path)
     try:
-        # made here first: filelock takes a failure to make it (a full disk) for a lock held
-        # by someone else and waits, where the person must be told
-        with lock_path.open("a"):
+        # filelock takes a failure to make its file (a full disk) for a lock held by someone
+        # else and waits, where the person must be told: a file of our own is made (and let
+        # go) first to find out. Not the lock file itself: where filelock falls back to its
+        # soft lock (no flock), an existing lock file means "held" and it would wait forever.
+        probe = lock_path.with_name(lock_path.name + ".probe")
+        with probe.open("a"):
             pass
+        probe.unlink(missing_ok=True)
         lock.acquire()
     except OSError as error:
         raise TrackerWriteError(f"{path}: {describe(error, real.parent)} Nothing was "

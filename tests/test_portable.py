@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import patoolkit
 
 PACKAGE = Path(patoolkit.__file__).parent
@@ -56,3 +58,24 @@ def test_no_module_imports_a_posix_only_module() -> None:
             found += [f"{path.relative_to(PACKAGE)}:{node.lineno} imports {name}"
                       for name in names if name.split(".")[0] in POSIX_ONLY]
     assert found == []
+
+
+def test_a_save_under_filelocks_soft_lock_does_not_wait_for_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where flock is missing (some network shares) filelock falls back to a soft lock: an
+    existing lock file means 'held'. The writer must not leave one behind before taking
+    the lock, or every save would wait for ever."""
+    import shutil
+
+    from filelock import SoftFileLock
+
+    from patoolkit import load_tracker, update_request, writer
+
+    tracker = tmp_path / "tracker.xlsx"
+    shutil.copy2(Path(__file__).resolve().parents[1] / "sample_data" / "pa_tracker.xlsx",
+                 tracker)
+    monkeypatch.setattr(writer, "FileLock", lambda path: SoftFileLock(path, timeout=20))
+    request_id = str(load_tracker(tracker).requests["request_id"].iloc[0])
+    update_request(tracker, request_id, {"owner": "Soft"}, by="t")
+    update_request(tracker, request_id, {"owner": "Soft again"}, by="t")  # released, again
+    assert load_tracker(tracker).requests["owner"].iloc[0] == "Soft again"
