@@ -486,6 +486,11 @@ def splice_worklist(actions: pd.DataFrame, fresh: pd.DataFrame, rows: Sequence[i
         return kept.reset_index(drop=True)
     joined = pd.concat([kept, fresh[actions.columns]], ignore_index=True) if len(kept) \
         else fresh[actions.columns].reset_index(drop=True)
+    # a few fresh rows can type a column differently from the many (a text column all blank
+    # in them is object, not text): as a full recompute would, the many decide
+    for name in joined.columns:
+        if joined[name].dtype != actions[name].dtype:
+            joined[name] = joined[name].astype(actions[name].dtype)
     return order_worklist(joined, now)
 
 
