@@ -83,7 +83,7 @@ if TYPE_CHECKING:
     from .tracker import Tracker
 
 # docxtpl opens a file by name; pip always installs a wheel unpacked, so this is a folder
-BUNDLED_TEMPLATES = Path(str(resources.files("patoolkit") / "data" / "letters"))
+BUNDLED_TEMPLATES = Path(str(resources.files("patoolkit") / "data" / "templates" / "letters"))
 FIELDS_FILE = "fields.toml"
 TEMPLATES_SETTING = "letter_templates_folder"
 LETTERS_SETTING = "letters_folder"

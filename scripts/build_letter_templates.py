@@ -1,4 +1,4 @@
-"""Write the bundled Word letter templates in patoolkit/data/letters/ (developers only).
+"""Write the bundled Word letter templates in patoolkit/data/templates/letters/ (developers only).
 
 The .docx files are the source consultants edit in Word or LibreOffice; this
 script only makes the first version of each, so the six letters share one
@@ -21,7 +21,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt, RGBColor
 
-FOLDER = Path(__file__).resolve().parents[1] / "patoolkit" / "data" / "letters"
+FOLDER = Path(__file__).resolve().parents[1] / "patoolkit" / "data" / "templates" / "letters"
 FONT = "Arial"
 
 
