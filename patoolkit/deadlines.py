@@ -856,12 +856,8 @@ def deadlines_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = 
     frames = tracker.frames
     requests = frames["Requests"]
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
-    calendar = BusinessCalendar.for_dates(
-        [requests["submitted_at"], requests["scheduled_service_date"],
-         requests["decision_date"], requests["appeal_decision_date"], now],
-        frames["Closures"]["date"])
     return compute_deadlines(requests, frames["Payers"], tracker.settings,
-                             calendar, now, tracker.lists.get("drug_category",
+                             tracker.calendar(now), now, tracker.lists.get("drug_category",
                                                               LISTS["drug_category"]))
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from .calendars import BusinessCalendar
 from .errors import Problem, UnusableTrackerError
 from .extents import SheetFindings, guard_extents
 from .schema import (
@@ -41,6 +42,9 @@ from .validation import Collector, check_requests, convert_sheet
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 HEADER_SEARCH_ROWS = 20
+# the request dates whose years Tracker.calendar covers
+CALENDAR_DATES = ("submitted_at", "scheduled_service_date", "decision_date", "p2p_date",
+                  "appeal_submitted_date", "appeal_decision_date")
 
 
 @dataclass
@@ -63,6 +67,21 @@ class Tracker:
 
     def frame(self, sheet: str) -> pd.DataFrame:
         return self.frames[sheet]
+
+    def calendar(self, as_of: object = None) -> BusinessCalendar:
+        """The practice's business days: weekdays less federal holidays and the Closures sheet.
+
+        Every deadline, worklist count and page uses this one calendar. Its holiday years
+        cover every date a request carries and as_of (today when None), so a count never
+        runs off the calendar's end.
+        """
+        requests = self.requests
+        now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now()
+        dated = [requests[name] for name in CALENDAR_DATES if name in requests.columns]
+        closures = self.frames.get("Closures")
+        return BusinessCalendar.for_dates(
+            [*dated, now], closures["date"] if closures is not None and "date" in closures
+            else ())
 
     @property
     def errors(self) -> list[Problem]:

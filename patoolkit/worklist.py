@@ -444,12 +444,8 @@ def _missing_documents(requests: pd.DataFrame, criteria: pd.DataFrame) -> pd.Ser
 
 
 def worklist_calendar(tracker: Tracker, now: pd.Timestamp) -> BusinessCalendar:
-    """The business calendar worklist_for counts with: years of every request's dates."""
-    requests = tracker.frames["Requests"]
-    return BusinessCalendar.for_dates(
-        [requests["submitted_at"], requests["scheduled_service_date"],
-         requests["decision_date"], requests["p2p_date"], now],
-        tracker.frames["Closures"]["date"])
+    """The business calendar worklist_for counts with: the tracker's one (Tracker.calendar)."""
+    return tracker.calendar(now)
 
 
 def worklist_for_requests(tracker: Tracker, rows: Sequence[int],

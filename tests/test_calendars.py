@@ -67,3 +67,50 @@ def test_pandas_holidays_agree_with_the_holidays_package() -> None:
     theirs = {day for day in holidays.US(years=years, observed=True) if day.weekday() < 5}
     ours = set(federal_holidays(years))
     assert {d for d in ours if d.year in years} == {d for d in theirs if d.year in years}
+
+
+def test_the_tracker_calendar_has_its_closures_and_every_requests_years(tmp_path) -> None:
+    from conftest import SAMPLE_TRACKER
+    from patoolkit import load_tracker
+
+    tracker = load_tracker(SAMPLE_TRACKER)
+    closures = tracker.frames["Closures"]["date"].dropna()
+    assert len(closures), "the sample has closures to count"
+    calendar = tracker.calendar("2026-12-01")
+    weekday_closures = closures[closures.dt.day_of_week < 5]
+    assert not calendar.is_business_day(weekday_closures).any()
+    assert calendar.federal_only().is_business_day(weekday_closures).all()
+    requests = tracker.requests
+    requests.loc[requests.index[0], "scheduled_service_date"] = pd.Timestamp("2033-03-01")
+    assert tracker.calendar("2026-12-01").last_year >= 2033
+
+
+def test_every_page_counts_with_the_tracker_calendar(tmp_path, monkeypatch) -> None:
+    """Today, New request, Set-up and Denials all ask Tracker.calendar (so all see Closures)."""
+    import shutil
+
+    from conftest import SAMPLE_TRACKER
+    from patoolkit import ui
+    from patoolkit.tracker import Tracker
+
+    path = tmp_path / "pa_tracker.xlsx"
+    shutil.copy2(SAMPLE_TRACKER, path)
+    asked: list[str] = []
+    real = Tracker.calendar
+
+    def spy(self: Tracker, as_of: object = None) -> BusinessCalendar:
+        asked.append(page)
+        return real(self, as_of)
+
+    monkeypatch.setattr(Tracker, "calendar", spy)
+    for page, build in [("today", lambda: ui.today_app(str(path), as_of="2026-12-01 09:00")),
+                        ("denials", lambda: ui.denials_app(str(path), as_of="2026-12-01 09:00")),
+                        ("setup", lambda: ui.setup_app(str(path)))]:
+        build()
+        assert page in asked, f"the {page} page counts business days without Tracker.calendar"
+    page = "intake"
+    form = ui.IntakeForm(ui.TrackerSession(path), today=dt.date(2026, 12, 1))
+    form.inputs["payer"].value = "Summit Health Plan"
+    form.inputs["plan_type"].value = "Commercial"
+    assert "decision is due" in form.checks.value
+    assert "intake" in asked, "New request projects the decision without Tracker.calendar"

@@ -220,7 +220,7 @@ class IntakeForm:
                     "urgency": values["urgency"], "submitted_at": when,
                     "scheduled_service_date": service}], tracker.lists)
                 due = compute_deadlines(request, tracker.frames["Payers"], tracker.settings,
-                                        as_of=when).iloc[0]
+                                        tracker.calendar(when), as_of=when).iloc[0]
                 if pd.isna(due["decision_due"]):
                     lines.append(("warn", f"Decision due: {due['basis_decision_due']}"))
                 else:

@@ -56,7 +56,8 @@ def payer_rules_table(tracker: Tracker, on: dt.date | None = None) -> pd.DataFra
     if not examples:
         return pd.DataFrame(columns=["Payer", "Plan type", *(h for h, _, _ in PAYER_COLUMNS)])
     found = compute_deadlines(typed_frame("Requests", examples, tracker.lists),
-                              tracker.frames["Payers"], tracker.settings, as_of=day)
+                              tracker.frames["Payers"], tracker.settings,
+                              tracker.calendar(day), as_of=day)
     width = len(PAYER_COLUMNS)
     rows = []
     for n, (payer, plan) in enumerate(zip(payers["payer"], payers["plan_type"], strict=True)):
