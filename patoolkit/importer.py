@@ -20,6 +20,9 @@
    request ID, decision or auth number is imported and its gaps listed.
 5. import_into: the new rows through the safe writer in one save.
 
+read_source, plan_import and import_into take an optional `progress(done, total, stage)`
+(Progress), for a page's progress bar: called a few times per stage, never per row.
+
 Nothing is lost: every source row is imported, found present, or listed with
 the reason, and the source file and row number go with each imported request.
 """
@@ -83,6 +86,14 @@ class Source:
     warnings: list[str] = field(default_factory=list)  # about the whole file (its encoding)
 
 
+Progress = Callable[[int, int, str], None]
+"""progress(done, total, stage): `done` of `total` rows, `stage` in words. read_source
+calls it once its rows are read ("read"); plan_import before and after checking them
+("checking", "checked"); import_into before writing ("writing"), as each chunk of rows is
+made into the workbook's XML ("writing", done growing), and once the file is saved
+("saved", done == total). Within a call, done never goes down and ends at total."""
+
+
 VALUE_LIKE = re.compile(r"[-+$(]?\d[\d,./: ()-]*(?:am|pm|AM|PM)?")  # amounts, dates, numbers
 
 
@@ -111,8 +122,8 @@ def _header_index(rows: list[list[object]]) -> int:
     return best
 
 
-def read_source(path: Path | str, sheet: str | None = None, data: bytes | None = None
-                ) -> Source:
+def read_source(path: Path | str, sheet: str | None = None, data: bytes | None = None,
+                progress: Progress | None = None) -> Source:
     """The source's header and rows; raises UnusableSourceError with what to do."""
     path = Path(path)
     if data is None:
@@ -183,6 +194,8 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
     _share_repeated(cells)
     frame = pd.DataFrame(cells, columns=headers, dtype=object, copy=False)
     frame.index = pd.Index(numbers, dtype="int64")
+    if progress is not None:
+        progress(len(frame), len(frame), "read")
     return Source(path, sheet_name, index + 1, headers, frame, warnings)
 
 
@@ -836,7 +849,8 @@ class ImportPlan:
         return "\n".join(lines)
 
 
-def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> ImportPlan:
+def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker,
+                progress: Progress | None = None) -> ImportPlan:
     """Each source row new, already in the tracker, or skipped with the reason.
 
     A row is already there when the tracker has its request ID, its auth number for the
@@ -845,6 +859,9 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> Imp
     ID, a decision or an auth number is imported even without a patient, payer or codes,
     and the report lists the gaps.
     """
+    total = len(source.rows)
+    if progress is not None:
+        progress(0, total, "checking")
     transformed = transform(source, mapping, tracker.lists)
     values = transformed.values
     in_tracker, in_file = _Known(), _Known()
@@ -887,6 +904,8 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker) -> Imp
                                 f"{'it' if len(missing) == 1 else 'them'} in on the "
                                 "Requests sheet"))
     warnings.sort(key=lambda note: note.row)
+    if progress is not None:
+        progress(total, total, "checked")
     return ImportPlan(source, mapping, transformed, new_rows, present, skipped, warnings)
 
 
@@ -898,14 +917,20 @@ def _plain(value: object) -> object:
     return value
 
 
-def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import") -> list[str]:
+def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import",
+                progress: Progress | None = None) -> list[str]:
     """Write the plan's new rows through the safe writer in one save; their request IDs.
 
     The rows go to the writer column by column, and the analyst's columns a chunk at a
-    time (writer.NewRequests): a 300,000-row import is not held as 300,000 mappings."""
+    time (writer.NewRequests): a 300,000-row import is not held as 300,000 mappings.
+    progress hears of each chunk as the writer asks for it (see Progress)."""
     from .writer import NewRequests, append_requests
 
+    total = len(plan.new_rows)
+    report = progress or (lambda done, total, stage: None)
+    report(0, total, "writing")
     if not plan.new_rows:
+        report(0, 0, "saved")
         return []
     values, extras = plan.transformed.values, plan.transformed.extras
     if not values.index.equals(pd.Index(plan.new_rows)):  # some rows are not new: a copy
@@ -917,7 +942,13 @@ def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import") -> list[
               if (extras[title].notna() & extras[title].astype(str).str.strip().ne("")).any()]
     extras = extras[filled]
 
+    written = 0  # the rows made so far, counted from the first without a gap
+
     def extra_values(start: int, stop: int) -> dict[str, list[object]]:
+        nonlocal written
+        if start <= written < stop:  # the next chunk (the writer's samples of a few rows
+            written = stop           # at the far end, to check them, do not count)
+            report(written, total, "writing")
         chunk = {str(title): [value if type(value) is str else _plain(value)
                               for value in extras[title].iloc[start:stop].tolist()]
                  for title in extras.columns}
@@ -930,7 +961,9 @@ def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import") -> list[
                         extra_values,
                         [f"{plan.source.path.name} row {row}" for row in source_rows],
                         typed=True)  # transform typed them as the tracker reader does
-    return append_requests(tracker.path, batch, by, codes_as_typed=True).request_ids
+    request_ids = append_requests(tracker.path, batch, by, codes_as_typed=True).request_ids
+    report(total, total, "saved")
+    return request_ids
 
 
 def preview(plan: ImportPlan, rows: int = 5) -> pd.DataFrame:

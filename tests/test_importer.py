@@ -1016,3 +1016,43 @@ def test_the_wizard_asks_for_a_mapping_when_a_file_has_too_many_columns(
     assert "more than the 200" in wizard.feedback.value
     assert wizard.mapping_box.children == ()
     assert wizard.import_button.disabled
+
+
+def test_progress_is_told_each_stage_and_each_chunk_written(tmp_path: Path,
+                                                            tracker: Path) -> None:
+    """A page's progress bar hears of the read, the check and the write a chunk at a time
+    (the writer makes 2,000 rows at once: 4,500 rows are three chunks), done never going
+    down and ending at the total; not once per row."""
+    rows = [["Patient", "Payer", "CPT", "Submitted"]] + [
+        [f"Patient{number:05d}, Test", "Summit Health Plan", "97110", "11/02/2026"]
+        for number in range(4_500)]
+    path = csv_file(tmp_path / "big.csv", rows)
+    calls: list[tuple[int, int, str]] = []
+
+    def heard(done: int, total: int, stage: str) -> None:
+        calls.append((done, total, stage))
+
+    source = read_source(path, progress=heard)
+    plan = plan_import(source, propose_mapping(source), load_tracker(tracker), progress=heard)
+    assert calls == [(4_500, 4_500, "read"), (0, 4_500, "checking"), (4_500, 4_500, "checked")]
+    calls.clear()
+    ids = import_into(plan, load_tracker(tracker), progress=heard)
+    assert len(ids) == 4_500
+    assert calls[0] == (0, 4_500, "writing")
+    assert calls[-1] == (4_500, 4_500, "saved")
+    writing = [done for done, _, stage in calls if stage == "writing"]
+    assert writing == sorted(writing)
+    assert len(set(writing)) >= 4  # 0, then each of the three chunks
+    assert {total for _, total, _ in calls} == {4_500}
+    assert len(calls) < 20
+
+
+def test_progress_of_an_import_with_nothing_new_still_ends(tmp_path: Path,
+                                                          tracker: Path) -> None:
+    path = csv_file(tmp_path / "log.csv", PENDING_AND_DECIDED)
+    import_file(path, tracker)
+    plan = plan_for(path, tracker)
+    calls: list[tuple[int, int, str]] = []
+    assert import_into(plan, load_tracker(tracker),
+                       progress=lambda *call: calls.append(call)) == []
+    assert calls == [(0, 0, "writing"), (0, 0, "saved")]
