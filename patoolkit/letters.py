@@ -64,9 +64,9 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 from jinja2.utils import missing as missing_value
 
-from . import statuses
-from .deadlines import DEADLINES, deadlines_for
-from .errors import (
+from patoolkit import statuses
+from patoolkit.deadlines import DEADLINES, deadlines_for
+from patoolkit.errors import (
     BrokenTemplateError,
     LetterError,
     LetterNotApplicableError,
@@ -74,13 +74,13 @@ from .errors import (
     RequestNotFoundError,
     TemplateProblemError,
 )
-from .files import create_new_file
-from .rules import documentation_checklist
-from .schema import REQUESTS, SHEETS, is_blank
-from .timeframes import GOOD_CAUSE
+from patoolkit.files import create_new_file
+from patoolkit.rules import documentation_checklist
+from patoolkit.schema import REQUESTS, SHEETS, is_blank
+from patoolkit.timeframes import GOOD_CAUSE
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from patoolkit.tracker import Tracker
 
 # docxtpl opens a file by name; pip always installs a wheel unpacked, so this is a folder
 BUNDLED_TEMPLATES = Path(str(resources.files("patoolkit") / "data" / "templates" / "letters"))
@@ -166,7 +166,7 @@ class LettersNotRecordedError(PAToolkitError):
     @property
     def reason(self) -> str:
         """Why the History write failed, in words that fit after 'because'."""
-        from .errors import TrackerConflictError, TrackerLockedError
+        from patoolkit.errors import TrackerConflictError, TrackerLockedError
 
         cause = self.cause
         if isinstance(cause, TrackerLockedError):
@@ -1651,7 +1651,7 @@ class LetterMaker:
         plan = self.plan_batch(request_ids, kind, supplied, supplied_for, batch)
         result = BatchResult()
         if record and request_ids:
-            from .writer import check_writable
+            from patoolkit.writer import check_writable
 
             # a tracker open in Excel, or saved by someone since it was read, would refuse
             # the History write: say so before any letter is made, not after
@@ -1680,7 +1680,7 @@ class LetterMaker:
             if progress is not None:
                 progress(number, len(request_ids))
         if record and result.made:  # first: a letter on disk is a letter in History
-            from .writer import record_history
+            from patoolkit.writer import record_history
 
             try:
                 record_history(self.tracker.path,
