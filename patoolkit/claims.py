@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import statuses
-from .errors import Problem, UnusableClaimsError, reading
+from .errors import Problem, UnusableClaimsError
 from .rules import requirements_for
 from .schema import CLAIMS
-from .textsource import read_text_rows
+from .sources import read_file, read_rows
 from .validation import Collector, convert_sheet
 
 if TYPE_CHECKING:
@@ -78,23 +78,6 @@ FINDING_ORDER = {code: position for position, code in enumerate(FINDINGS)}
 
 # --- reading a claims export ------------------------------------------------------------
 
-def _csv_rows(path: Path, data: bytes) -> list[list[object]]:
-    return read_text_rows(data, str(path)).rows
-
-
-def _xlsx_rows(path: Path, data: bytes) -> tuple[list[list[object]], str]:
-    from .schema import normalize_header
-    from .tracker import open_workbook, sheet_rows
-
-    book = open_workbook(path, data)
-    names = list(book.sheet_names)
-    name = next((n for n in names if normalize_header(n) == "claims"), names[0] if names
-                else None)
-    if name is None:
-        raise UnusableClaimsError(f"{path}: the workbook has no sheets.")
-    return sheet_rows(book, name, path), name
-
-
 @dataclass
 class ClaimsFile:
     path: Path
@@ -105,29 +88,19 @@ class ClaimsFile:
 def read_claims(path: Path | str, name: str | None = None) -> ClaimsFile:
     """A claims export as a typed frame; a missing required column is UnusableClaimsError."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UnusableClaimsError(f"{path}: no such file.") from None
-    except OSError as error:
-        raise UnusableClaimsError(f"{path}: cannot be read ({error.strerror}).") from None
-    return claims_from_bytes(data, name or path.name, path)
+    return claims_from_bytes(read_file(path, UnusableClaimsError), name or path.name, path)
 
 
 def claims_from_bytes(data: bytes, name: str, path: Path | None = None) -> ClaimsFile:
-    """read_claims for bytes (an upload in the dashboard); name gives the kind (.csv/.xlsx)."""
+    """read_claims for bytes (an upload in the dashboard); name gives the kind (.csv/.xlsx).
+
+    A workbook's sheet named Claims is read, else its first sheet (sources.read_rows)."""
     from .tracker import find_header, raw_frame
 
     where = path or Path(name)
-    suffix = Path(name).suffix.lower()
-    with reading(UnusableClaimsError):  # the CSV and workbook readers' words, as claims
-        if suffix == ".csv" or (suffix not in (".xlsx", ".xlsm")
-                                and not data.startswith(b"PK")):
-            rows, sheet = _csv_rows(where, data), where.name
-        elif suffix in (".xlsx", ".xlsm") or data.startswith(b"PK"):
-            rows, sheet = _xlsx_rows(where, data)
-        else:  # pragma: no cover - the branches above cover every case
-            raise UnusableClaimsError(f"{where}: export the claims as .csv or .xlsx.")
+    found_rows = read_rows(data, name, where, prefer_sheet="Claims", error=UnusableClaimsError,
+                           nothing_to="audit")
+    rows, sheet = found_rows.rows, found_rows.sheet
     header = find_header(CLAIMS, rows)
     missing = [column for column in CLAIMS.columns
                if column.required and column.name not in header.positions]
@@ -152,7 +125,10 @@ def claims_from_bytes(data: bytes, name: str, path: Path | None = None) -> Claim
         found.add(claims.index[unnamed], "claim_id",
                   "is empty; the audit names the line by its row, e.g. '(row 12)'; fill in the "
                   "claim number in the export", severity="warning")
-    claims_file = ClaimsFile(where, claims, found.problems)
+    # the file's own warnings (lines read as Windows-1252, cells set aside) come first
+    about_file = [Problem(sheet, None, None, warning.removeprefix(f"{where}: "),
+                          severity="warning") for warning in found_rows.warnings]
+    claims_file = ClaimsFile(where, claims, [*about_file, *found.problems])
     check_claims_file(claims_file)
     return claims_file
 

@@ -43,15 +43,10 @@ import numpy as np
 import pandas as pd
 
 from .codes import CODE_PARTS, looks_like_service_code, procedure_code_problem
-from .errors import (
-    ImportProblemError,
-    UnusableFileError,
-    UnusableSourceError,
-    reading,
-)
+from .errors import ImportProblemError, UnusableSourceError
 from .intake import patient_key
 from .schema import LISTS, REQUESTS, normalize_header
-from .textsource import read_text_rows
+from .sources import read_file, read_rows
 from .validation import Collector, check_requests, convert_column
 
 if TYPE_CHECKING:
@@ -127,46 +122,13 @@ def read_source(path: Path | str, sheet: str | None = None, data: bytes | None =
     """The source's header and rows; raises UnusableSourceError with what to do."""
     path = Path(path)
     if data is None:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise UnusableSourceError(f"{path}: no such file.") from None
-    suffix = path.suffix.lower()
-    warnings: list[str] = []
-    from_text = suffix == ".csv" or (suffix not in (".xlsx", ".xlsm", ".xls") and not
-                                     data.startswith((b"PK", b"\xd0\xcf")))
-    if from_text:
-        with reading(UnusableSourceError):
-            text = read_text_rows(data, str(path))  # its cells have one kind of line break
-        rows, sheet_name, warnings = text.rows, path.name, text.warnings
-        del text
-    else:
-        from python_calamine import CalamineWorkbook
-
-        try:
-            import io
-
-            if data.startswith(b"PK"):  # a stray far cell must not decide memory (extents.py)
-                from .extents import guard_extents
-
-                data, _ = guard_extents(path, data, lambda name: True)
-            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        except UnusableFileError as error:  # a stray far cell, a table too large
-            raise UnusableSourceError(str(error)) from None
-        except Exception as error:
-            raise UnusableSourceError(f"{path}: cannot be read as a spreadsheet "
-                                       f"({type(error).__name__}); save it as .xlsx or "
-                                       ".csv.") from None
-        names = list(book.sheet_names)
-        if sheet is not None and sheet not in names:
-            raise UnusableSourceError(f"{path}: no sheet '{sheet}' (sheets: "
-                                       + ", ".join(names) + ").")
-        sheet_name = sheet or names[0]
-        rows = [list(row) for row in
-                book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)]
+        data = read_file(path, UnusableSourceError)
+    found = read_rows(data, str(path), path, sheet=sheet, error=UnusableSourceError,
+                      nothing_to="import")
     del data  # the file's bytes, once read into rows
-    if not rows:
-        raise UnusableSourceError(f"{path}: is empty; nothing to import.")
+    rows, sheet_name, warnings, from_text = (found.rows, found.sheet, found.warnings,
+                                             found.from_text)
+    del found
     index = _header_index(rows)
     width = max(len(row) for row in rows)
     headers = [str(cell).strip() if cell is not None and str(cell).strip() else

@@ -233,3 +233,54 @@ def test_cli_formats_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "1 claims: 1 clean" in capsys.readouterr().out
     assert main(["audit-claims", tracker, str(tmp_path / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_mixed_encoding_export_warns_in_the_audits_problems(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A line a billing system wrote as Windows-1252 in a UTF-8 file is read right, and the
+    audit says so (it was dropped before): in the problems, on the command line and on the
+    dashboard, naming the line and never the value."""
+    header = "Claim ID,Patient ID,Payer,DOS,CPT,Units,Auth Number\r\n"
+    path = tmp_path / "claims.csv"
+    path.write_bytes(header.encode() + "C1,P1,Salud Peña,2026-10-01,99213,1,\r\n".encode()
+                     + "C2,P2,Salud Peña,2026-10-02,99213,1,\r\n".encode("cp1252"))
+    found = read_claims(path)
+    assert found.claims["payer"].tolist() == ["Salud Peña"] * 2
+    [warning] = found.problems
+    assert (warning.sheet, warning.row, warning.severity) == ("claims.csv", None, "warning")
+    assert str(warning).startswith("claims.csv: line 3 is not UTF-8 like the rest of the file")
+    assert "Peña" not in warning.message
+    assert main(["audit-claims", str(SAMPLE / "pa_tracker.xlsx"), str(path)]) in (0, 1)
+    assert "line 3 is not UTF-8" in capsys.readouterr().err
+
+    from patoolkit.ui import ClaimsAuditDashboard, TrackerSession
+
+    tracker = tmp_path / "tracker.xlsx"
+    tracker.write_bytes((SAMPLE / "pa_tracker.xlsx").read_bytes())
+    dashboard = ClaimsAuditDashboard(TrackerSession(tracker))
+    dashboard.audit_bytes(path.read_bytes(), "claims.csv")
+    assert "line 3 is not UTF-8 like the rest of the file" in dashboard.feedback.value
+    assert "pa-warn" in dashboard.feedback.value
+
+
+def test_a_claims_workbook_is_read_from_its_claims_sheet(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    notes = book.active
+    assert notes is not None
+    notes.title = "Read me"
+    notes.append(["Exported from the billing system"])
+    sheet = book.create_sheet("CLAIMS")
+    sheet.append(["Claim ID", "Patient ID", "Payer", "DOS", "CPT", "Units", "Auth Number"])
+    sheet.append(["C1", "P1", "Summit Health Plan", "2026-10-01", "99213", 1, None])
+    path = tmp_path / "claims.xlsm"
+    book.save(path)
+    found = read_claims(path)
+    assert found.claims["claim_id"].tolist() == ["C1"]
+    assert found.problems == []
+
+
+def test_an_empty_claims_file_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_bytes(b"")
+    with pytest.raises(UnusableClaimsError, match=r"claims\.csv: is empty; nothing to audit"):
+        read_claims(path)

@@ -98,11 +98,16 @@ class ClaimsAuditDashboard:
         table = findings_table(self.findings, claims)
         counts = summary(self.findings, claims)
         problems = self.claims_file.problems
-        errors = [problem for problem in problems if problem.severity == "error"]
-        warnings = [problem for problem in problems if problem.severity != "error"]
-        note = (f" {len(errors)} cell(s) could not be read, e.g. {errors[0]}." if errors
-                else "") + (f" {len(warnings)} warning(s), e.g. {warnings[0]}." if warnings
-                            else "")
+        # about the whole file (lines read as Windows-1252): said in full, each one
+        about_file = [problem for problem in problems if problem.row is None]
+        errors = [problem for problem in problems
+                  if problem.row is not None and problem.severity == "error"]
+        warnings = [problem for problem in problems
+                    if problem.row is not None and problem.severity != "error"]
+        note = "".join(f" {problem}" for problem in about_file) + (
+            f" {len(errors)} cell(s) could not be read, e.g. {errors[0]}." if errors
+            else "") + (f" {len(warnings)} warning(s), e.g. {warnings[0]}." if warnings
+                        else "")
         set_message(self.feedback, f"Audited {name}: {counts['claims']} claims.{note}",
                     "warn" if problems else "ok")
         self.summary.value = (
