@@ -329,12 +329,12 @@ def test_a_full_disk_at_the_history_write_still_names_the_letters(
 
 def test_a_pdf_failure_keeps_the_letters_and_their_history(
         letters_tracker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import patoolkit.letters
+    import patoolkit.letters.maker
 
     def office_hangs(paths: object, timeout: float = 300) -> list[Path]:
         raise subprocess.TimeoutExpired("soffice", timeout)
 
-    monkeypatch.setattr(patoolkit.letters, "to_pdf", office_hangs)
+    monkeypatch.setattr(patoolkit.letters.maker, "to_pdf", office_hangs)  # where make reads it
     result = maker_for(letters_tracker).make(["LT-P2P"], "p2p", SUPPLIED["p2p"], pdf=True)
     assert result.made[0].path.exists()
     assert result.made[0].pdf is None
@@ -795,3 +795,22 @@ def test_an_appeal_in_time_has_no_good_cause_paragraph(letters_tracker: Path) ->
                                                          SUPPLIED["appeal"]))
     assert "Good cause" not in text
     assert "filed within your appeal period, which ends on May 24, 2027" in text
+
+
+def test_the_letters_package_exports_exactly_its_all() -> None:
+    """patoolkit.letters.__all__ is what the package exports (httpx's equality), each
+    concern's module says what it is for, and the limits on a letter live only where the
+    sandbox reads them: a change made on the package instead could not take effect."""
+    import inspect
+
+    import patoolkit.letters as letters
+
+    for name in letters.__all__:
+        assert getattr(letters, name) is not None, name
+    public = {name for name in dir(letters) if not name.startswith("_")}
+    modules = {name for name in public if inspect.ismodule(getattr(letters, name))}
+    assert public - modules - {"annotations"} == set(letters.__all__)
+    assert modules >= {"kinds", "templates", "context", "render", "output", "maker"}
+    assert all(inspect.getdoc(getattr(letters, name)) for name in modules)
+    assert hasattr(letters.render, "MAX_RENDER_SECONDS")
+    assert not [name for name in public if name.startswith("MAX_")]

@@ -24,7 +24,6 @@ from letter_cases import (
     build_letter_tracker,
 )
 
-from patoolkit import letters
 from patoolkit.cli import main
 from patoolkit.letters import (
     BUNDLED_TEMPLATES,
@@ -34,6 +33,7 @@ from patoolkit.letters import (
     TemplateProblemError,
     letter_text,
 )
+from patoolkit.letters import render as rendering
 from patoolkit.tracker import load_tracker
 
 TEMPLATE = KINDS["p2p"].template
@@ -258,7 +258,7 @@ def test_what_the_limits_watch_still_fills_as_before(tracker: Path, tmp_path: Pa
 def test_a_template_over_the_time_limit(tracker: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(letters, "MAX_RENDER_SECONDS", 0.2)
+    monkeypatch.setattr(rendering, "MAX_RENDER_SECONDS", 0.2)
     template = client_template(tmp_path / "client", "{% for i in range(100000) %}"
                                "{% for j in range(100000) %}{% endfor %}{% endfor %}")
     out = tmp_path / "out"
@@ -271,7 +271,7 @@ def test_a_template_over_the_time_limit(tracker: Path, tmp_path: Path,
 def test_the_time_limit_holds_in_a_dashboard_thread(tracker: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """No signal, no main thread needed: a dashboard renders in its kernel's thread."""
-    monkeypatch.setattr(letters, "MAX_RENDER_SECONDS", 0.2)
+    monkeypatch.setattr(rendering, "MAX_RENDER_SECONDS", 0.2)
     template = client_template(tmp_path / "client", "{% set r = range(100000) %}"
                                "{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}")
     maker = LetterMaker(load_tracker(tracker), now=AS_OF, templates=template.parent)
@@ -296,7 +296,7 @@ def test_the_time_limit_holds_in_a_dashboard_thread(tracker: Path, tmp_path: Pat
 
 def test_a_macro_deeper_than_python_allows_is_named_too(tracker: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(letters, "MAX_CALL_DEPTH", 1_000_000)  # Python's own limit first
+    monkeypatch.setattr(rendering, "MAX_CALL_DEPTH", 1_000_000)  # Python's own limit first
     template = client_template(tmp_path / "client",
                                "{% macro again() %}{{ again() }}{% endmacro %}{{ again() }}")
     maker = LetterMaker(load_tracker(tracker), now=AS_OF, templates=template.parent)
