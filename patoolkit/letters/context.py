@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -99,6 +99,15 @@ def _address_lines(value: object) -> list[str]:
     return lines
 
 
+def row_values(row: pd.Series) -> dict[str, Any]:
+    """One row of a tracker frame (or of deadlines) as {column name: value}.
+
+    The frames' columns are the schema's names, all text; pandas-stubs types
+    Series.to_dict's keys as any hashable, so the cast says what the schema knows.
+    """
+    return cast("dict[str, Any]", row.to_dict())
+
+
 def _payer_row(payers: pd.DataFrame, payer: object, plan_type: object) -> tuple[int | None, Row]:
     if payers.empty or is_blank(payer):
         return None, {}
@@ -108,7 +117,7 @@ def _payer_row(payers: pd.DataFrame, payer: object, plan_type: object) -> tuple[
     for mask in (same_payer & (plans == str(plan_type)), same_payer & plans.isna()):
         rows = payers[mask.fillna(False)]
         if len(rows):
-            return int(rows.index[0]), rows.iloc[0].to_dict()
+            return int(rows.index[0]), row_values(rows.iloc[0])
     return None, {}
 
 
@@ -164,7 +173,9 @@ class RequestIndex:
             raise RequestNotFoundError(f"{self.tracker.path}: no request with ID "
                                        f"'{request_id}' on the Requests sheet.")
         if row not in self._records:
-            self._records[row] = self.tracker.requests.loc[row].to_dict()
+            values = self.tracker.requests.loc[row]
+            assert isinstance(values, pd.Series)  # Excel row numbers label one row each
+            self._records[row] = row_values(values)
         return row, self._records[row]
 
 

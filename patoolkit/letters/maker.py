@@ -38,6 +38,7 @@ from .context import (
     RequestIndex,
     build_context,
     late_filing_fields,
+    row_values,
 )
 from .kinds import LetterKind, Row, applicable, letter_kind
 from .output import letters_folder, safe_stem, to_pdf, write_new
@@ -227,7 +228,7 @@ class LetterMaker:
         if key not in self._deadline_rows:
             position = self._deadline_positions.get(key)
             self._deadline_rows[key] = ({} if position is None
-                                        else self.deadlines.iloc[position].to_dict())
+                                        else row_values(self.deadlines.iloc[position]))
         return self._deadline_rows[key]
 
     def request_row(self, request_id: str) -> Row:
