@@ -6,8 +6,10 @@ writer's refusal; and the "New request" form driven with .value and .click().
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
+import json
 import shutil
 from pathlib import Path
 
@@ -20,7 +22,16 @@ import pytest
 from conftest import SAMPLE_TRACKER
 from patoolkit import InvalidValueError, add_request, load_tracker
 from patoolkit.intake import (
+    CHOOSE_PLAN_TYPE,
+    DOCUMENTS_MISSING,
     DRAFT_MARK,
+    ERROR,
+    NEEDS_PATIENT_AND_PAYER,
+    NEW_REQUEST_FIELDS,
+    OK,
+    UNKNOWN_PA,
+    WARN,
+    check_new_request,
     draft_mask,
     is_draft,
     known_payer,
@@ -32,7 +43,7 @@ from patoolkit.intake import (
     similar_requests,
 )
 from patoolkit.schema import is_blank
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker import Tracker, typed_frame
 from patoolkit.ui import IntakeForm, TrackerSession
 
 PAYERS = typed_frame("Payers", [
@@ -447,3 +458,285 @@ def test_a_draft_stays_open_even_when_no_pa_is_needed(sample_copy: Path) -> None
     mine = worklist_for(tracker, "2026-12-01 09:00")
     mine = mine[mine["request_id"] == saved["request_id"]]
     assert "Complete the request" in mine["action"].tolist()
+
+
+# -- the whole check, from plain values (patoolkit.intake.check_new_request) --------------
+
+TODAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Tracker:
+    return load_tracker(SAMPLE_TRACKER)
+
+
+def with_frame(tracker: Tracker, sheet: str, frame: pd.DataFrame) -> Tracker:
+    """The tracker with one sheet replaced (in memory: the file is not touched)."""
+    return dataclasses.replace(tracker, frames={**tracker.frames, sheet: frame})
+
+
+IMAGING = {"patient_id": "PNEW", "payer": "Summit Health Plan", "plan_type": "Commercial",
+           "codes": "70551", "service_category": "Advanced Imaging", "urgency": "Standard"}
+
+
+def test_pa_required_names_the_pa_rules_row_that_decides(sample: Tracker) -> None:
+    check = check_new_request(sample, IMAGING, TODAY)
+    rules = sample.frames["PA Rules"]
+    [row] = check.requirement.rule_rows
+    assert check.requirement.answer == rules.at[row, "pa_required"] == "Yes"
+    low, _, high = str(rules.at[row, "code"]).partition("-")
+    assert low <= "70551" <= (high or low), "the row's code or range covers the request's code"
+    first = check.lines[0]
+    assert (first.level, first.topic) == (WARN, "pa_required")
+    assert f"PA Rules row {row}" in first.text
+    assert UNKNOWN_PA not in check.blockers
+
+
+@pytest.mark.parametrize(("changes", "answer", "level", "blocks", "why"), [
+    ({"plan_type": "Medicare FFS", "payer": "Medicare Part B"}, "No", OK, False,
+     "the Medicare FFS row of the same range says No, and it is more specific"),
+    ({"codes": "99213"}, "Unknown", ERROR, True, "no PA Rules row covers the code"),
+    ({"codes": None}, "Unknown", ERROR, True, "no codes yet: unknown, never No"),
+])
+def test_pa_required_answers(sample: Tracker, changes: dict[str, object], answer: str,
+                             level: str, blocks: bool, why: str) -> None:
+    check = check_new_request(sample, {**IMAGING, **changes}, TODAY)
+    assert check.requirement.answer == answer, why
+    assert check.lines[0].level == level, why
+    assert (UNKNOWN_PA in check.blockers) is blocks, why
+
+
+def test_wrong_codes_are_findings_that_block_not_errors(sample: Tracker) -> None:
+    check = check_new_request(sample, {**IMAGING, "codes": "7055", "icd10": "Q",
+                                       "ordering_npi": "1234567890"}, TODAY)
+    said = " ".join(check.code_problems)
+    assert "code 7055 is not a CPT code" in said
+    assert "ICD-10-CM Q" in said
+    assert "NPI 1234567890" in said  # the check digit is wrong
+    assert [line.level for line in check.lines if line.topic == "codes"] == [ERROR] * 3
+    assert set(check.code_problems) <= set(check.blockers)
+
+
+def test_the_checklist_is_the_payers_criteria_and_ticks_count(sample: Tracker) -> None:
+    criteria = sample.frames["Criteria"]
+    own = criteria[(criteria["service_category"] == "Advanced Imaging")
+                   & (criteria["payer"] == "Summit Health Plan")]
+    check = check_new_request(sample, IMAGING, TODAY)
+    assert [entry.item for entry in check.checklist] == list(own["item"]), \
+        "the payer's own rows replace the * rows"
+    assert [entry.required for entry in check.checklist] == list(own["required"] != "No")
+    assert all(entry.source.startswith("Criteria row ") for entry in check.checklist)
+    required = [entry.item for entry in check.checklist if entry.required]
+    assert required
+    assert check.documents_missing == tuple(required)
+    assert DOCUMENTS_MISSING + "; ".join(required) in check.blockers
+    # every required item on hand (spelt in other case): nothing missing, the optional aside
+    ticked = check_new_request(sample, IMAGING, TODAY,
+                               documents=[item.upper() for item in required])
+    assert ticked.documents_missing == ()
+    assert not any(blocker.startswith(DOCUMENTS_MISSING) for blocker in ticked.blockers)
+    assert all(entry.have for entry in ticked.checklist if entry.required)
+    other = check_new_request(sample, {**IMAGING, "payer": "Kids First CHIP",
+                                       "plan_type": "CHIP"}, TODAY)
+    stars = criteria[(criteria["service_category"] == "Advanced Imaging")
+                     & (criteria["payer"] == "*")]
+    assert [entry.item for entry in other.checklist] == list(stars["item"]), \
+        "a payer without rows of its own gets the * rows"
+
+
+def test_the_providers_enrollment_today(sample: Tracker) -> None:
+    providers = sample.frames["Providers"]
+    pending = providers[providers["enrollment_status"] == "Pending"].iloc[0]
+    check = check_new_request(sample, {**IMAGING, "payer": pending["payer"],
+                                       "plan_type": None, "ordering_npi": pending["npi"]}, TODAY)
+    assert check.enrolled is False
+    assert "Pending" in str(check.enrollment_reason)
+    assert check.enrollment_reason in check.blockers
+    assert [line.level for line in check.lines if line.topic == "provider"] == [ERROR]
+    enrolled = providers[(providers["enrollment_status"] == "Enrolled")
+                         & (providers["payer"] == "Summit Health Plan")].iloc[0]
+    check = check_new_request(sample, {**IMAGING, "ordering_npi": enrolled["npi"]}, TODAY)
+    assert check.enrolled is True
+    assert check.provider_name == enrolled["provider_name"]
+    assert [line.level for line in check.lines if line.topic == "provider"] == [OK]
+    assert check_new_request(sample, IMAGING, TODAY).enrolled is None, "no NPI: not checked"
+
+
+def test_a_request_already_on_the_tracker_is_found_by_id_and_asked_about(
+        sample: Tracker) -> None:
+    requests = sample.requests
+    first = requests.iloc[0]
+    values = {name: first[name] for name in NEW_REQUEST_FIELDS}
+    check = check_new_request(sample, values, TODAY)
+    assert first["request_id"] in [entry.request_id for entry in check.similar]
+    assert requests.index[0] in [entry.row for entry in check.similar]
+    assert any(first["request_id"] in line.text for line in check.lines
+               if line.topic == "similar")
+    assert any(question.endswith("Save another?") and first["request_id"] in question
+               for question in check.questions)
+    shown = " ".join([line.text for line in check.lines] + list(check.questions))
+    assert str(first["patient_name"]) not in shown, "requests are named by ID, never by name"
+    other = check_new_request(sample, {**values, "codes": "E0601"}, TODAY)
+    assert first["request_id"] not in [entry.request_id for entry in other.similar]
+
+
+def test_the_projected_decision_counts_the_closures_sheet(sample: Tracker) -> None:
+    """Summit Health Plan decides in 7 business days (its Payers row): a practice closure on
+    the day it would be due moves it to the next business day."""
+    open_all_year = with_frame(sample, "Closures", sample.frames["Closures"].iloc[0:0])
+    before = check_new_request(open_all_year, IMAGING, TODAY)
+    assert before.decision_due is not None
+    assert "business days" in str(before.decision_basis)
+    closed_that_day = typed_frame("Closures", [{"date": before.decision_due.normalize(),
+                                                "reason": "staff training"}])
+    after = check_new_request(with_frame(sample, "Closures", closed_that_day), IMAGING, TODAY)
+    assert after.decision_due is not None
+    calendar = open_all_year.calendar(TODAY)
+    next_day = calendar.add_business_days(pd.Series([before.decision_due]), 1).iloc[0]
+    assert after.decision_due.normalize() == next_day.normalize()
+    assert after.decision_due.time() == before.decision_due.time(), "the end of that day"
+    assert f"decision is due {after.decision_due:%Y-%m-%d}" in " ".join(
+        line.text for line in after.lines)
+
+
+def test_the_service_date_at_risk(sample: Tracker) -> None:
+    base = check_new_request(sample, IMAGING, TODAY)
+    assert base.decision_due is not None
+    assert not base.at_risk
+    due = base.decision_due.normalize()
+    risky = check_new_request(sample, {**IMAGING, "scheduled_service_date": due.date()}, TODAY)
+    assert risky.at_risk
+    assert [line.level for line in risky.lines if line.topic == "decision_due"] == [ERROR]
+    later = check_new_request(sample, {**IMAGING, "scheduled_service_date":
+                                       (due + pd.Timedelta(days=1)).date()}, TODAY)
+    assert not later.at_risk
+
+
+def test_a_drug_request_is_projected_with_the_drug_timeframe(sample: Tracker) -> None:
+    """The projection sees the service category: a Medicare Advantage Part B drug is due in
+    72 hours, items and services in 7 days (42 CFR 422.568(b))."""
+    values = {**IMAGING, "payer": "Lakeshore Medicare Advantage",
+              "plan_type": "Medicare Advantage"}
+    service = check_new_request(sample, values, TODAY)
+    drug = check_new_request(sample, {**values, "service_category": "Specialty Medication",
+                                      "codes": "J0135"}, TODAY)
+    assert service.decision_due is not None
+    assert drug.decision_due is not None
+    submitted = pd.Timestamp.combine(TODAY, dt.time(23, 59, 59))
+    assert drug.decision_due - submitted == pd.Timedelta(hours=72)
+    assert service.decision_due > drug.decision_due
+
+
+def test_no_plan_type_is_a_draft_with_its_question(sample: Tracker) -> None:
+    check = check_new_request(sample, {**IMAGING, "plan_type": None}, TODAY)
+    assert CHOOSE_PLAN_TYPE in check.blockers
+    assert check.draft_only
+    assert check.decision_due is None
+    assert check.decision_basis is None
+    assert any("No plan type is chosen" in question for question in check.questions)
+    assert any("the Payers sheet lists Commercial" in line.text for line in check.lines)
+    drafted = check_new_request(sample, {**IMAGING, "plan_type": None,
+                                         "notes": f"{DRAFT_MARK} ask"}, TODAY)
+    assert not drafted.draft_only, "notes that begin with the mark make it a draft already"
+
+
+def test_an_unknown_payer_is_a_question_and_a_line(sample: Tracker) -> None:
+    check = check_new_request(sample, {**IMAGING, "payer": "Northwind Health"}, TODAY)
+    assert not check.known_payer
+    assert check.payer == "Northwind Health"
+    assert any("Save with an unknown payer?" in question for question in check.questions)
+    assert any("'Northwind Health' is not on the Payers sheet" in line.text
+               for line in check.lines)
+    spelt = check_new_request(sample, {**IMAGING, "payer": "  SUMMIT health-plan"}, TODAY)
+    assert spelt.known_payer
+    assert spelt.payer == "Summit Health Plan"
+    assert spelt.decision_due == check_new_request(sample, IMAGING, TODAY).decision_due, \
+        "checked in the sheet's spelling: the payer's own timeframe"
+
+
+def test_no_patient_id_or_payer_cannot_be_saved(sample: Tracker) -> None:
+    for missing in ("patient_id", "payer"):
+        check = check_new_request(sample, {**IMAGING, missing: "  "}, TODAY)
+        assert check.cannot_save == NEEDS_PATIENT_AND_PAYER
+        assert check.blocked
+    assert check_new_request(sample, IMAGING, TODAY).cannot_save is None
+
+
+@pytest.mark.parametrize(("values", "said", "why"), [
+    ({"plan_type": "Medicare"}, "Plan Type: 'Medicare' is not one of the allowed values",
+     "a plan type not on the list"),
+    ({"scheduled_service_date": "2026-02-30"}, "Scheduled Service Date: '2026-02-30' is not a "
+     "real calendar date", "no such day"),
+    ({"urgency": "soon", "plan_type": "x"}, "Urgency: 'soon'", "every wrong value is said"),
+    ({"decision_dat": "x"}, "'decision_dat': not a Requests column", "a name misspelt"),
+])
+def test_values_that_cannot_be_read_are_refused_by_field(sample: Tracker,
+                                                         values: dict[str, object], said: str,
+                                                         why: str) -> None:
+    with pytest.raises(InvalidValueError) as refused:
+        check_new_request(sample, {**IMAGING, **values}, TODAY)
+    assert said in str(refused.value), why
+
+
+def test_what_the_form_saves(sample: Tracker) -> None:
+    check = check_new_request(sample, {**IMAGING, "plan_type": None}, TODAY)
+    saved = check.to_save({**IMAGING, "plan_type": None, "owner": ""})
+    assert saved["status"] == "Documentation"
+    assert saved["pa_required"] == "Yes"
+    assert saved["docs_complete"] == "No"
+    assert str(saved["notes"]).startswith(f"{DRAFT_MARK} saved 2026-12-01; blockers: ")
+    assert not {"owner", "plan_type"} & set(saved), "blanks are not written"
+    no_pa = {**IMAGING, "payer": "Medicare Part B", "plan_type": "Medicare FFS"}
+    check = check_new_request(sample, no_pa, TODAY)
+    assert check.requirement.answer == "No"
+    required = [entry.item for entry in check.checklist if entry.required]
+    done = check_new_request(sample, no_pa, TODAY, documents=required)
+    if not done.blockers:
+        saved = done.to_save(no_pa)
+        assert saved["status"] == "Closed", "no PA needed and nothing to do: closed"
+        assert saved["notes"] == "2026-12-01: no PA required per the PA Rules"
+
+
+def test_the_form_shows_the_checks_lines(form: IntakeForm) -> None:
+    """The page renders check_new_request's lines, nothing of its own."""
+    fill(form, patient_id="PNEW9", payer="Summit Health Plan", codes="70551, 7055",
+         service_category="Advanced Imaging", scheduled_service_date=dt.date(2026, 12, 3))
+    check = check_new_request(form.session.tracker, form.values(), dt.date(2026, 12, 1))
+    assert form.check is not None
+    assert form.check.lines == check.lines
+    assert form.blockers == list(check.blockers)
+    for line in check.lines:
+        assert f'<div class="pa-message pa-{line.level}">{html.escape(line.text)}</div>' \
+            in form.checks.value
+
+
+@pytest.mark.generated
+def test_every_request_row_fed_back_is_checked_without_an_error(tmp_path: Path) -> None:
+    """For generated trackers (blanked, garbled, retyped cells on every sheet), every request
+    row given back to check_new_request as its values gives a check, never an exception."""
+    import generated
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    base = generated.base(str(tmp_path / "generated"))
+
+    @settings(max_examples=generated.examples(30), deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                     HealthCheck.function_scoped_fixture])
+    @given(changes=generated.edits(base.grids), pick=st.integers(0, 10**6),
+           documents=st.booleans())
+    def check_every_row(changes: list[generated.Edit], pick: int, documents: bool) -> None:
+        tracker = generated.build(base, changes)
+        requests = tracker.requests
+        rows = requests.to_dict("records")
+        # all rows of some examples, one row of the others: every row over a run, kept fast
+        for values in rows if pick % 4 == 0 else rows[pick % len(rows):][:1]:
+            first = check_new_request(tracker, values, TODAY)
+            ticked = [entry.item for entry in first.checklist] if documents else ()
+            check = check_new_request(tracker, values, TODAY, documents=ticked)
+            assert check.blocked == (bool(check.blockers) or check.cannot_save is not None)
+            assert all(line.level in (OK, WARN, ERROR) for line in check.lines)
+            json.dumps(check.as_dict())  # the document --json prints
+            check.to_save({name: values[name] for name in NEW_REQUEST_FIELDS})
+
+    check_every_row()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import shutil
 from pathlib import Path
 
@@ -238,6 +239,42 @@ def test_the_change_preview_is_in_plain_words(name: str, old: object, new: objec
 ])
 def test_each_step_moves_the_status(step: str, values: dict[str, str], status: str | None) -> None:
     assert status_after(step, values) == status
+
+
+def _shown_steps(today: TodayDashboard) -> list[str]:
+    from patoolkit.transitions import STEP_KEYS
+
+    return [key for key, button in zip(STEP_KEYS, today.detail.step_buttons, strict=True)
+            if button.layout.display != "none"]
+
+
+def test_the_detail_offers_the_steps_of_the_requests_status_and_submission_sends_it(
+        today: TodayDashboard, sample_copy: Path) -> None:
+    """A request not yet sent offers Record submission, which moves it to Submitted; once
+    sent the step is gone; a closed request offers only Edit fields."""
+    from patoolkit.transitions import STEP_KEYS, offered_steps
+
+    requests = today.session.tracker.requests
+    unsent = requests[requests["status"].isin(["Documentation", "Not Started"])
+                      & requests["submitted_at"].isna()].iloc[0]
+    closed = requests[requests["status"] == "Closed"].iloc[0]
+    today.open_request(str(closed["request_id"]))
+    assert _shown_steps(today) == ["edit"]
+    today.open_request(str(unsent["request_id"]))
+    assert _shown_steps(today) == list(offered_steps(unsent["status"]))
+    assert "submission" in _shown_steps(today)
+    detail = today.detail
+    detail.step_buttons[STEP_KEYS.index("submission")].click()
+    detail.form.children[-1].children[0].click()  # Save: the preview
+    preview = html.unescape(detail.form.children[0].value)
+    assert f"Status: '{unsent['status']}' → 'Submitted'" in preview
+    detail.form.children[-1].children[0].click()  # Confirm
+    assert "Saved" in detail.feedback.value
+    saved = load_tracker(sample_copy).requests.set_index("request_id").loc[
+        unsent["request_id"]]
+    assert saved["status"] == "Submitted"
+    assert saved["submitted_at"].date() == dt.date.today()  # filled in with now
+    assert "submission" not in _shown_steps(today), "sent: the page offers the next steps"
 
 
 def test_intake_answers_as_it_is_filled_and_saves_a_draft(sample_copy: Path) -> None:

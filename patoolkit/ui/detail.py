@@ -1,7 +1,9 @@
 """One request: every field, its deadlines with their basis, its History, and what to do next.
 
-Each next step is a small form. Save shows what will change; Confirm writes
-through the safe writer (only those cells, a History row each, a backup).
+Each next step is a small form; the steps, the ones offered in the request's
+status and the status each leaves it in are patoolkit.transitions'. Save shows
+what will change; Confirm writes through the safe writer (only those cells, a
+History row each, a backup).
 When someone else saved the tracker meanwhile, nothing is overwritten: the
 page says so and offers Reload.
 """
@@ -11,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Callable
+from typing import cast
 
 import ipywidgets as widgets
 import pandas as pd
 
 from ..deadlines import DEADLINES, FLAGS
 from ..schema import LISTS, REQUESTS
-from ..validation import Collector, convert_column
+from ..transitions import STEPS, checked_value, met, offered_steps, status_after, step
 from .common import TrackerSession, fmt, label, on_click, safely, set_message
 
 SECTIONS = {
@@ -37,20 +40,16 @@ SECTIONS = {
                                 "appeal_outcome", "notes"],
 }
 
-# The next steps: (key, button, fields shown, fixed changes)
-STEPS: list[tuple[str, str, list[str]]] = [
-    ("status_check", "Record status check", ["last_status_check", "payer_reference", "notes"]),
-    ("info_request", "Information request", ["info_requested_at", "info_responded_at"]),
-    ("decision", "Record decision", ["decision", "decision_date", "denial_reason",
-                                     "auth_number", "auth_effective_date",
-                                     "auth_expiration_date", "units_authorized"]),
-    ("appeal", "Peer-to-peer and appeal", ["p2p_requested_date", "p2p_date", "p2p_outcome",
-                                           "appeal_level", "appeal_submitted_date",
-                                           "appeal_decision_date", "appeal_outcome"]),
-    # every field but the ID (a request's key) and the notes (added to by the steps)
-    ("edit", "Edit fields", [name for names in SECTIONS.values() for name in names
-                             if name not in ("request_id", "notes")]),
-]
+def show_widget(widget: widgets.Widget, shown: bool) -> None:
+    """Show or hide a widget. A changed display gets a Layout of its own: a page may share
+    one Layout model between widgets alike (fewer models draw sooner), and a shared one
+    must not change under the others."""
+    display = "" if shown else "none"
+    layout = widget.layout  # type: ignore[attr-defined]
+    if (layout.display or "") != display:
+        traits = {name: getattr(layout, name) for name in layout.keys
+                  if not name.startswith("_")}
+        widget.layout = widgets.Layout(**{**traits, "display": display})  # type: ignore[attr-defined]
 
 
 def _now_text() -> str:
@@ -126,22 +125,6 @@ def value_text(widget: widgets.Widget) -> str:
     return "" if value is None else str(value).strip()
 
 
-def checked_value(name: str, text: str, lists: dict[str, tuple[str, ...]]
-                  ) -> tuple[object, str | None]:
-    """A typed value as the tracker will hold it, or why it cannot be: (value, None) or
-    (None, message). The same reader as the workbook's (validation.convert_column)."""
-    if not text:
-        return None, None
-    column = REQUESTS.column(name)
-    found = Collector(REQUESTS.name, {})
-    typed = convert_column(column, pd.Series([text], dtype=object), lists, found)
-    errors = [problem.message for problem in found.problems if problem.severity == "error"]
-    if errors:
-        return None, f"'{text}' {errors[0]}"
-    value = typed.iloc[0]
-    return (None if pd.isna(value) else value), None
-
-
 def plain(value: object, today: dt.date | None = None) -> str:
     """A value in plain words: dates as 'Dec 3' ('Dec 3 2025' in another year, with the
     time when there is one), the rest as fmt shows it."""
@@ -178,45 +161,6 @@ def note_added(notes: object, text: str, today: dt.date | None = None) -> str:
     return (old + "\n" if old else "") + f"{(today or dt.date.today()).isoformat()}: {text}"
 
 
-def status_after(step: str, values: dict[str, str]) -> str | None:
-    """The status a step leaves the request in (None: leave it as it is)."""
-    if step == "info_request":
-        return "Submitted" if values.get("info_responded_at") else "Info Requested"
-    if step == "decision" and values.get("decision"):
-        return values["decision"]
-    if step == "appeal":
-        for outcome in (values.get("appeal_outcome"), values.get("p2p_outcome")):
-            if outcome in ("Overturned", "Upheld"):
-                return outcome
-        if values.get("appeal_level") == "External Review":
-            return "External Review"
-        if values.get("appeal_submitted_date"):
-            return "Appeal Submitted"
-        if values.get("p2p_requested_date"):
-            return "P2P Requested"
-    return None
-
-
-# When a deadline has been met, it is history, not overdue.
-MET_BY = {
-    "decision_due": "decision_date",
-    "info_response_due": "info_responded_at",
-    "p2p_window_closes": "p2p_requested_date",
-    "appeal_target": "appeal_submitted_date",
-    "appeal_filing_deadline": "appeal_submitted_date",
-    "appeal_decision_due": "appeal_decision_date",
-}
-
-
-def met(deadline: str, row: pd.Series) -> bool:
-    done = MET_BY.get(deadline)
-    if done is not None:
-        return not pd.isna(row[done])
-    if deadline == "external_review_deadline":
-        return fmt(row["appeal_level"]) == "External Review"
-    return False
-
-
 class RequestDetail:
     """The detail page of one request, with forms for the next steps."""
 
@@ -237,7 +181,7 @@ class RequestDetail:
         self.deadlines.add_class("pa-deadlines")
         self.history = widgets.HTML()
         self.history.add_class("pa-history")
-        self.step_buttons = []
+        self.step_buttons: list[widgets.Button] = []
         for key, text, _ in STEPS:
             button = widgets.Button(description=text, layout=widgets.Layout(width="210px"))
             button.add_class(f"pa-step-{key}")
@@ -279,6 +223,9 @@ class RequestDetail:
                             f'</div><div class="pa-sub">Excel row {row.name} · '
                             f'{html.escape(fmt(row["payer"]))} · '
                             f'{html.escape(fmt(row["status"]) or "no status")}</div>')
+        offered = offered_steps(row["status"])
+        for (key, _, _), button in zip(STEPS, self.step_buttons, strict=True):
+            show_widget(button, key in offered)
         sections = []
         for section, names in SECTIONS.items():
             cells = "".join(f"<tr><th>{html.escape(label(name))}</th>"
@@ -287,7 +234,7 @@ class RequestDetail:
         self.fields.value = ('<div style="display:flex;flex-wrap:wrap;gap:16px">'
                              + "".join(sections) + "</div>")
         now = pd.Timestamp.now()
-        mine = self.session.deadlines(now).loc[row.name]
+        mine = self.session.deadlines(now).loc[cast(int, row.name)]  # its Excel row
         lines = []
         for name in DEADLINES:
             value = mine[name]
@@ -321,9 +268,11 @@ class RequestDetail:
 
     def open_step(self, key: str) -> None:
         set_message(self.feedback, "")
-        _, text, names = next(step for step in STEPS if step[0] == key)
+        _, text, names = step(key)
         row = self.row
-        if key == "edit":
+        if key == "edit":  # in the order the page shows the request
+            names = tuple(name for section in SECTIONS.values() for name in section
+                          if name in names)
             tracker = self.session.tracker
             inputs = {name: edit_input_for(name, row[name], tracker.frames,
                                            dict(tracker.lists)) for name in names}
@@ -335,6 +284,8 @@ class RequestDetail:
             inputs["notes"].description = "Add to notes"  # type: ignore[attr-defined]
         if key == "info_request" and not fmt(row["info_requested_at"]):
             inputs["info_requested_at"].value = _now_text()  # type: ignore[attr-defined]
+        if key == "submission" and not fmt(row["submitted_at"]):
+            inputs["submitted_at"].value = _now_text()  # type: ignore[attr-defined]
         save = widgets.Button(description="Save", button_style="primary")
         save.add_class("pa-save")
         cancel = widgets.Button(description="Cancel")
@@ -419,7 +370,7 @@ class RequestDetail:
                 from ..errors import TrackerConflictError
 
                 if isinstance(error, TrackerConflictError):
-                    self.reload_button.layout.display = ""
+                    show_widget(self.reload_button, True)
                 raise
             self.close_form()
             self.render()
@@ -431,7 +382,7 @@ class RequestDetail:
 
     def _reload(self, _: object = None) -> None:
         self.session.reload()
-        self.reload_button.layout.display = "none"
+        show_widget(self.reload_button, False)
         set_message(self.feedback, "Reloaded the tracker as it is on disk now.", "ok")
         self.close_form()
         self.render()

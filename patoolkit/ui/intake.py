@@ -10,7 +10,8 @@ blockers is saved as a draft (notes beginning "Draft:", with its blockers).
 Save asks first when the payer is not on the Payers sheet, when a request like
 this one is already there (shown by request ID, never by name), and when no
 plan type is chosen (it can then be saved only as a draft). The rules are
-patoolkit.intake's; this form only asks.
+patoolkit.intake's (check_new_request, the same check as `patoolkit
+check-request`); this form only asks and shows.
 """
 
 from __future__ import annotations
@@ -19,20 +20,9 @@ import datetime as dt
 import html
 
 import ipywidgets as widgets
-import pandas as pd
 
-from ..deadlines import compute_deadlines
-from ..intake import (
-    DRAFT_MARK,
-    known_payer,
-    payer_on_sheet,
-    plan_type_problem,
-    plan_types_for,
-    similar_requests,
-)
-from ..rules import code_findings, documentation_checklist, enrollment_for, requirement
+from ..intake import NEW_REQUEST_FIELDS, NewRequestCheck, check_new_request, plan_types_for
 from ..schema import LISTS
-from ..tracker import typed_frame
 from .common import (
     STYLE,
     TrackerSession,
@@ -44,9 +34,7 @@ from .common import (
     set_message,
 )
 
-FIELDS = ["patient_id", "patient_name", "patient_dob", "member_id", "payer", "plan_type",
-          "codes", "icd10", "ordering_npi", "service_category", "urgency",
-          "scheduled_service_date", "owner"]
+FIELDS = list(NEW_REQUEST_FIELDS)
 
 
 class IntakeForm:
@@ -59,8 +47,6 @@ class IntakeForm:
         npis = sorted({(f"{fmt(name)} ({npi})" if fmt(name) else str(npi), str(npi))
                        for name, npi in zip(providers["provider_name"], providers["npi"],
                                             strict=True)})
-        self.provider_names = {str(npi): fmt(name) or None for name, npi in
-                               zip(providers["provider_name"], providers["npi"], strict=True)}
         style = {"description_width": "170px"}
         wide = widgets.Layout(width="440px")
         self.inputs: dict[str, widgets.Widget] = {
@@ -113,9 +99,7 @@ class IntakeForm:
         self.question_box.add_class("pa-intake-ask")
         self.asked: dict[str, object] | None = None  # the values a shown question is about
         self.boxes: dict[str, widgets.Checkbox] = {}
-        self.required_items: dict[str, bool] = {}
-        self.blockers: list[str] = []
-        self.answer = "Unknown"
+        self.check: NewRequestCheck | None = None  # the last check of the form's values
         self.widget = widgets.VBox([
             widgets.HTML(STYLE + '<div class="pa-title">New request</div><div class="pa-sub">'
                          "Fill in the order; the checks on the right update as you type.</div>"),
@@ -169,172 +153,72 @@ class IntakeForm:
             field.value = given
         run()
 
+    @property
+    def blockers(self) -> list[str]:
+        """What makes the request a draft, as the last check found."""
+        return list(self.check.blockers) if self.check else []
+
+    @property
+    def answer(self) -> str:
+        """Whether PA is required (Yes, No, Conditional, Unknown), as the last check found."""
+        return self.check.requirement.answer if self.check else "Unknown"
+
+    def _check(self, values: dict[str, object]) -> NewRequestCheck:
+        ticked = [item for item, box in self.boxes.items() if box.value]
+        return check_new_request(self.session.tracker, values, self._today(), documents=ticked)
+
     def update_checks(self) -> None:
         @safely(self.checks)
         def run() -> None:
-            values = self.values()
-            tracker = self.session.tracker
-            lines: list[tuple[str, str]] = []
-            blockers: list[str] = []
-            service = values["scheduled_service_date"]
-            found = requirement(tracker.frames["PA Rules"], str(values["payer"] or ""),
-                                values["plan_type"], str(values["codes"] or ""),  # type: ignore[arg-type]
-                                service)  # type: ignore[arg-type]
-            self.answer = found.answer
-            extra = "".join(f"; {text}" for text in (
-                found.condition and f"condition: {found.condition}",
-                found.visit_threshold and f"after {found.visit_threshold} visits",
-                found.benefit_manager and f"reviewed by {found.benefit_manager}") if text)
-            kind = {"Yes": "warn", "No": "ok"}.get(found.answer, "error")
-            lines.append((kind, f"PA required: {found.answer}. {found.reason}{extra}"))
-            if found.answer == "Unknown":
-                blockers.append("PA requirement unknown: ask the payer and add a PA Rules row")
-
-            for problem in code_findings(values["ordering_npi"], values["codes"],  # type: ignore[arg-type]
-                                         values["icd10"]):  # type: ignore[arg-type]
-                lines.append(("error", problem))
-                blockers.append(problem)
-
-            if values["ordering_npi"] and values["payer"]:
-                request = typed_frame("Requests", [{"request_id": "new",
-                                                     "ordering_npi": values["ordering_npi"],
-                                                     "payer": values["payer"]}])
-                enrolled = enrollment_for(request, tracker.frames["Providers"],
-                                          self._today()).iloc[0]
-                lines.append(("ok" if enrolled["enrolled"] else "error",
-                              f"Provider: {enrolled['enrollment_reason']}"))
-                if not enrolled["enrolled"]:
-                    blockers.append(str(enrolled["enrollment_reason"]))
-
-            self._rebuild_checklist(values)
-            missing = [item for item, box in self.boxes.items()
-                       if not box.value and self.required_items.get(item)]
-            if missing:
-                blockers.append("documents missing: " + "; ".join(missing))
-                lines.append(("warn", "Documents still needed: " + "; ".join(missing)))
-
-            if values["plan_type"]:
-                when = pd.Timestamp.combine(self._today(), dt.time(23, 59, 59))
-                request = typed_frame("Requests", [{
-                    "request_id": "new", "payer": values["payer"], "plan_type": values["plan_type"],
-                    "urgency": values["urgency"], "submitted_at": when,
-                    "scheduled_service_date": service}], tracker.lists)
-                due = compute_deadlines(request, tracker.frames["Payers"], tracker.settings,
-                                        tracker.calendar(when), as_of=when).iloc[0]
-                if pd.isna(due["decision_due"]):
-                    lines.append(("warn", f"Decision due: {due['basis_decision_due']}"))
-                else:
-                    risk = ""
-                    if service and due["decision_due"] >= pd.Timestamp(service):
-                        risk = " The service date is at risk: ask for expedited review or " \
-                               "reschedule."
-                    lines.append(("error" if risk else "ok",
-                                  f"If submitted today, the decision is due "
-                                  f"{fmt(due['decision_due'])} ({due['basis_decision_due']})."
-                                  + risk))
-            lines += self._payer_lines(values)
-            if not values["plan_type"]:
-                blockers.append("choose the plan type")
-            self.blockers = blockers
+            self.check = self._check(self.values())
+            self._rebuild_checklist(self.check)
             self._hide_question()  # the form changed: a question shown is about other values
             self.checks.value = "".join(
-                f'<div class="pa-message pa-{kind}">{html.escape(text)}</div>'
-                for kind, text in lines)
+                f'<div class="pa-message pa-{line.level}">{html.escape(line.text)}</div>'
+                for line in self.check.lines)
         run()
 
-    def _payer_lines(self, values: dict[str, object]) -> list[tuple[str, str]]:
-        """What the Payers sheet and the Requests sheet say about this payer and patient."""
-        tracker = self.session.tracker
-        payers = tracker.frames["Payers"]
-        lines: list[tuple[str, str]] = []
-        payer, plan_type = values["payer"], values["plan_type"]
-        plans = plan_types_for(payers, payer)
-        if payer and not known_payer(payers, payer):
-            lines.append(("warn", f"Payer '{payer}' is not on the Payers sheet: check the "
-                                  "spelling, or add the payer there with its plan type."))
-        elif payer and not plan_type:
-            lines.append(("warn", "Choose the plan type" + (
-                f" (the Payers sheet lists {', '.join(plans)} for this payer)." if plans
-                else "; the Payers sheet gives none for this payer.")))
-        elif plans and plan_type not in plans:
-            lines.append(("warn", f"The Payers sheet lists this payer as {', '.join(plans)}, "
-                                  f"not {plan_type}; check the plan type."))
-        lines += [("warn", f"A request like this one is already on the tracker: {line}.")
-                  for line in self._describe(similar_requests(tracker.requests, values))]
-        return lines
-
-    @staticmethod
-    def _describe(similar: pd.DataFrame) -> list[str]:
-        """Similar requests by ID, status and service date: never by patient name."""
-        return [f"{request_id} ({fmt(status) or 'no status'}, service date "
-                f"{fmt(service) or 'none'})"
-                for request_id, status, service in zip(
-                    similar["request_id"], similar["status"], similar["scheduled_service_date"],
-                    strict=True)]
-
-    def _rebuild_checklist(self, values: dict[str, object]) -> None:
-        table = documentation_checklist(self.session.tracker.frames["Criteria"],
-                                        values["service_category"],  # type: ignore[arg-type]
-                                        values["payer"])  # type: ignore[arg-type]
-        items = list(table["item"])
+    def _rebuild_checklist(self, check: NewRequestCheck) -> None:
+        """The Criteria checklist as boxes to tick; ticks are kept for the items that stay."""
+        items = [entry.item for entry in check.checklist]
         if items == list(self.boxes):
             return
         previous = {item: box.value for item, box in self.boxes.items()}
         self.boxes = {}
-        self.required_items = {}
-        for item, required, source in zip(table["item"], table["required"], table["source"],
-                                          strict=True):
-            box = widgets.Checkbox(value=previous.get(item, False),
-                                   description=str(item) + ("" if required else " (optional)"),
-                                   tooltip=("required" if required else "optional")
-                                   + f"; {source}", indent=False,
+        for entry in check.checklist:
+            box = widgets.Checkbox(value=previous.get(entry.item, False),
+                                   description=entry.item + ("" if entry.required
+                                                             else " (optional)"),
+                                   tooltip=("required" if entry.required else "optional")
+                                   + f"; {entry.source}", indent=False,
                                    layout=widgets.Layout(width="520px"))
             box.add_class("pa-doc")
             observe(box, lambda _: self.update_checks(), self.checks)
-            self.boxes[str(item)] = box
-            self.required_items[str(item)] = bool(required)
+            self.boxes[entry.item] = box
         self.checklist.children = list(self.boxes.values()) or [
             widgets.HTML("<i>Choose the service category (and payer) to see the list.</i>")]
 
     def save(self) -> None:
-        """Save, or first ask about what the user may not have meant (see questions)."""
+        """Save, or first ask about what the user may not have meant (check.questions)."""
         @safely(lambda: self.feedback)
         def run() -> None:
             values = self.values()
-            if not values["payer"] or not values["patient_id"]:
-                set_message(self.feedback, "Fill in at least the patient ID and the payer.",
-                            "error")
+            check = self._check(values)
+            if check.cannot_save:
+                set_message(self.feedback, check.cannot_save, "error")
                 return
-            questions = self.questions(values)
-            if not questions:
-                self._write(values)
+            if not check.questions:
+                self._write(values, check)
                 return
             self.asked = values
             self.question.value = "".join(
                 f'<div class="pa-message pa-warn">{html.escape(text)}</div>'
-                for text in questions)
-            no_plan_type = plan_type_problem(values) is not None
-            self.confirm_button.description = "Save as draft" if no_plan_type else "Confirm"
+                for text in check.questions)
+            self.confirm_button.description = "Save as draft" if check.draft_only \
+                else "Confirm"
             self.question_box.layout.display = ""
             set_message(self.feedback, "")
         run()
-
-    def questions(self, values: dict[str, object]) -> list[str]:
-        """What to ask before saving: no plan type, an unknown payer, a similar request."""
-        tracker = self.session.tracker
-        asked = []
-        if plan_type_problem(values):
-            asked.append("No plan type is chosen. Choose it above, or save this request as a "
-                         f"draft: its notes will begin with '{DRAFT_MARK}' and the worklist "
-                         "will list it to complete.")
-        if not known_payer(tracker.frames["Payers"], values["payer"]):
-            asked.append(f"Save with an unknown payer? '{values['payer']}' is not on the Payers "
-                         "sheet.")
-        similar = self._describe(similar_requests(tracker.requests, values))
-        if similar:
-            asked.append("A request like this one is already on the tracker: "
-                         + "; ".join(similar) + ". Save another?")
-        return asked
 
     def confirm(self) -> None:
         """Save after the question was answered yes (asked again if the form changed since)."""
@@ -356,30 +240,12 @@ class IntakeForm:
         self.asked = None
         self.question_box.layout.display = "none"
 
-    def _write(self, values: dict[str, object]) -> None:
-        tracker = self.session.tracker
-        today = self._today()
-        values["payer"] = payer_on_sheet(tracker.frames["Payers"], values["payer"]) \
-            or values["payer"]
-        values["requirement_checked_date"] = today
-        values["pa_required"] = self.answer if self.answer != "Conditional" else "Yes"
-        values["docs_complete"] = "No" if any(
-            "documents missing" in blocker for blocker in self.blockers) else "Yes"
-        if values["ordering_npi"]:
-            values["ordering_provider"] = self.provider_names.get(str(values["ordering_npi"]))
-        # a draft stays open (a closed request is nobody's work), whatever the PA answer
-        values["status"] = "Closed" if self.answer == "No" and not self.blockers \
-            else "Documentation"
-        no_pa = f"{today}: no PA required per the PA Rules" if self.answer == "No" else ""
-        if self.blockers:
-            values["notes"] = f"{DRAFT_MARK} saved {today}; blockers: " + " | ".join(
-                self.blockers) + (f"; {no_pa}" if no_pa else "")
-        elif no_pa:
-            values["notes"] = no_pa
-        request_id = self.session.add(values)
-        kind = "warn" if self.blockers else "ok"
+    def _write(self, values: dict[str, object], check: NewRequestCheck | None = None) -> None:
+        check = check or self._check(values)
+        request_id = self.session.add(check.to_save(values))
+        blockers = check.blockers
         set_message(self.feedback, f"Saved {request_id} to {self.session.path.name}"
-                    + (" as a draft. Still to do: " + "; ".join(self.blockers)
-                       if self.blockers else ". The form is clear for the next request."),
-                    kind)
+                    + (" as a draft. Still to do: " + "; ".join(blockers)
+                       if blockers else ". The form is clear for the next request."),
+                    "warn" if blockers else "ok")
         self.clear()  # a second click must not save the same order twice
