@@ -116,6 +116,82 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
+def _request_values(pairs: Sequence[str]) -> dict[str, str]:
+    """--set FIELD=VALUE pairs of a new request, by field name or the Requests heading
+    ('plan_type', 'Plan Type'); a field not on the New request form is refused by name."""
+    from .intake import NEW_REQUEST_FIELDS
+    from .schema import REQUESTS, normalize_header
+
+    fields = (*NEW_REQUEST_FIELDS, "notes")
+    names = {normalize_header(spelling): name for name in fields
+             for spelling in (name, REQUESTS.column(name).title)}
+    values: dict[str, str] = {}
+    for pair in pairs:
+        given, sep, value = pair.partition("=")
+        if not sep or not given.strip():
+            raise PAToolkitError(f"--set '{pair}': write it as field=value, e.g. --set "
+                                 "plan_type=Commercial.")
+        name = names.get(normalize_header(given))
+        if name is None:
+            raise PAToolkitError(f"--set '{given.strip()}': not a field of a new request; the "
+                                 f"fields are {', '.join(fields)} (or their headings on the "
+                                 "Requests sheet, e.g. 'Plan Type').")
+        values[name] = value.strip()
+    return values
+
+
+def cmd_check_request(args: argparse.Namespace) -> int:
+    from .errors import InvalidValueError
+    from .intake import check_new_request, plan_types_for
+
+    values = _request_values(args.set or [])
+    as_of = _as_of(args.as_of)
+    tracker = _load_usable(args.tracker)
+    filled = {}
+    if "plan_type" not in values:  # as the page fills it: the payer's only plan type
+        plans = plan_types_for(tracker.frames["Payers"], values.get("payer"))
+        if len(plans) == 1:
+            filled["plan_type"] = values["plan_type"] = plans[0]
+    try:
+        check = check_new_request(tracker, values, as_of.date() if as_of else None,
+                                  documents=args.have or ())
+    except InvalidValueError as wrong:
+        raise PAToolkitError(f"{wrong} Nothing was checked.") from None
+    on_list = {entry.item.strip().casefold() for entry in check.checklist}
+    strays = [item for item in args.have or () if item.strip().casefold() not in on_list]
+    if strays:
+        items = "; ".join(entry.item for entry in check.checklist)
+        raise PAToolkitError(
+            f"--have {', '.join(repr(item) for item in strays)}: not on this request's "
+            "checklist; " + (f"its items are: {items}." if items else
+                             "it has none (set service_category, and payer, to see it)."))
+    if args.json:
+        text = _json_text({**check.as_dict(), "filled": filled})
+    else:
+        lines = [f"New request, checked as if submitted {check.as_of} against {tracker.path}:"]
+        lines += [f"  filled {name}: {value} (the payer's only plan type on the Payers sheet, "
+                  "as the page fills it)" for name, value in filled.items()]
+        lines += [f"  {line.level:<6} {line.text}" for line in check.lines]
+        if check.checklist:
+            lines.append("Documents the payer's criteria ask for (--have ITEM for each on hand):")
+            lines += [f"  [{'x' if entry.have else ' '}] {entry.item} ("
+                      f"{'required' if entry.required else 'optional'}; {entry.source})"
+                      for entry in check.checklist]
+        if check.cannot_save:
+            lines.append(f"Cannot be saved: {check.cannot_save}")
+        if check.blockers:
+            lines.append("Blockers (it would be saved as a draft):")
+            lines += [f"  - {blocker}" for blocker in check.blockers]
+        if check.questions:
+            lines.append("Questions the page asks before saving:")
+            lines += [f"  - {question}" for question in check.questions]
+        lines.append(f"{len(check.blockers)} blocker(s)." if check.blocked and check.blockers
+                     else "It cannot be saved yet." if check.blocked else "Nothing blocks it.")
+        text = "\n".join(lines) + "\n"
+    _write_output(args, text, f"the check of a new request ({len(check.blockers)} blockers)")
+    return EXIT_FINDINGS if check.blocked or tracker.errors else EXIT_OK
+
+
 def cmd_new_tracker(args: argparse.Namespace) -> int:
     from .workbook import new_tracker
 
@@ -147,10 +223,10 @@ def _as_of(text: str | None, flag: str = "--as-of") -> datetime.datetime | None:
     if text is None:
         return None
     try:
-        stamp = pd.Timestamp(text)
+        stamp: pd.Timestamp | None = pd.Timestamp(text)
     except ValueError:
-        stamp = pd.NaT
-    if pd.isna(stamp) or stamp.tzinfo is not None:
+        stamp = None
+    if stamp is None or pd.isna(stamp) or stamp.tzinfo is not None:
         raise PAToolkitError(f"{flag} '{text}' is not a local date; use YYYY-MM-DD or "
                              "'YYYY-MM-DD HH:MM' (no time zone).")
     return stamp.to_pydatetime()
@@ -503,6 +579,30 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="warnings also make exit code 1")
     _add_output_options(check)
     check.set_defaults(handler=cmd_check)
+
+    request = commands.add_parser(
+        "check-request", help="check a new request before saving it (the New request page)",
+        description="Check a new request as the New request page does, from its fields: "
+                    "whether PA is required and which PA Rules row says so, the NPI and "
+                    "codes, the ordering provider's enrollment, the payer's Criteria "
+                    "checklist, when the decision would be due if submitted that day (the "
+                    "Closures sheet counted) and whether the service date is at risk, the "
+                    "payer's plan types, and requests like it already on the tracker. Exit 0 "
+                    "when nothing blocks it, 1 when something does (it would be saved as a "
+                    "draft), 2 when a field or value cannot be read. The file is never "
+                    "changed.")
+    _add_tracker(request)
+    request.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                         help="a field of the request, repeat for each: patient_id, "
+                              "patient_name, patient_dob, member_id, payer, plan_type, codes, "
+                              "icd10, ordering_npi, service_category, urgency, "
+                              "scheduled_service_date, owner, notes (or their headings)")
+    request.add_argument("--have", action="append", metavar="ITEM",
+                         help="a document of the checklist that is on hand (repeatable)")
+    _add_as_of(request, "the day it would be submitted (today)")
+    request.add_argument("--json", action="store_true", help="print the check as JSON")
+    _add_output_options(request)
+    request.set_defaults(handler=cmd_check_request)
 
     new = commands.add_parser(
         "new-tracker", help="write a blank tracker with every sheet, dropdown and instruction",
