@@ -46,11 +46,11 @@ from patoolkit.deadlines import deadlines_for
 from patoolkit.timeframes import (
     BUSINESS_DAYS,
     DAYS,
-    DEFAULT_P2P_WINDOW_DAYS,
     DRUGS,
     HOURS,
     ITEMS,
     MONTHS,
+    TARGETS,
     TIMEFRAMES,
     TOLLING_PLAN_TYPES,
     Timeframe,
@@ -64,8 +64,9 @@ SLICE_ROWS = 10_000
 ROWWISE_LIMIT_S = 60.0
 
 # The contract's words, spelled out again here on purpose: the baseline does not import
-# the package's rule code, only its table (timeframes.py), its holiday dates and its
-# month-and-day reader for rating_period_start.
+# the package's rule code, only its tables (timeframes.py: TIMEFRAMES, and PRACTICE_TARGETS
+# for the practice's own numbers), its holiday dates and its month-and-day reader for
+# rating_period_start.
 DENIALS = ("Denied", "Partially Approved")
 APPROVALS = ("Approved", "Partially Approved")
 FINISHED = ("Approved", "Partially Approved", "Denied", "P2P Requested", "Appeal Submitted",
@@ -83,7 +84,6 @@ ACTION_LABELS = {"answer_info_request": "Answer information request",
                  "check_status": "Check status", "escalate_decision": "Escalate overdue decision",
                  "request_p2p": "Request peer-to-peer", "file_appeal": "File written appeal",
                  "renew_authorization": "Renew authorization"}
-FILING_NEAR = dt.timedelta(days=14)
 ONE_DAY = dt.timedelta(days=1)
 LATEST = pd.Timestamp.max
 UTC = dt.UTC
@@ -198,9 +198,11 @@ class Calendars:
         raise ValueError(unit)
 
 
-def setting(settings: dict[str, object], key: str, default: int) -> int:
-    value = settings.get(key)
-    return int(value) if isinstance(value, int | float) and value == value else default
+def target(settings: dict[str, object], name: str) -> int:
+    """A practice target's number: its Settings value when a number, else the table's."""
+    row = TARGETS[name]
+    value = settings.get(row.setting) if row.setting is not None else None
+    return int(value) if isinstance(value, int | float) and value == value else row.default
 
 
 def rule_for(deadline: str, plan: str | None, urgency: str, drug: bool, on: dt.date,
@@ -263,10 +265,14 @@ def rowwise_deadlines(requests: pd.DataFrame, payers: pd.DataFrame, settings: di
                       clock: Calendars, drug_categories: set[str], now: dt.datetime
                       ) -> list[dict[str, object]]:
     specific, general = override_lookup(payers)
-    info_hours = setting(settings, "info_response_hours", 24)
-    cadence = setting(settings, "status_check_business_days", 2)
-    lead = setting(settings, "renewal_lead_days", 14)
-    threshold = setting(settings, "low_units_threshold", 5)
+    info_hours = target(settings, "info_response")
+    cadence = target(settings, "status_check")
+    lead = target(settings, "renewal_lead")
+    threshold = target(settings, "low_units")
+    near_service, near_cadence = target(settings, "near_service"), \
+        target(settings, "status_check_near_service")
+    appeal_days, default_window = target(settings, "appeal_target"), \
+        target(settings, "p2p_window")
     holidays = clock.holidays
     today = now.date()
     records = []
@@ -355,8 +361,8 @@ def rowwise_deadlines(requests: pd.DataFrame, payers: pd.DataFrame, settings: di
         # next_status_check
         if submitted is not None and decision is None and status not in FINISHED:
             near = (service is not None
-                    and count_business_days(today, service.date(), holidays) <= 5)
-            step = 1 if near else cadence
+                    and count_business_days(today, service.date(), holidays) <= near_service)
+            step = near_cadence if near else cadence
             last = moment(row.last_status_check) or submitted
             out["next_status_check"] = end_of_day(add_business_days(last.date(), step, holidays))
             out["basis_next_status_check"] = f"Settings: check status every {step} business " \
@@ -376,13 +382,13 @@ def rowwise_deadlines(requests: pd.DataFrame, payers: pd.DataFrame, settings: di
         decided = moment(row.decision_date)
         if decision in DENIALS and decided is not None:
             decided = dt.datetime.combine(decided.date(), dt.time())
-            window = found.get("p2p_window_days", {}).get("p2p_window_days",
-                                                          DEFAULT_P2P_WINDOW_DAYS)
+            window = found.get("p2p_window_days", {}).get("p2p_window_days", default_window)
             out["p2p_window_closes"] = end_of_day(decided) + dt.timedelta(days=float(window))  # type: ignore[arg-type]
             out["basis_p2p_window_closes"] = f"{window} days for peer-to-peer"
-            out["appeal_target"] = end_of_day(add_business_days(decided.date(), 1, holidays))
+            out["appeal_target"] = end_of_day(add_business_days(decided.date(), appeal_days,
+                                                                holidays))
             out["basis_appeal_target"] = "practice protocol: file the written appeal within " \
-                                         "1 business day of the denial"
+                                         f"{appeal_days} business day of the denial"
             filing = later_level(clock, "appeal_filing_deadline", plan, urgency, drug, decided,
                                  found.get("appeal_filing_days", {}).get("appeal_filing_days"))
             if filing is not None:
@@ -435,9 +441,12 @@ def rowwise_deadlines(requests: pd.DataFrame, payers: pd.DataFrame, settings: di
 
 
 def rowwise_worklist(requests: pd.DataFrame, deadlines: list[dict[str, object]],
-                     holidays: set[dt.date], now: dt.datetime) -> pd.DataFrame:
+                     holidays: set[dt.date], now: dt.datetime,
+                     settings: dict[str, object]) -> pd.DataFrame:
     today_end = end_of_day(now)
-    horizon = now + dt.timedelta(days=30)
+    horizon = now + dt.timedelta(days=target(settings, "renewal_horizon"))
+    filing_near = dt.timedelta(days=target(settings, "filing_near"))
+    appeal_days = target(settings, "appeal_target")
     actions = []
     for row, line in zip(requests.itertuples(), deadlines, strict=True):
         status, decision = text(row.status), text(row.decision)
@@ -481,14 +490,14 @@ def rowwise_worklist(requests: pd.DataFrame, deadlines: list[dict[str, object]],
             # stop the appeal's clock, so the appeal is listed again as its deadline nears
             p2p_failed = p2p_outcome in ("Upheld", "Withdrawn") or not p2p_requested
             p2p_pending = p2p_requested and p2p_outcome in (None, "Pending")
-            near = filing is not None and filing - now <= FILING_NEAR  # type: ignore[operator]
+            near = filing is not None and filing - now <= filing_near  # type: ignore[operator]
             if (not given(row.appeal_submitted_date)
                     and (filing is None or filing >= now)  # type: ignore[operator]
                     and (p2p_failed or (p2p_pending and near))):
                 due = line.get("appeal_target")
                 if given(row.p2p_date):
                     due = end_of_day(add_business_days(moment(row.p2p_date).date(),  # type: ignore[union-attr]
-                                                       1, holidays))
+                                                       appeal_days, holidays))
                     if filing is not None and due > filing:  # type: ignore[operator]
                         due = filing
                 if p2p_pending:
@@ -546,7 +555,7 @@ def rowwise(tracker: Tracker, requests: pd.DataFrame, now: dt.datetime
                        for name in tracker.lists.get("drug_category", ())}
     records = rowwise_deadlines(requests, frames["Payers"], tracker.settings, clock,
                                 drug_categories, now)
-    worklist = rowwise_worklist(requests, records, clock.holidays, now)
+    worklist = rowwise_worklist(requests, records, clock.holidays, now, tracker.settings)
     return pd.DataFrame(records, index=requests.index), worklist
 
 

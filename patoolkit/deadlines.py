@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -40,16 +41,17 @@ from .statuses import DENIALS
 from .timeframes import (
     BUSINESS_DAYS,
     DAYS,
-    DEFAULT_P2P_WINDOW_DAYS,
     DRUGS,
     EXPEDITED,
     HOURS,
     ITEMS,
     MONTHS,
     STANDARD,
+    TARGETS,
     TOLLING_CITATION,
     TOLLING_PLAN_TYPES,
     Timeframe,
+    practice_targets,
     rows_for,
 )
 
@@ -78,7 +80,6 @@ FINISHED = ("Approved", "Partially Approved", "Denied", "P2P Requested", "Appeal
             "External Review", "Overturned", "Upheld", "Withdrawn", "Expired", "Closed")
 INACTIVE = CLOSED_STATUSES
 END_OF_DAY = pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
-NEAR_SERVICE_BUSINESS_DAYS = 5
 PLAN_TYPE_BLANK = next(gap.words() for gap in GAPS if gap.column == "plan_type")
 # Payers-sheet columns read per request. A lead column brings the columns that qualify it
 # from the same Payers row (a plan's business-day count is not another row's day count).
@@ -96,9 +97,20 @@ DEFAULT_RATING_PERIOD_START = 101  # January 1, as month * 100 + day
 J_CODES = r"\s*J\d{4}\s*(?:[,;]\s*J\d{4}\s*)*[,;]?\s*"
 
 
-def _setting(settings: Mapping[str, object], key: str, default: int) -> int:
-    value = settings.get(key)
-    return int(value) if isinstance(value, int | float) and not pd.isna(value) else default
+# What a Payers-sheet number of days allows, in the basis (its column -> the words after it)
+PAYERS_DAYS_WORDS = {
+    "p2p_window_days": "for peer-to-peer",
+    "appeal_filing_days": "to file an appeal",
+    "external_review_days": "to request external review",
+}
+
+
+def payers_sheet_allows(payer_name: str, days: object, column: str | None) -> str | None:
+    """The basis of a Payers-sheet number of days (column: the sheet's column)."""
+    if column is None:
+        return None
+    return _joined("Payers sheet: ", payer_name, " allows ", _number(days), " days ",
+                   PAYERS_DAYS_WORDS[column])
 
 
 def _key(values: pd.Series) -> pd.Series:
@@ -448,7 +460,10 @@ def nominal(amount: pd.Series, unit: pd.Series) -> pd.Series:
     units = unit.to_numpy(dtype=object)  # compared in numpy: a pandas object compare is slow
     days = np.where(units == DAYS, amounts, amounts * 7 / 5)
     days = np.where(units != HOURS, days, amounts / 24)
-    return pd.Series(pd.to_timedelta(days, unit="D"), index=amount.index).where(amount.notna())
+    # in nanoseconds always: pandas picks a coarser unit when the values allow it, and some
+    # requests' timeframes must be typed as every request's are (deadlines_for_requests)
+    return pd.Series(pd.to_timedelta(days, unit="D").astype("timedelta64[ns]"),
+                     index=amount.index).where(amount.notna())
 
 
 def rating_period_starts(on: pd.Series, month_days: pd.Series) -> pd.Series:
@@ -708,6 +723,11 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     due date were it sent now) and drug (a drug request).
     """
     settings = dict(settings or {})
+    targets = practice_targets(settings)
+
+    def words(target: str) -> str:
+        return TARGETS[target].basis(targets)
+
     payers = payers if payers is not None else pd.DataFrame(columns=["payer", "plan_type",
                                                                      *OVERRIDES])
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
@@ -738,32 +758,23 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
                       | timeframe.isna()).to_numpy())
     bases["decision_due"] = due_basis
 
-    hours = _setting(settings, "info_response_hours", 24)
     requested = requests["info_requested_at"]
-    out["info_response_due"] = add_hours(requested, hours, clock.zone)
-    bases["info_response_due"] = basis_of(
-        requested.notna(), f"Settings: answer a payer's information request within {hours} "
-        "hours (a date without a time counts from the start of that day)")
+    out["info_response_due"] = add_hours(requested, targets["info_response"], clock.zone)
+    bases["info_response_due"] = basis_of(requested.notna(), words("info_response"))
 
-    cadence = _setting(settings, "status_check_business_days", 2)
     waiting = (requests["submitted_at"].notna() & decision.isna()
                & ~status.isin(FINISHED).fillna(False))
     service = requests["scheduled_service_date"]
     today = pd.Series(now.normalize(), index=index)
     to_service = calendar.count_business_days(today, service)
-    near = service.notna() & (to_service <= NEAR_SERVICE_BUSINESS_DAYS).fillna(False)
-    step = pd.Series(np.where(near, 1, cadence), index=index)
+    near = service.notna() & (to_service <= targets["near_service"]).fillna(False)
+    step = pd.Series(np.where(near, targets["status_check_near_service"],
+                              targets["status_check"]), index=index)
     last = requests["last_status_check"].fillna(requests["submitted_at"])
     out["next_status_check"] = _end_of_day(calendar.add_business_days(last, step)).where(waiting)
-    cadence_words = [
-        f"Settings: check status every {cadence} business days, counted from submission",
-        f"Settings: check status every {cadence} business days, counted from the last status "
-        "check",
-        f"Settings: check status every business day once the service date is within "
-        f"{NEAR_SERVICE_BUSINESS_DAYS} business days, counted from submission",
-        f"Settings: check status every business day once the service date is within "
-        f"{NEAR_SERVICE_BUSINESS_DAYS} business days, counted from the last status check",
-    ]
+    cadence_words = [words(name) + since for name in ("status_check", "status_check_near_service")
+                     for since in (", counted from submission",
+                                   ", counted from the last status check")]
     which = near.to_numpy(dtype=int) * 2 + requests["last_status_check"].notna().to_numpy(dtype=int)
     bases["next_status_check"] = Sentences(
         size, np.where(waiting.fillna(False).to_numpy(dtype=bool), which, -1), cadence_words)
@@ -783,60 +794,50 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
     denied = decision.isin(DENIALS).fillna(False) & requests["decision_date"].notna()
     decided_on = requests["decision_date"].dt.normalize()
     window = overrides["p2p_window_days"]
-    window_days = window.fillna(DEFAULT_P2P_WINDOW_DAYS)
+    window_days = window.fillna(targets["p2p_window"])
     out["p2p_window_closes"] = (_end_of_day(decided_on) + _days(window_days)).where(denied)
-    default_window = (f"payer policy: {DEFAULT_P2P_WINDOW_DAYS} days for peer-to-peer after the "
-                      "decision (the Payers sheet gives none)")
     bases["p2p_window_closes"] = Sentences(size)
     bases["p2p_window_closes"].update(denied.to_numpy(dtype=bool), lambda old, payer_name, days: (
-        default_window if days is None
-        else _joined("Payers sheet: ", payer_name, " allows ", _number(days),
-                     " days for peer-to-peer")), payer, window)
+        words("p2p_window") if days is None
+        else payers_sheet_allows(payer_name, days, "p2p_window_days")), payer, window)
 
-    out["appeal_target"] = _end_of_day(calendar.add_business_days(decided_on, 1)).where(denied)
-    bases["appeal_target"] = basis_of(
-        denied, "practice protocol: file the written appeal within 1 business day of the denial")
+    out["appeal_target"] = _end_of_day(
+        calendar.add_business_days(decided_on, targets["appeal_target"])).where(denied)
+    bases["appeal_target"] = basis_of(denied, words("appeal_target"))
 
-    out["appeal_filing_deadline"], bases["appeal_filing_deadline"] = later_level(
-        kinds, drug, "appeal_filing_deadline", decided_on, denied, clock,
-        overrides["appeal_filing_days"], lambda payer_name, days: _joined(
-            "Payers sheet: ", payer_name, " allows ", _number(days), " days to file an appeal"),
-        payer)
-
+    # The later levels, each timed by its TIMEFRAMES rows (or a Payers-sheet number of days):
+    # (deadline, counted from, for the rows, the Payers-sheet column)
     appealed = requests["appeal_submitted_date"]
-    out["appeal_decision_due"], bases["appeal_decision_due"] = later_level(
-        kinds, drug, "appeal_decision_due", appealed, appealed.notna(), clock)
-
     upheld = (requests["appeal_outcome"].astype("string") == "Upheld").fillna(False) & \
         requests["appeal_decision_date"].notna()
     appeal_decided = requests["appeal_decision_date"].dt.normalize()
-    out["external_review_deadline"], bases["external_review_deadline"] = later_level(
-        kinds, drug, "external_review_deadline", appeal_decided, upheld, clock,
-        overrides["external_review_days"], lambda payer_name, days: _joined(
-            "Payers sheet: ", payer_name, " allows ", _number(days),
-            " days to request external review"), payer)
-    out["state_fair_hearing_deadline"], bases["state_fair_hearing_deadline"] = later_level(
-        kinds, drug, "state_fair_hearing_deadline", appeal_decided, upheld, clock)
+    for deadline, start, applies, days in (
+            ("appeal_filing_deadline", decided_on, denied, "appeal_filing_days"),
+            ("appeal_decision_due", appealed, appealed.notna(), None),
+            ("external_review_deadline", appeal_decided, upheld, "external_review_days"),
+            ("state_fair_hearing_deadline", appeal_decided, upheld, None)):
+        out[deadline], bases[deadline] = later_level(
+            kinds, drug, deadline, start, applies, clock,
+            overrides[days] if days else None,
+            partial(payers_sheet_allows, column=days), payer)
 
     approved = statuses.authorized(requests) & ~statuses.closed(requests)
     authorized, used = requests["units_authorized"], requests["units_used"].fillna(0)
     units_left = authorized - used
-    lead = _setting(settings, "renewal_lead_days", 14)
     expires = requests["auth_expiration_date"]
     renew = approved & expires.notna() & (authorized.isna() | (units_left > 0)).fillna(True)
-    out["renewal_due"] = _end_of_day(expires - pd.Timedelta(days=lead)).where(renew)
+    out["renewal_due"] = _end_of_day(
+        expires - pd.Timedelta(days=targets["renewal_lead"])).where(renew)
     bases["renewal_due"] = Sentences(size)
     bases["renewal_due"].update(renew.fillna(False).to_numpy(dtype=bool), lambda old, day: _joined(
-        f"Settings: start the renewal {lead} days before the authorization expires on ",
-        _date(day)), expires)
+        words("renewal_lead"), _date(day)), expires)
 
-    threshold = _setting(settings, "low_units_threshold", 5)
-    low = approved & authorized.notna() & (units_left <= threshold).fillna(False)
+    low = approved & authorized.notna() & (units_left <= targets["low_units"]).fillna(False)
     out["low_units"] = low.fillna(False).astype(bool)
     bases["low_units"] = Sentences(size)
     bases["low_units"].update(out["low_units"].to_numpy(), lambda old, left, of: _joined(
-        _number(left), " of ", _number(of), f" units left; Settings: renew at {threshold} or "
-        "fewer"), units_left, authorized)
+        _number(left), " of ", _number(of), " units left; ", words("low_units")),
+        units_left, authorized)
 
     for name in DEADLINES:
         shown = out[name] if name in FLAGS else out[name].notna()
@@ -853,18 +854,37 @@ def compute_deadlines(requests: pd.DataFrame, payers: pd.DataFrame | None = None
 def deadlines_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None
                   ) -> pd.DataFrame:
     """compute_deadlines for a loaded Tracker, with its Payers, Settings and Closures."""
-    frames = tracker.frames
-    requests = frames["Requests"]
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
-    return compute_deadlines(requests, frames["Payers"], tracker.settings,
-                             tracker.calendar(now), now, tracker.lists.get("drug_category",
-                                                              LISTS["drug_category"]))
+    return _deadlines_of(tracker, tracker.requests, now, tracker.calendar(now))
+
+
+def deadlines_for_requests(tracker: Tracker, rows: Sequence[int],
+                           as_of: dt.datetime | dt.date | str | None = None,
+                           calendar: BusinessCalendar | None = None) -> pd.DataFrame:
+    """The deadlines of some requests only (by Excel row), as deadlines_for gives them.
+
+    A request's deadlines depend on its own row, the Payers sheet, the Settings and the
+    calendar, never on another request; so after a save of one request its deadlines are
+    worked out alone (the whole tracker's take 0.15 s at 10,000 requests). The calendar
+    must be the whole tracker's (Tracker.calendar, the default): its years come from every
+    request's dates.
+    """
+    now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
+    return _deadlines_of(tracker, tracker.requests.loc[list(rows)], now,
+                         calendar if calendar is not None else tracker.calendar(now))
+
+
+def _deadlines_of(tracker: Tracker, requests: pd.DataFrame, now: pd.Timestamp,
+                  calendar: BusinessCalendar) -> pd.DataFrame:
+    return compute_deadlines(requests, tracker.frames["Payers"], tracker.settings, calendar, now,
+                             tracker.lists.get("drug_category", LISTS["drug_category"]))
 
 
 def _iso(value: object) -> str | None:
-    if value is None or pd.isna(value):
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
-    return pd.Timestamp(value).isoformat()  # type: ignore[arg-type]
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    return None if pd.isna(stamp) else stamp.isoformat()
 
 
 def deadlines_json(table: pd.DataFrame) -> list[dict[str, object]]:

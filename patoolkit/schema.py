@@ -10,8 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sized
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pandas._typing import Scalar
+
+from .timeframes import PRACTICE_TARGETS
 
 # Enumerations: the contract's values. The Lists sheet of a workbook may add
 # more (a consultant extends a dropdown there), never remove these.
@@ -105,8 +111,19 @@ def is_blank(value: object) -> bool:
     if isinstance(value, str):
         return not value.strip()
     if pd.api.types.is_scalar(value):
-        return bool(pd.isna(value))
+        return is_missing(value)
     return isinstance(value, Sized) and len(value) == 0
+
+
+def is_missing(value: object) -> bool:
+    """Whether a cell holds nothing at all: None, NaN, NaT or pd.NA. Text is never missing,
+    not even "" (is_blank says whether a value gives nothing), nor is a list or an array."""
+    if value is None:
+        return True
+    if isinstance(value, str | bytes) or not pd.api.types.is_scalar(value):
+        return False
+    # pd.isna takes any object; pandas-stubs types it for pandas' own scalar types only
+    return bool(pd.isna(cast("Scalar", value)))
 
 
 def normalize_header(text: object) -> str:
@@ -402,10 +419,9 @@ SETTINGS_DEFAULTS: tuple[Setting, ...] = (
     Setting("practice_fax", "", "text", "Practice fax."),
     Setting("timezone", "America/New_York", "text", "Time zone of the practice (IANA name)."),
     Setting("state", "", "text", "US state (two letters), for state holidays and rules."),
-    Setting("info_response_hours", 24, "int", "Hours to answer a payer's information request.", maximum=720),
-    Setting("status_check_business_days", 2, "int", "Business days between status checks.", maximum=60),
-    Setting("renewal_lead_days", 14, "int", "Days before expiry to start a renewal.", maximum=365),
-    Setting("low_units_threshold", 5, "int", "Units left at which to start a renewal.", maximum=100000),
+    # the practice's targets: keys, defaults and limits from timeframes.PRACTICE_TARGETS
+    *(Setting(target.setting, target.default, "int", target.description, maximum=target.maximum)
+      for target in PRACTICE_TARGETS if target.setting is not None),
     Setting("backups_keep", 20, "int", "How many backup copies of the tracker to keep.", maximum=1000),
     Setting("letter_templates_folder", "", "text",
             "Folder of this client's own letter templates (.docx), relative to the tracker; "

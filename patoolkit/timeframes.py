@@ -85,11 +85,21 @@ Limitations (what the table does not model):
 - A late notice is presumed received 5 days after its date only where the
   rule says so (Medicare Advantage and Part D appeal filing); other filing
   windows count from the decision date.
+
+The practice's own numbers (no law sets them: answer an information request in
+24 hours, file the written appeal a business day after a denial, start a
+renewal 14 days before expiry, ...) are the other table here,
+PRACTICE_TARGETS: one row per number, with its Settings key when the practice
+may change it (schema.SETTINGS_DEFAULTS takes those keys and defaults from it),
+its unit, and the words of the basis it gives. deadlines.py and worklist.py
+read every such number from it, through practice_targets(settings).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 CMS_0057_F_START = dt.date(2026, 1, 1)
@@ -295,14 +305,105 @@ LATE_IS_ADVERSE: dict[str, str] = {
 
 # An upheld reconsideration the plan itself sends to the Independent Review Entity.
 AUTO_FORWARDED_TO_IRE: dict[str, str] = {"Medicare Advantage": "42 CFR 422.592"}
-IRE_WATCH_DAYS = 30  # practice follow-up: ask for the IRE case if nothing came by then
 
 # Good cause for an appeal filed after its deadline; plan type -> citation (others: the
 # plan's discretion).
 GOOD_CAUSE: dict[str, str] = {"Medicare Advantage": "42 CFR 422.582(c)",
                               "Medicare Part D": "42 CFR 423.582(c)"}
 
-DEFAULT_P2P_WINDOW_DAYS = 14
+UNITS = "units"  # of an authorization (low_units)
+
+
+@dataclass(frozen=True)
+class PracticeTarget:
+    """One number the practice works to where no law sets one, and the words of its basis.
+
+    setting: the Settings key that changes it (None: the number is fixed here); default:
+    the number when the Settings sheet gives none; words: the basis sentence, where
+    {name} is the number of the target of that name (a sentence may name two).
+    description: what it is for (for a Settings key, the Settings sheet's description).
+    """
+
+    name: str
+    default: int
+    unit: str  # calendar days, business days, hours, units
+    words: str
+    description: str
+    setting: str | None = None
+    maximum: int | None = None  # a Settings value above it is refused (the default is used)
+
+    def value(self, settings: Mapping[str, object]) -> int:
+        """The number in force: the Settings value when it is a number, else the default."""
+        if self.setting is None:
+            return self.default
+        given = settings.get(self.setting)
+        if isinstance(given, int | float) and not (isinstance(given, float) and math.isnan(given)):
+            return int(given)
+        return self.default
+
+    def basis(self, values: Mapping[str, int]) -> str:
+        """The basis sentence with the numbers in force (practice_targets)."""
+        return self.words.format(**values)
+
+
+P = PracticeTarget
+PRACTICE_TARGETS: tuple[PracticeTarget, ...] = (
+    # --- Settings: the practice may change these on its Settings sheet -------------------
+    P("info_response", 24, HOURS,
+      "Settings: answer a payer's information request within {info_response} hours (a date "
+      "without a time counts from the start of that day)",
+      "Hours to answer a payer's information request.", "info_response_hours", maximum=720),
+    P("status_check", 2, BUSINESS_DAYS, "Settings: check status every {status_check} business days",
+      "Business days between status checks.", "status_check_business_days", maximum=60),
+    P("renewal_lead", 14, DAYS,
+      "Settings: start the renewal {renewal_lead} days before the authorization expires on ",
+      "Days before expiry to start a renewal.", "renewal_lead_days", maximum=365),
+    P("low_units", 5, UNITS, "Settings: renew at {low_units} or fewer",
+      "Units left at which to start a renewal.", "low_units_threshold", maximum=100000),
+    # --- practice protocol, fixed here --------------------------------------------------
+    P("near_service", 5, BUSINESS_DAYS, "",
+      "A service this close: check status every business day (status_check_near_service)."),
+    P("status_check_near_service", 1, BUSINESS_DAYS,
+      "Settings: check status every business day once the service date is within "
+      "{near_service} business days",
+      "Business days between status checks once the service date is near."),
+    P("appeal_target", 1, BUSINESS_DAYS,
+      "practice protocol: file the written appeal within {appeal_target} business day of the "
+      "denial",
+      "Business days after a denial (or a peer-to-peer that failed) to file the written "
+      "appeal."),
+    P("p2p_request", 0, DAYS, "request peer-to-peer the same day as the denial",
+      "Days after a denial to request peer-to-peer."),
+    P("auth_number", 0, DAYS, "readiness checklist: record the auth number at approval",
+      "Days after an approval to record its authorization number."),
+    P("ire_watch", 30, DAYS,
+      "practice follow-up: ask for the IRE case if nothing came in {ire_watch} days",
+      "Days after an upheld Medicare Advantage reconsideration to ask for the IRE's case."),
+    P("planning_timeframe", 15, DAYS, "",
+      "Days a payer is assumed to take, to plan a submission, when no rule gives any."),
+    P("renewal_horizon", 30, DAYS, "",
+      "Days ahead a renewal is listed on the worklist."),
+    P("filing_near", 14, DAYS, "",
+      "Days before the appeal filing deadline at which the written appeal is listed even while "
+      "a peer-to-peer is pending (it does not stop the appeal clock)."),
+    P("deadline_risk", 7, DAYS, "",
+      "Days before a deadline (appeal filing, peer-to-peer window, service date, expiry) from "
+      "which it is at risk and the worklist puts it first: a week, time to write an appeal or "
+      "get a decision expedited."),
+    # --- a payer's policy, when the Payers sheet gives none (p2p_window_days) ------------
+    P("p2p_window", 14, DAYS,
+      "payer policy: {p2p_window} days for peer-to-peer after the decision (the Payers sheet "
+      "gives none)",
+      "Days after a denial that peer-to-peer can be requested, when the Payers sheet's "
+      "p2p_window_days is blank."),
+)
+TARGETS: dict[str, PracticeTarget] = {target.name: target for target in PRACTICE_TARGETS}
+
+
+def practice_targets(settings: Mapping[str, object] | None = None) -> dict[str, int]:
+    """Every practice target's number in force, by name (Settings values where given)."""
+    given = settings or {}
+    return {name: target.value(given) for name, target in TARGETS.items()}
 
 
 def rows_for(deadline: str) -> tuple[Timeframe, ...]:

@@ -1,15 +1,18 @@
 """Today's actions, most urgent first: one row per thing a person should do.
 
-Built column-wise from the deadlines and the checks: each kind of action is a
-mask over the Requests frame with its due date-time, reason and basis; the
-frames are stacked and sorted.
+Built column-wise from the deadlines and the checks, from one table: each row
+of ACTIONS is a kind of action, with the words shown, a mask over the Requests
+frame, its due date-time, its deadline, its reason and basis; its place in the
+table is its order among actions due at once. A new kind of action is a new
+row. The frames of the rows are stacked and sorted.
 
 Two clocks, not one alarm: `due` is the practice's own target for the action
 (a written appeal one business day after the denial, a status check every
 1-2 business days), `deadline` the date after which something is lost (the
 payer's appeal filing deadline, the peer-to-peer window, the service date, the
-authorization's expiry; HARD_DEADLINES). Rows are ordered by the second clock
-first: a deadline at risk (passed, or within DEADLINE_RISK_DAYS), then practice
+authorization's expiry; Action.deadline). Rows are ordered by the second clock
+first: a deadline at risk (passed, or within the practice target deadline_risk,
+timeframes.PRACTICE_TARGETS), then practice
 targets missed, then due today, then by due date; ties by deadline, service
 date, request and action, so the order is total and stable. `clock` says which.
 Rows carry the patient ID, never the patient's name.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,81 +38,390 @@ from .deadlines import (
     INACTIVE,
     compute_deadlines,
     deadlines_for,
+    deadlines_for_requests,
 )
 from .rules import enrollment_for, requirements_for
-from .timeframes import AUTO_FORWARDED_TO_IRE, IRE_WATCH_DAYS, LATE_IS_ADVERSE
+from .timeframes import AUTO_FORWARDED_TO_IRE, LATE_IS_ADVERSE, TARGETS, practice_targets
 
 if TYPE_CHECKING:
     from .tracker import Tracker
 
-RENEWAL_HORIZON_DAYS = 30
-DEFAULT_TIMEFRAME = pd.Timedelta(days=15)  # to plan a submission when no rule gives one
-# A pending peer-to-peer does not stop the written appeal's clock: the appeal is listed
-# again once its filing deadline is this close.
-FILING_NEAR_DAYS = 14
 PENDING = ("Pending",)
 COLUMNS = ["due", "days_left", "action", "request_id", "patient_id", "payer", "owner",
            "reason", "basis", "scheduled_service_date", "row", "deadline", "deadline_of",
            "clock"]
-# A deadline this close (or passed) puts the row above every practice target missed.
-DEADLINE_RISK_DAYS = 7  # a week: time to write an appeal or get a decision expedited
-
-
-@dataclass(frozen=True)
-class Action:
-    key: str
-    label: str
-
-
-ACTIONS = {
-    action.key: action for action in (
-        Action("complete_request", GAP_ACTION),
-        Action("check_requirement", "Check PA requirement"),
-        Action("complete_documentation", "Complete documentation"),
-        Action("fix_enrollment", "Enroll or re-assign provider"),
-        Action("submit", "Submit request"),
-        Action("answer_info_request", "Answer information request"),
-        Action("check_status", "Check status"),
-        Action("escalate_decision", "Escalate overdue decision"),
-        Action("escalate_appeal_decision", "Escalate overdue appeal decision"),
-        Action("record_auth_number", "Record auth number"),
-        Action("request_p2p", "Request peer-to-peer"),
-        Action("file_appeal", "File written appeal"),
-        Action("request_external_review", "Request external review"),
-        Action("request_fair_hearing", "Request State fair hearing"),
-        Action("watch_ire", "Watch for the IRE decision (nothing to file)"),
-        Action("renew_authorization", "Renew authorization"),
-        Action("reschedule_or_expedite", "Reschedule or expedite"),
-    )
-}
-ACTION_ORDER = {key: position for position, key in enumerate(ACTIONS)}
-
-SERVICE_DATE = ("scheduled_service_date", "service date")
-# action -> (column of Requests or of the deadlines, what it is): the date after which doing
-# the action late loses something. The service date: a service delivered without its
-# authorization is denied on the claim. Actions not listed have no such date.
-HARD_DEADLINES: dict[str, tuple[str, str]] = {
-    "complete_request": SERVICE_DATE,
-    "check_requirement": SERVICE_DATE,
-    "complete_documentation": SERVICE_DATE,
-    "fix_enrollment": SERVICE_DATE,
-    "submit": SERVICE_DATE,
-    "answer_info_request": ("decision_due", "payer decision due"),
-    "check_status": SERVICE_DATE,
-    "escalate_decision": SERVICE_DATE,
-    "record_auth_number": SERVICE_DATE,
-    "request_p2p": ("p2p_window_closes", "P2P window closes"),
-    "file_appeal": ("appeal_filing_deadline", "appeal filing"),
-    "request_external_review": ("external_review_deadline", "external review"),
-    "request_fair_hearing": ("state_fair_hearing_deadline", "State fair hearing"),
-    "renew_authorization": ("auth_expiration_date", "auth expires"),
-    "reschedule_or_expedite": SERVICE_DATE,
-}
 CLOCKS = ("deadline at risk", "practice target missed", "due today", "upcoming")
+# The service date: a service delivered without its authorization is denied on the claim.
+SERVICE_DATE = ("scheduled_service_date", "service date")
 
 
 def _fmt(stamps: pd.Series) -> pd.Series:
     return stamps.dt.strftime("%Y-%m-%d").astype("string")
+
+
+def _days(count: int) -> pd.Timedelta:
+    return pd.Timedelta(days=count)
+
+
+class Facts:
+    """What the rows of ACTIONS read: the frames, the time, the practice's targets, and the
+    masks and dates several actions share. A shared one is worked out once, when an action
+    first asks for it: the PA Rules and enrollment matches, the costliest, only for the
+    unsent requests and only when there are some."""
+
+    def __init__(self, requests: pd.DataFrame, rules: pd.DataFrame, criteria: pd.DataFrame,
+                 providers: pd.DataFrame, settings: Mapping[str, object],
+                 calendar: BusinessCalendar, now: pd.Timestamp, deadlines: pd.DataFrame):
+        self.requests, self.deadlines = requests, deadlines
+        self.rules, self.criteria, self.providers = rules, criteria, providers
+        self.calendar, self.now = calendar, now
+        self.targets = practice_targets(settings)
+        self.index = requests.index
+        self.today_end = now.normalize() + END_OF_DAY
+        self.status = requests["status"].astype("category")  # masks: fast integer compares
+        self.decision = requests["decision"].astype("category")
+        self.active = ~self.status.isin(INACTIVE).fillna(False)
+        self.payer = requests["payer"].astype("string").fillna("the payer")
+        self.plan = requests["plan_type"].astype("string")
+        self.service = requests["scheduled_service_date"]
+
+    def words(self, target: str) -> str:
+        """The basis of a practice target, with the numbers in force."""
+        return TARGETS[target].basis(self.targets)
+
+    def open_(self, *statuses_out: str) -> pd.Series:
+        """Requests whose status is none of statuses_out."""
+        return ~self.status.isin(list(statuses_out)).fillna(False)
+
+    @cached_property
+    def gaps(self) -> pd.Series:
+        return request_gaps(self.requests)
+
+    @cached_property
+    def pending(self) -> pd.Series:
+        """Not sent, not closed, not decided: the pre-submission actions."""
+        return ~self.requests["submitted_at"].notna() & self.active & self.decision.isna()
+
+    @cached_property
+    def pa_by_rule(self) -> tuple[pd.Series, pd.Series]:
+        """(answer, reason) of the PA Rules for the pending requests ('Unknown', '' others)."""
+        answer = pd.Series("Unknown", index=self.index, dtype="string")
+        reason = pd.Series("", index=self.index, dtype="string")
+        if self.pending.any():
+            found = requirements_for(self.requests[self.pending], self.rules, self.now.date())
+            answer[self.pending] = found["pa_answer"]
+            reason[self.pending] = found["pa_reason"]
+        return answer, reason
+
+    @cached_property
+    def recorded(self) -> pd.Series:
+        return self.requests["pa_required"].astype("category")
+
+    @cached_property
+    def needs_pa(self) -> pd.Series:
+        recorded = self.recorded
+        needs = self.pending & (recorded.isin(["Yes", "Unknown"]).fillna(True)
+                                | self.pa_by_rule[0].isin(["Yes", "Conditional", "Unknown"]))
+        return needs & (recorded != "No").fillna(True)
+
+    @cached_property
+    def submit_by(self) -> pd.Series:
+        """The payer's timeframe before the service date (a planning one when none)."""
+        plan_due = self.deadlines["decision_timeframe"].fillna(
+            _days(self.targets["planning_timeframe"]))
+        return (self.service.dt.normalize() - plan_due).where(self.service.notna(),
+                                                             self.today_end)
+
+    @cached_property
+    def docs_missing(self) -> pd.Series:
+        return self.needs_pa & (self.requests["docs_complete"].astype("string") != "Yes"
+                                ).fillna(True)
+
+    @cached_property
+    def enrollment(self) -> pd.DataFrame:
+        return enrollment_for(self.requests[self.needs_pa], self.providers, self.now.date())
+
+    @cached_property
+    def not_enrolled(self) -> pd.Series:
+        if not self.needs_pa.any():
+            return self.needs_pa
+        return self.needs_pa & ~self.enrollment["enrolled"].reindex(self.index, fill_value=True)
+
+    @cached_property
+    def waiting_info(self) -> pd.Series:
+        requests = self.requests
+        return (requests["info_requested_at"].notna() & requests["info_responded_at"].isna()
+                & self.decision.isna() & self.active)
+
+    @cached_property
+    def decided_end(self) -> pd.Series:
+        return self.requests["decision_date"].dt.normalize() + END_OF_DAY
+
+    @cached_property
+    def denied(self) -> pd.Series:
+        """An open denial; an upheld appeal's next steps are external review and the fair
+        hearing."""
+        requests = self.requests
+        return (statuses.open_denial(requests) & self.active & self.open_(statuses.UPHELD)
+                & ~requests["appeal_outcome"].isin([statuses.UPHELD]))
+
+    def denial_reason(self, rows: pd.Series) -> pd.Series:
+        return self.requests["denial_reason"][rows].astype("string").fillna("no reason recorded")
+
+    @cached_property
+    def appeal(self) -> tuple[pd.Series, pd.Series, pd.Series]:
+        """(appealing, waiting_p2p, due) of the written appeal. A P2P still pending does not
+        stop the appeal clock: the appeal is listed as its filing deadline nears."""
+        requests, filing, now = self.requests, self.deadlines["appeal_filing_deadline"], self.now
+        p2p_outcome = requests["p2p_outcome"].astype("category")
+        p2p_failed = (p2p_outcome.isin(["Upheld", "Withdrawn"])
+                      | requests["p2p_requested_date"].isna())
+        filing_open = filing.isna() | (filing >= now)  # no window on record: still worth filing
+        p2p_pending = (requests["p2p_requested_date"].notna()
+                       & (p2p_outcome.isin(PENDING) | p2p_outcome.isna()).fillna(True))
+        filing_near = (filing - now <= _days(self.targets["filing_near"])).fillna(False)
+        unfiled = self.denied & requests["appeal_submitted_date"].isna() & filing_open
+        appealing = unfiled & (p2p_failed.fillna(False) | (p2p_pending & filing_near))
+        waiting_p2p = appealing & p2p_pending
+        due = self.deadlines["appeal_target"].copy()
+        after_p2p_rows = appealing & requests["p2p_date"].notna()
+        if after_p2p_rows.any():
+            after_p2p = self.calendar.add_business_days(
+                requests["p2p_date"][after_p2p_rows], self.targets["appeal_target"]) + END_OF_DAY
+            limit = filing[after_p2p_rows]
+            due[after_p2p_rows] = after_p2p.where(limit.isna() | (after_p2p <= limit), limit)
+        due[waiting_p2p] = filing[waiting_p2p]
+        return appealing, waiting_p2p, due
+
+    @cached_property
+    def appeal_outcome(self) -> pd.Series:
+        return self.requests["appeal_outcome"].astype("category")
+
+    @cached_property
+    def upheld(self) -> pd.Series:
+        return ((self.appeal_outcome == "Upheld").fillna(False) & self.active
+                & self.requests["appeal_decision_date"].notna())
+
+    @cached_property
+    def forwarded(self) -> pd.Series:
+        """The citation by which the plan sends an upheld appeal to the IRE itself."""
+        return self.plan.map(AUTO_FORWARDED_TO_IRE).astype("string")
+
+    @cached_property
+    def renewal(self) -> tuple[pd.Series, pd.Series]:
+        """(renewing, due): an authorization expiring within the renewal horizon or with few
+        units left, while still valid."""
+        deadlines, expires, now = self.deadlines, self.requests["auth_expiration_date"], self.now
+        horizon = now + _days(self.targets["renewal_horizon"])
+        still_valid = expires.isna() | (expires.dt.normalize() + END_OF_DAY >= now)
+        renewal_due = deadlines["renewal_due"]
+        renewing = ((renewal_due.notna() & (renewal_due <= horizon) & expires.notna()
+                     & still_valid) | (deadlines["low_units"] & still_valid))
+        soon = renewal_due.mask(renewal_due > self.today_end, self.today_end)
+        return renewing, renewal_due.where(~deadlines["low_units"], soon.fillna(self.today_end))
+
+
+Due = str | Callable[[Facts], pd.Series | pd.Timestamp]
+Words = str | Callable[[Facts, pd.Series], pd.Series | str]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of action: adding one is adding a row to ACTIONS, in its place in the order.
+
+    key: its action_key; label: the words shown. when: the requests it is for, a mask over
+    the Requests frame (a function of Facts). due: the practice's clock, the column of the
+    deadlines frame that times it, or a function of Facts. deadline: (column of Requests or
+    of the deadlines, what it is), the date after which doing it late loses something; None
+    when there is none. reason and basis: fixed words, or words made for the rows in the
+    mask (a function of Facts and the mask).
+    """
+
+    key: str
+    label: str
+    when: Callable[[Facts], pd.Series]
+    due: Due
+    reason: Words
+    basis: Words
+    deadline: tuple[str, str] | None = None
+
+
+def _today(facts: Facts) -> pd.Timestamp:
+    return facts.today_end
+
+
+def _column(name: str) -> Callable[[Facts, pd.Series], pd.Series]:
+    """Words from a column of the deadlines frame (a basis_ column)."""
+    return lambda facts, rows: facts.deadlines[name][rows]
+
+
+def _overdue(facts: Facts) -> pd.Series:
+    return (facts.requests["submitted_at"].notna() & facts.decision.isna()
+            & ~facts.status.isin(FINISHED).fillna(False)
+            & (facts.deadlines["decision_due"] < facts.now).fillna(False))
+
+
+def _overdue_reason(facts: Facts, rows: pd.Series) -> pd.Series:
+    # Medicare Advantage, Medicaid, CHIP: a missed deadline is an adverse decision to appeal.
+    adverse = facts.plan[rows].map(LATE_IS_ADVERSE).astype("string")
+    return (facts.payer[rows] + "'s decision was due "
+            + facts.deadlines["decision_due"][rows].dt.strftime("%Y-%m-%d %H:%M").astype("string")
+            + "; call and escalate, ask for the decision in writing"
+            + ("; the missed deadline is itself an adverse decision you can appeal now ("
+               + adverse + "): record it as Denied on the due date and file the written appeal"
+               ).fillna(""))
+
+
+def _appeal_late(facts: Facts) -> pd.Series:
+    appeal_open = facts.requests["appeal_submitted_date"].notna() & facts.active & (
+        facts.appeal_outcome.isin(PENDING) | facts.appeal_outcome.isna()).fillna(True)
+    return appeal_open & (facts.deadlines["appeal_decision_due"] < facts.now).fillna(False)
+
+
+def _p2p_open(facts: Facts) -> pd.Series:
+    requests = facts.requests
+    return (facts.denied & requests["p2p_requested_date"].isna()
+            & requests["appeal_submitted_date"].isna()
+            & (facts.deadlines["p2p_window_closes"] >= facts.now).fillna(False))
+
+
+def _appeal_reason(facts: Facts, rows: pd.Series) -> pd.Series:
+    waiting_p2p = facts.appeal[1]
+    return ("denied: " + facts.denial_reason(rows) + "; answer it point by point with new "
+            "documents; filing deadline "
+            + _fmt(facts.deadlines["appeal_filing_deadline"][rows]).fillna("unknown")
+            + pd.Series(np.where(waiting_p2p[rows], "; the peer-to-peer requested on "
+                                 + _fmt(facts.requests["p2p_requested_date"][rows]).fillna("")
+                                 + " is still pending and does not stop the appeal clock", ""),
+                        index=facts.index[rows]).astype("string"))
+
+
+def _external_review(facts: Facts) -> pd.Series:
+    closes = facts.deadlines["external_review_deadline"]
+    return (closes.notna() & (closes >= facts.now)
+            & (facts.requests["appeal_level"].astype("string") != "External Review").fillna(True)
+            & facts.open_("External Review", "Overturned", "Closed", "Withdrawn"))
+
+
+def _renew_reason(facts: Facts, rows: pd.Series) -> pd.Series:
+    requests = facts.requests
+    return ("authorization " + requests["auth_number"][rows].astype("string").fillna("(no number)")
+            + " expires " + _fmt(requests["auth_expiration_date"][rows]).fillna("(no date)") + ", "
+            + (requests["units_authorized"][rows] - requests["units_used"][rows].fillna(0))
+            .astype("string").fillna("?") + " units left")
+
+
+def _upheld_on(facts: Facts, rows: pd.Series) -> pd.Series:
+    return _fmt(facts.requests["appeal_decision_date"][rows])
+
+
+# The order of the rows is the order of actions due at the same time for the same request.
+ACTION_TABLE: tuple[Action, ...] = (
+    Action("complete_request", GAP_ACTION, lambda f: f.gaps.notna(), _today,
+           lambda f, rows: f.gaps[rows],
+           "a blank cell leaves a figure uncomputed for this request (patoolkit check lists them)",
+           SERVICE_DATE),
+    Action("check_requirement", "Check PA requirement",
+           lambda f: f.pending & (f.requests["requirement_checked_date"].isna()
+                                  | (f.recorded == "Unknown") | f.recorded.isna()),
+           _today,
+           lambda f, rows: "PA requirement not recorded; the PA Rules say "
+           + f.pa_by_rule[0][rows] + ": " + f.pa_by_rule[1][rows],
+           "readiness checklist: verify the requirement per service and plan before scheduling",
+           SERVICE_DATE),
+    Action("complete_documentation", "Complete documentation", lambda f: f.docs_missing,
+           lambda f: f.submit_by.where(f.submit_by.notna(), f.today_end),
+           lambda f, rows: "documents still needed: " + _missing_documents(
+               f.requests[f.docs_missing], f.criteria).reindex(f.index[rows])
+           .fillna("see the Criteria sheet"),
+           "payer criteria (Criteria sheet): submit complete, the leading cause of denial is "
+           "incomplete documentation", SERVICE_DATE),
+    Action("fix_enrollment", "Enroll or re-assign provider", lambda f: f.not_enrolled, _today,
+           lambda f, rows: f.enrollment["enrollment_reason"].reindex(f.index[rows]),
+           "a request under a provider not enrolled with the payer is rejected before review",
+           SERVICE_DATE),
+    Action("submit", "Submit request", lambda f: f.needs_pa & f.service.notna(),
+           lambda f: f.submit_by,
+           lambda f, rows: "not submitted; service on " + _fmt(f.service[rows]) + ", submit by "
+           + _fmt(f.submit_by[rows]) + " so the decision comes first",
+           "payer timeframe before the service date (deadlines: decision_due rule)",
+           SERVICE_DATE),
+    Action("answer_info_request", "Answer information request", lambda f: f.waiting_info,
+           "info_response_due",
+           lambda f, rows: f.payer[rows] + " asked for information on "
+           + _fmt(f.requests["info_requested_at"][rows]),
+           _column("basis_info_response_due"), ("decision_due", "payer decision due")),
+    Action("check_status", "Check status",
+           lambda f: f.deadlines["next_status_check"].notna() & ~f.waiting_info,
+           "next_status_check", lambda f, rows: "no decision yet from " + f.payer[rows],
+           _column("basis_next_status_check"), SERVICE_DATE),
+    Action("escalate_decision", "Escalate overdue decision", _overdue, "decision_due",
+           _overdue_reason, _column("basis_decision_due"), SERVICE_DATE),
+    Action("escalate_appeal_decision", "Escalate overdue appeal decision", _appeal_late,
+           "appeal_decision_due",
+           lambda f, rows: f.payer[rows] + "'s appeal decision was due "
+           + _fmt(f.deadlines["appeal_decision_due"][rows]) + " (appeal filed "
+           + _fmt(f.requests["appeal_submitted_date"][rows]) + "); call and escalate, ask for "
+           "the decision in writing",
+           _column("basis_appeal_decision_due")),
+    Action("record_auth_number", "Record auth number",
+           lambda f: statuses.authorized(f.requests) & f.requests["auth_number"].isna()
+           & f.active,
+           lambda f: (f.decided_end + _days(f.targets["auth_number"])).fillna(f.today_end),
+           "approved without an authorization number; claims deny without it",
+           lambda f, rows: f.words("auth_number"),
+           SERVICE_DATE),
+    Action("request_p2p", "Request peer-to-peer", _p2p_open,
+           lambda f: f.decided_end + _days(f.targets["p2p_request"]),
+           lambda f, rows: "denied (" + f.denial_reason(rows) + "); peer-to-peer window closes "
+           + _fmt(f.deadlines["p2p_window_closes"][rows]),
+           lambda f, rows: f.words("p2p_request") + "; "
+           + f.deadlines["basis_p2p_window_closes"][rows].fillna(""),
+           ("p2p_window_closes", "P2P window closes")),
+    Action("file_appeal", "File written appeal", lambda f: f.appeal[0], lambda f: f.appeal[2],
+           _appeal_reason,
+           lambda f, rows: f.deadlines["basis_appeal_target"][rows].fillna("") + "; "
+           + f.deadlines["basis_appeal_filing_deadline"][rows].fillna("no filing window on record"),
+           ("appeal_filing_deadline", "appeal filing")),
+    Action("request_external_review", "Request external review", _external_review,
+           "external_review_deadline",
+           lambda f, rows: "internal appeal upheld on " + _upheld_on(f, rows)
+           + "; an independent reviewer can overturn it",
+           _column("basis_external_review_deadline"),
+           ("external_review_deadline", "external review")),
+    Action("request_fair_hearing", "Request State fair hearing",
+           lambda f: f.upheld & (f.deadlines["state_fair_hearing_deadline"] >= f.now)
+           .fillna(False) & f.open_("Overturned", "Closed"),
+           "state_fair_hearing_deadline",
+           lambda f, rows: "managed-care appeal upheld on " + _upheld_on(f, rows)
+           + "; the State fair hearing can overturn it",
+           _column("basis_state_fair_hearing_deadline"),
+           ("state_fair_hearing_deadline", "State fair hearing")),
+    Action("watch_ire", "Watch for the IRE decision (nothing to file)",
+           lambda f: f.upheld & f.forwarded.notna() & f.open_("Overturned", "Closed"),
+           lambda f: f.requests["appeal_decision_date"].dt.normalize() + END_OF_DAY
+           + _days(f.targets["ire_watch"]),
+           lambda f, rows: "reconsideration upheld on " + _upheld_on(f, rows) + ": "
+           + f.payer[rows] + " sends the case to the Independent Review Entity itself; nothing "
+           "to file, watch for the IRE's decision",
+           lambda f, rows: "the plan forwards an upheld reconsideration to the IRE ("
+           + f.forwarded[rows] + "); " + f.words("ire_watch")),
+    Action("renew_authorization", "Renew authorization", lambda f: f.renewal[0],
+           lambda f: f.renewal[1], _renew_reason,
+           lambda f, rows: f.deadlines["basis_renewal_due"][rows]
+           .fillna(f.deadlines["basis_low_units"][rows]).fillna(""),
+           ("auth_expiration_date", "auth expires")),
+    Action("reschedule_or_expedite", "Reschedule or expedite", lambda f: f.deadlines["at_risk"],
+           lambda f: f.service.dt.normalize(),
+           "the decision may come after the service: ask for expedited review if waiting could "
+           "harm the patient, or reschedule",
+           _column("basis_at_risk"), SERVICE_DATE),
+)
+ACTIONS: dict[str, Action] = {action.key: action for action in ACTION_TABLE}
+ACTION_ORDER = {key: position for position, key in enumerate(ACTIONS)}
+# action -> (column of Requests or of the deadlines, what it is)
+HARD_DEADLINES = {key: action.deadline for key, action in ACTIONS.items()
+                  if action.deadline is not None}
 
 
 def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataFrame,
@@ -116,223 +429,28 @@ def build_worklist(requests: pd.DataFrame, payers: pd.DataFrame, rules: pd.DataF
                    settings: Mapping[str, object], calendar: BusinessCalendar,
                    as_of: dt.datetime | dt.date | str | None = None,
                    deadlines: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every action due, most urgent first (columns: COLUMNS plus action_key)."""
+    """Every action due, most urgent first (columns: COLUMNS plus action_key): each row of
+    ACTIONS for the requests its mask picks, its words built for those rows only."""
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
     if deadlines is None:
         deadlines = compute_deadlines(requests, payers, settings, calendar, now)
+    facts = Facts(requests, rules, criteria, providers, settings, calendar, now, deadlines)
     index = requests.index
-    today_end = now.normalize() + END_OF_DAY
-    status = requests["status"].astype("category")  # masks only: fast integer comparisons
-    decision = requests["decision"].astype("category")
-    submitted = requests["submitted_at"].notna()
-    active = ~status.isin(INACTIVE).fillna(False)
-    payer = requests["payer"].astype("string").fillna("the payer")
-    service = requests["scheduled_service_date"]
     parts: list[pd.DataFrame] = []
-
-    def add(key: str, mask: pd.Series, due: pd.Series | pd.Timestamp,
-            reason: Callable[[pd.Series], pd.Series] | str,
-            basis: Callable[[pd.Series], pd.Series] | pd.Series | str) -> None:
-        """One kind of action for the rows in mask; sentences are built for those rows only."""
-        mask = mask.fillna(False).astype(bool)
+    for action in ACTIONS.values():
+        mask = action.when(facts).fillna(False).astype(bool)
         if not mask.any():
-            return
+            continue
 
-        def pick(value: object) -> object:
-            if callable(value):
-                value = value(mask)
-                return value.to_numpy() if isinstance(value, pd.Series) else value
-            return value[mask].to_numpy() if isinstance(value, pd.Series) else value
-
-        parts.append(pd.DataFrame({
-            "action_key": key, "due": pick(due), "reason": pick(reason), "basis": pick(basis),
-        }, index=index[mask]))
-
-    gaps = request_gaps(requests)
-    add("complete_request", gaps.notna(), today_end, lambda m: gaps[m],
-        "a blank cell leaves a figure uncomputed for this request (patoolkit check lists them)")
-
-    pending = ~submitted & active & decision.isna()
-    pa_needed_by_rule = pd.Series("Unknown", index=index, dtype="string")
-    reason_by_rule = pd.Series("", index=index, dtype="string")
-    if pending.any():
-        found = requirements_for(requests[pending], rules, now.date())
-        pa_needed_by_rule[pending] = found["pa_answer"]
-        reason_by_rule[pending] = found["pa_reason"]
-    recorded = requests["pa_required"].astype("category")
-    unchecked = pending & (requests["requirement_checked_date"].isna() | (recorded == "Unknown")
-                           | recorded.isna())
-    add("check_requirement", unchecked, today_end,
-        lambda m: "PA requirement not recorded; the PA Rules say " + pa_needed_by_rule[m] + ": "
-        + reason_by_rule[m],
-        "readiness checklist: verify the requirement per service and plan before scheduling")
-
-    needs_pa = pending & (recorded.isin(["Yes", "Unknown"]).fillna(True)
-                          | pa_needed_by_rule.isin(["Yes", "Conditional", "Unknown"]))
-    needs_pa &= (recorded != "No").fillna(True)
-    plan_due = deadlines["decision_timeframe"].fillna(DEFAULT_TIMEFRAME)
-    submit_by = (service.dt.normalize() - plan_due).where(service.notna(), today_end)
-
-    docs_missing = needs_pa & (requests["docs_complete"].astype("string") != "Yes").fillna(True)
-    if docs_missing.any():
-        missing = _missing_documents(requests[docs_missing], criteria)
-        add("complete_documentation", docs_missing, submit_by.where(submit_by.notna(), today_end),
-            lambda m: "documents still needed: "
-            + missing.reindex(index[m]).fillna("see the Criteria sheet"),
-            "payer criteria (Criteria sheet): submit complete, the leading cause of denial is "
-            "incomplete documentation")
-
-    if needs_pa.any():
-        enrollment = enrollment_for(requests[needs_pa], providers, now.date())
-        not_enrolled = needs_pa & ~enrollment["enrolled"].reindex(index, fill_value=True)
-        add("fix_enrollment", not_enrolled, today_end,
-            lambda m: enrollment["enrollment_reason"].reindex(index[m]),
-            "a request under a provider not enrolled with the payer is rejected before review")
-
-    add("submit", needs_pa & service.notna(), submit_by,
-        lambda m: "not submitted; service on " + _fmt(service[m]) + ", submit by "
-        + _fmt(submit_by[m]) + " so the decision comes first",
-        "payer timeframe before the service date (deadlines: decision_due rule)")
-
-    waiting_info = (requests["info_requested_at"].notna() & requests["info_responded_at"].isna()
-                    & decision.isna() & active)
-    add("answer_info_request", waiting_info, deadlines["info_response_due"],
-        lambda m: payer[m] + " asked for information on "
-        + _fmt(requests["info_requested_at"][m]),
-        deadlines["basis_info_response_due"])
-
-    checking = deadlines["next_status_check"].notna() & ~waiting_info
-    add("check_status", checking, deadlines["next_status_check"],
-        lambda m: "no decision yet from " + payer[m], deadlines["basis_next_status_check"])
-
-    overdue = (submitted & decision.isna() & ~status.isin(FINISHED).fillna(False)
-               & (deadlines["decision_due"] < now).fillna(False))
-    plan = requests["plan_type"].astype("string")
-    # Medicare Advantage, Medicaid, CHIP: a missed deadline is an adverse decision to appeal.
-    adverse = plan.map(LATE_IS_ADVERSE).astype("string")
-    add("escalate_decision", overdue, deadlines["decision_due"],
-        lambda m: (payer[m] + "'s decision was due "
-                   + deadlines["decision_due"][m].dt.strftime("%Y-%m-%d %H:%M").astype("string")
-                   + "; call and escalate, ask for the decision in writing"
-                   + ("; the missed deadline is itself an adverse decision you can appeal now ("
-                      + adverse[m] + "): record it as Denied on the due date and file the "
-                      "written appeal").fillna("")),
-        deadlines["basis_decision_due"])
-
-    approved = statuses.authorized(requests)
-    no_number = approved & requests["auth_number"].isna() & active
-    decided_end = requests["decision_date"].dt.normalize() + END_OF_DAY
-    add("record_auth_number", no_number, decided_end.fillna(today_end),
-        "approved without an authorization number; claims deny without it",
-        "readiness checklist: record the auth number at approval")
-
-    # an upheld appeal's next steps are external review and the fair hearing, below
-    denied = (statuses.open_denial(requests) & active
-              & ~status.isin([statuses.UPHELD]).fillna(False)
-              & ~requests["appeal_outcome"].isin([statuses.UPHELD]))
-    p2p_open = (deadlines["p2p_window_closes"] >= now).fillna(False)
-    no_p2p = requests["p2p_requested_date"].isna() & requests["appeal_submitted_date"].isna()
-
-    def denial_reason(m: pd.Series) -> pd.Series:
-        return requests["denial_reason"][m].astype("string").fillna("no reason recorded")
-
-    add("request_p2p", denied & no_p2p & p2p_open, decided_end,
-        lambda m: "denied (" + denial_reason(m) + "); peer-to-peer window closes "
-        + _fmt(deadlines["p2p_window_closes"][m]),
-        lambda m: "request peer-to-peer the same day as the denial; "
-        + deadlines["basis_p2p_window_closes"][m].fillna(""))
-
-    p2p_outcome = requests["p2p_outcome"].astype("category")
-    p2p_failed = p2p_outcome.isin(["Upheld", "Withdrawn"]) | requests["p2p_requested_date"].isna()
-    filing = deadlines["appeal_filing_deadline"]
-    filing_open = filing.isna() | (filing >= now)  # no window on record: still worth filing
-    # a P2P still pending does not stop the appeal clock: list the appeal as the deadline nears
-    p2p_pending = (requests["p2p_requested_date"].notna()
-                   & (p2p_outcome.isin(PENDING) | p2p_outcome.isna()).fillna(True))
-    filing_near = (filing - now <= pd.Timedelta(days=FILING_NEAR_DAYS)).fillna(False)
-    unfiled = denied & requests["appeal_submitted_date"].isna() & filing_open
-    appealing = unfiled & (p2p_failed.fillna(False) | (p2p_pending & filing_near))
-    waiting_p2p = appealing & p2p_pending
-    appeal_due = deadlines["appeal_target"].copy()
-    after_p2p_rows = appealing & requests["p2p_date"].notna()
-    if after_p2p_rows.any():
-        after_p2p = calendar.add_business_days(requests["p2p_date"][after_p2p_rows], 1) \
-            + END_OF_DAY
-        limit = filing[after_p2p_rows]
-        appeal_due[after_p2p_rows] = after_p2p.where(limit.isna() | (after_p2p <= limit), limit)
-    appeal_due[waiting_p2p] = filing[waiting_p2p]
-    add("file_appeal", appealing, appeal_due,
-        lambda m: "denied: " + denial_reason(m) + "; answer it point by point with new "
-        "documents; filing deadline " + _fmt(filing[m]).fillna("unknown")
-        + pd.Series(np.where(waiting_p2p[m], "; the peer-to-peer requested on "
-                             + _fmt(requests["p2p_requested_date"][m]).fillna("")
-                             + " is still pending and does not stop the appeal clock", ""),
-                    index=index[m]).astype("string"),
-        lambda m: deadlines["basis_appeal_target"][m].fillna("") + "; "
-        + deadlines["basis_appeal_filing_deadline"][m].fillna("no filing window on record"))
-
-    external = (deadlines["external_review_deadline"].notna()
-                & (deadlines["external_review_deadline"] >= now)
-                & (requests["appeal_level"].astype("string") != "External Review").fillna(True)
-                & ~status.isin(["External Review", "Overturned", "Closed", "Withdrawn"])
-                .fillna(False))
-    add("request_external_review", external, deadlines["external_review_deadline"],
-        lambda m: "internal appeal upheld on " + _fmt(requests["appeal_decision_date"][m])
-        + "; an independent reviewer can overturn it",
-        deadlines["basis_external_review_deadline"])
-
-    appeal_outcome = requests["appeal_outcome"].astype("category")
-    appeal_open = requests["appeal_submitted_date"].notna() & active & (
-        appeal_outcome.isin(PENDING) | appeal_outcome.isna()).fillna(True)
-    appeal_late = appeal_open & (deadlines["appeal_decision_due"] < now).fillna(False)
-    add("escalate_appeal_decision", appeal_late, deadlines["appeal_decision_due"],
-        lambda m: payer[m] + "'s appeal decision was due "
-        + _fmt(deadlines["appeal_decision_due"][m]) + " (appeal filed "
-        + _fmt(requests["appeal_submitted_date"][m]) + "); call and escalate, ask for the "
-        "decision in writing",
-        deadlines["basis_appeal_decision_due"])
-
-    upheld = (appeal_outcome == "Upheld").fillna(False) & active & \
-        requests["appeal_decision_date"].notna()
-    hearing = deadlines["state_fair_hearing_deadline"]
-    add("request_fair_hearing", upheld & (hearing >= now).fillna(False)
-        & ~status.isin(["Overturned", "Closed"]).fillna(False), hearing,
-        lambda m: "managed-care appeal upheld on " + _fmt(requests["appeal_decision_date"][m])
-        + "; the State fair hearing can overturn it",
-        deadlines["basis_state_fair_hearing_deadline"])
-
-    forwarded = plan.map(AUTO_FORWARDED_TO_IRE).astype("string")
-    watching = upheld & forwarded.notna() & ~status.isin(["Overturned", "Closed"]).fillna(False)
-    add("watch_ire", watching,
-        requests["appeal_decision_date"].dt.normalize() + END_OF_DAY
-        + pd.Timedelta(days=IRE_WATCH_DAYS),
-        lambda m: "reconsideration upheld on " + _fmt(requests["appeal_decision_date"][m])
-        + ": " + payer[m] + " sends the case to the Independent Review Entity itself; nothing "
-        "to file, watch for the IRE's decision",
-        lambda m: "the plan forwards an upheld reconsideration to the IRE (" + forwarded[m]
-        + f"); practice follow-up: ask for the IRE case if nothing came in {IRE_WATCH_DAYS} "
-        "days")
-
-    expires = requests["auth_expiration_date"]
-    horizon = now + pd.Timedelta(days=RENEWAL_HORIZON_DAYS)
-    still_valid = expires.isna() | (expires.dt.normalize() + END_OF_DAY >= now)
-    renewing = ((deadlines["renewal_due"].notna() & (deadlines["renewal_due"] <= horizon)
-                 & expires.notna() & still_valid) | (deadlines["low_units"] & still_valid))
-    renew_due = deadlines["renewal_due"].where(~deadlines["low_units"],
-                                               deadlines["renewal_due"].clip(upper=today_end)
-                                               .fillna(today_end))
-    add("renew_authorization", renewing, renew_due,
-        lambda m: "authorization " + requests["auth_number"][m].astype("string")
-        .fillna("(no number)") + " expires " + _fmt(expires[m]).fillna("(no date)") + ", "
-        + (requests["units_authorized"][m] - requests["units_used"][m].fillna(0))
-        .astype("string").fillna("?") + " units left",
-        lambda m: deadlines["basis_renewal_due"][m].fillna(deadlines["basis_low_units"][m])
-        .fillna(""))
-
-    add("reschedule_or_expedite", deadlines["at_risk"], service.dt.normalize(),
-        "the decision may come after the service: ask for expedited review if waiting could "
-        "harm the patient, or reschedule",
-        deadlines["basis_at_risk"])
+        # a Series gives each row its value; a Timestamp or fixed words are the same on each
+        due = deadlines[action.due] if isinstance(action.due, str) else action.due(facts)
+        columns: dict[str, object] = {
+            "action_key": action.key, "due": due[mask].to_numpy() if isinstance(due, pd.Series)
+            else due}
+        for name, words in (("reason", action.reason), ("basis", action.basis)):
+            made = words if isinstance(words, str) else words(facts, mask)
+            columns[name] = made.to_numpy() if isinstance(made, pd.Series) else made
+        parts.append(pd.DataFrame(columns, index=index[mask]))
 
     if not parts:
         return _empty_worklist()
@@ -377,9 +495,10 @@ def _empty_worklist() -> pd.DataFrame:
 
 def clock_of(actions: pd.DataFrame, now: pd.Timestamp) -> np.ndarray:
     """Which clock makes each row urgent, as a position in CLOCKS: its deadline passed or
-    within DEADLINE_RISK_DAYS, else its practice target missed, due today, or upcoming."""
+    within the practice target deadline_risk, else its practice target missed, due today,
+    or upcoming."""
     due, deadline = actions["due"], actions["deadline"]
-    at_risk = (deadline - now <= pd.Timedelta(days=DEADLINE_RISK_DAYS)).fillna(False)
+    at_risk = (deadline - now <= _days(TARGETS["deadline_risk"].default)).fillna(False)
     return np.select([at_risk.to_numpy(), (due < now).to_numpy(),
                       (due.dt.normalize() == now.normalize()).to_numpy()], [0, 1, 2], default=3)
 
@@ -464,11 +583,11 @@ def worklist_for_requests(tracker: Tracker, rows: Sequence[int],
     frames = tracker.frames
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
     requests = frames["Requests"].loc[list(rows)]
-    if deadlines is None:
-        deadlines = deadlines_for(tracker, now)
+    calendar = calendar or worklist_calendar(tracker, now)
+    if deadlines is None:  # those rows' only: a request's deadlines are its own
+        deadlines = deadlines_for_requests(tracker, rows, now, calendar)
     return build_worklist(requests, frames["Payers"], frames["PA Rules"], frames["Criteria"],
-                          frames["Providers"], tracker.settings,
-                          calendar or worklist_calendar(tracker, now), now,
+                          frames["Providers"], tracker.settings, calendar, now,
                           deadlines.loc[requests.index])
 
 
@@ -493,8 +612,6 @@ def splice_worklist(actions: pd.DataFrame, fresh: pd.DataFrame, rows: Sequence[i
 def worklist_for(tracker: Tracker, as_of: dt.datetime | dt.date | str | None = None,
                  owner: str | None = None, deadlines: pd.DataFrame | None = None) -> pd.DataFrame:
     """build_worklist for a loaded Tracker, optionally for one owner."""
-    from .deadlines import deadlines_for
-
     frames = tracker.frames
     now = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().floor("s")
     requests = frames["Requests"]

@@ -6,12 +6,23 @@ import datetime as dt
 import itertools
 import json
 
+import generated
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from patoolkit import timeframes
+from conftest import SAMPLE_TRACKER
+from patoolkit import load_tracker, timeframes
 from patoolkit.calendars import BusinessCalendar
-from patoolkit.deadlines import DEADLINES, compute_deadlines, deadlines_json
+from patoolkit.deadlines import (
+    DEADLINES,
+    compute_deadlines,
+    deadlines_for,
+    deadlines_for_requests,
+    deadlines_json,
+)
 from patoolkit.schema import LISTS
 from patoolkit.timeframes import COUNTED_FROM, TIMEFRAMES, Timeframe
 from patoolkit.tracker import typed_frame
@@ -570,3 +581,45 @@ def test_every_row_is_cited_and_says_what_it_does_not_model() -> None:
     assert "Limitations" in doc
     for words in ("State laws", "Gold-carding", "retro-authorization"):
         assert words in doc, words
+
+
+# deadlines_for_requests: a request's deadlines come from its own row, the Payers sheet, the
+# Settings and the whole tracker's calendar, never from another request; so some requests
+# worked out alone (after a save of one) are those rows of the whole tracker's, dtypes too.
+SAMPLE_AS_OF = ("2026-12-01 09:00", "2026-03-02 10:00", "2027-01-04 08:00")
+
+
+@pytest.fixture(scope="module")
+def sample_tracker():  # type: ignore[no-untyped-def]
+    return load_tracker(SAMPLE_TRACKER)
+
+
+@pytest.mark.parametrize("as_of", SAMPLE_AS_OF)
+@pytest.mark.parametrize("seed", range(3))
+def test_some_requests_deadlines_alone_are_those_rows_of_the_whole_trackers(
+        sample_tracker, as_of: str, seed: int) -> None:  # type: ignore[no-untyped-def]
+    whole = deadlines_for(sample_tracker, as_of)
+    draw = np.random.default_rng(seed)
+    for size in (1, 2, 5, 30, len(whole)):
+        rows = [int(row) for row in draw.choice(whole.index, size=size, replace=False)]
+        pd.testing.assert_frame_equal(deadlines_for_requests(sample_tracker, rows, as_of),
+                                      whole.loc[rows])
+
+
+@pytest.fixture(scope="module")
+def generated_base(tmp_path_factory: pytest.TempPathFactory) -> generated.Base:
+    return generated.base(str(tmp_path_factory.mktemp("generated")))
+
+
+@pytest.mark.generated
+@settings(max_examples=generated.examples(25), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(data=st.data(), as_of=st.sampled_from(SAMPLE_AS_OF))
+def test_some_requests_deadlines_alone_are_those_rows_of_any_trackers(
+        generated_base: generated.Base, data: st.DataObject, as_of: str) -> None:
+    tracker = generated.build(generated_base, data.draw(generated.edits(generated_base.grids)))
+    whole = deadlines_for(tracker, as_of)
+    rows = data.draw(st.lists(st.sampled_from(list(whole.index)), max_size=12, unique=True)
+                     if len(whole) else st.just([]))
+    pd.testing.assert_frame_equal(deadlines_for_requests(tracker, rows, as_of), whole.loc[rows])
