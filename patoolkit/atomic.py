@@ -290,7 +290,7 @@ def _write_temporary(real: Path, content: Content) -> tuple[Path, str]:
         try:
             if callable(content):
                 with os.fdopen(descriptor, "wb", closefd=False) as stream:
-                    hashing = _Hashing(stream)  # type: ignore[arg-type]
+                    hashing = _Hashing(stream)
                     content(hashing)  # type: ignore[arg-type]
                 digest = hashing.sha.hexdigest()
             else:

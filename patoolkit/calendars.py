@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from .schema import is_missing
+
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # holidays outside these years are not needed by a tracker
 DEFAULT_TIMEZONE = "America/New_York"
 
@@ -67,7 +69,7 @@ def month_day(value: object) -> int | None:
     """A month and day as month * 100 + day ('07-01', '7/1', 'July 1', '1 Jul', or a date,
     whose year is ignored): 701. None when it is not one; February 29 reads as the 28th,
     so a yearly start exists every year."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+    if is_missing(value):
         return None
     if isinstance(value, dt.date):
         month, day = value.month, value.day
@@ -117,7 +119,7 @@ def _federal_holidays(chosen: tuple[int, ...]) -> tuple[tuple[dt.date, str], ...
         return ()
     days = USFederalHolidayCalendar().holidays(f"{chosen[0]}-01-01", f"{chosen[-1]}-12-31",
                                                return_name=True)
-    return tuple((stamp.date(), str(name)) for stamp, name in days.items()
+    return tuple((stamp.date(), str(name)) for stamp, name in zip(days.index, days, strict=True)
                  if stamp.year in chosen or (stamp.month == 12 and stamp.year + 1 in chosen))
 
 
@@ -142,7 +144,7 @@ class BusinessCalendar:
 
     @classmethod
     def for_dates(cls, dates: Iterable[pd.Series | pd.Timestamp | dt.date | None],
-                  closures: Iterable[object] = ()) -> BusinessCalendar:
+                  closures: Iterable[dt.date | str | None] = ()) -> BusinessCalendar:
         """A calendar whose holiday years cover every date given (plus a margin)."""
         years: list[int] = []
         for value in dates:
@@ -150,12 +152,12 @@ class BusinessCalendar:
                 valid = value.dropna()
                 if not valid.empty:
                     years += [valid.min().year, valid.max().year]
-            elif value is not None and not pd.isna(value):
+            elif value is not None and not is_missing(value):
                 years.append(pd.Timestamp(value).year)
         first = max(FIRST_YEAR, min(years, default=2026) - 1)
         last = min(LAST_YEAR, max(years, default=2026) + 2)
         closure_days = tuple(sorted({pd.Timestamp(day).date() for day in closures
-                                     if day is not None and not pd.isna(day)}))
+                                     if day is not None and not is_missing(day)}))
         return cls(closure_days, first, last)
 
     def federal_only(self) -> BusinessCalendar:

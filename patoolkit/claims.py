@@ -119,9 +119,9 @@ def claims_from_bytes(data: bytes, name: str, path: Path | None = None) -> Claim
     claims["units"] = claims["units"].fillna(1)  # a line without units bills one unit
     unnamed = claims["claim_id"].isna()
     if unnamed.any():  # every line is audited and reported, so each needs a name
-        names = pd.Series([f"(row {row})" for row in claims.index[unnamed]],
-                          index=claims.index[unnamed], dtype="string")
-        claims["claim_id"] = claims["claim_id"].astype("string").fillna(names)
+        row_names = pd.Series([f"(row {row})" for row in claims.index[unnamed]],
+                              index=claims.index[unnamed], dtype="string")
+        claims["claim_id"] = claims["claim_id"].astype("string").fillna(row_names)
         found.add(claims.index[unnamed], "claim_id",
                   "is empty; the audit names the line by its row, e.g. '(row 12)'; fill in the "
                   "claim number in the export", severity="warning")
@@ -184,8 +184,8 @@ def _plan_types(claims: pd.DataFrame, requests: pd.DataFrame, payers: pd.DataFra
                 ) -> pd.Series:
     """A claim's plan type: the payer's only plan on the Payers sheet, else the patient's."""
     plans = payers.assign(_payer=_key(payers["payer"])).dropna(subset=["_payer", "plan_type"])
-    single = plans.groupby("_payer")["plan_type"].agg(
-        lambda values: values.iloc[0] if values.nunique() == 1 else None)
+    plan_types = plans.groupby("_payer")["plan_type"]
+    single = plan_types.first().where(plan_types.nunique() == 1)  # else none: NaN
     payer_key = _key(claims["payer"])
     plan = payer_key.map(single).astype("string")
     latest = (requests.assign(_payer=_key(requests["payer"]),
@@ -263,8 +263,8 @@ def audit(claims: pd.DataFrame, requests: pd.DataFrame, rules: pd.DataFrame,
     # codes of the line against the authorized codes (each authorization's codes split once)
     claim_codes = _split(good["codes"]).rename("code").to_frame().join(
         good[["row", "claim_id", "auth_key", "auth_number_x", "auth_codes"]])
-    authorized = _split(first_auth.set_index("auth_key")["auth_codes"]).rename("code")
-    authorized = authorized.reset_index().drop_duplicates()
+    authorized = (_split(first_auth.set_index("auth_key")["auth_codes"]).rename("code")
+                  .reset_index().drop_duplicates())
     known = claim_codes.merge(authorized, on=["auth_key", "code"], how="left", indicator=True)
     stray = known[known["_merge"] == "left_only"]
     add("CODE_NOT_AUTHORIZED", stray,

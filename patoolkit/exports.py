@@ -23,6 +23,7 @@ import pandas as pd
 
 from .files import create_new_file
 from .formulas import escape_formula
+from .schema import is_missing
 
 if TYPE_CHECKING:
     import xlsxwriter  # loaded on first write: the CLI imports FORMATS for every command
@@ -31,7 +32,7 @@ FORMATS = ("table", "csv", "json", "xlsx")
 
 
 def _cell(value: object) -> object:
-    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+    if is_missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
@@ -41,7 +42,7 @@ def _cell(value: object) -> object:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    return [{column: _cell(value) for column, value in row.items()}
+    return [{str(column): _cell(value) for column, value in row.items()}
             for row in frame.to_dict(orient="records")]
 
 
@@ -72,7 +73,7 @@ def csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
                 or pd.api.types.is_datetime64_any_dtype(values)
                 or pd.api.types.is_timedelta64_dtype(values)):
             continue
-        escaped.isetitem(position, values.map(_escape_text, na_action="ignore"))
+        escaped.isetitem(position, values.map(_escape_text, na_action="ignore").array)
     return escaped
 
 

@@ -45,7 +45,7 @@ import pandas as pd
 from .codes import CODE_PARTS, looks_like_service_code, procedure_code_problem
 from .errors import ImportProblemError, UnusableSourceError
 from .intake import patient_key
-from .schema import LISTS, REQUESTS, normalize_header
+from .schema import LISTS, REQUESTS, is_missing, normalize_header
 from .sources import read_file, read_rows
 from .validation import Collector, check_requests, convert_column
 
@@ -459,7 +459,8 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
     def keep(mask: pd.Series, column: str, values: pd.Series, why: str) -> None:
         nonlocal kept
         mask = mask.fillna(False)
-        for row, value in values[mask].items():
+        chosen = values[mask]
+        for row, value in zip(chosen.index, chosen, strict=True):  # row: the file's row
             notes.append(RowNote(int(row), origin.get(column, column), f"'{value}' {why}"))
         label = origin.get(column, column)
         addition = ("import: " + label + " '" + values.astype("string") + "' " + why)
@@ -487,8 +488,7 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
         ranges: dict[tuple[str | None, str | None], tuple[list[str], bool]] = {}
         expanded = [ranges[pair] if pair in ranges else ranges.setdefault(  # each distinct once
             pair, _expand_range(pair[0], pair[1] or "") if pair[0] is not None else ([], False))
-            for pair in zip(low.to_numpy(dtype=object, na_value=None),
-                            high.to_numpy(dtype=object, na_value=None), strict=True)]
+            for pair in zip(_cells(low), _cells(high), strict=True)]
         ranged = pd.Series([", ".join(codes) or pd.NA for codes, _ in expanded],
                            index=rows.index, dtype="string")
         keep(pd.Series([longer for _, longer in expanded], index=rows.index), "codes_from",
@@ -511,7 +511,8 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
         local = {cell: [code for code in result[0] if procedure_code_problem(code)]
                  for cell, result in read.items() if result is not None}
         local = {cell: codes for cell, codes in local.items() if codes}
-        for row, cell in text[text.isin(list(local))].items():
+        state_codes = text[text.isin(list(local))]
+        for row, cell in zip(state_codes.index, state_codes, strict=True):
             one = len(local[cell]) == 1
             warnings.append(RowNote(int(row), origin.get("codes", "codes"), ", ".join(
                 f"'{code}'" for code in local[cell]) + (
@@ -577,8 +578,9 @@ def transform(source: Source, mapping: ImportMapping, lists: Mapping[str, tuple[
     frame = pd.DataFrame(typed, index=rows.index)
     frame.index.name = "row"
     extra_notes = kept.where(kept != "")
-    frame["notes"] = _text(frame["notes"]).str.cat(extra_notes, sep="\n", na_rep="") \
-        .str.strip().replace("", pd.NA) if extra_notes.notna().any() else frame["notes"]
+    if extra_notes.notna().any():
+        notes_now = _text(frame["notes"]).str.cat(extra_notes, sep="\n", na_rep="").str.strip()
+        frame["notes"] = notes_now.mask(notes_now == "")  # an empty note is none
     # rows the tracker's own checks would refuse (a decision before the submission, ...)
     check = Collector(source.sheet, labels)
     placeholder = pd.Series("import-row-" + frame.index.astype(str), index=frame.index,
@@ -612,12 +614,18 @@ def _code_set(cell: str) -> str:
     return ",".join(sorted(read[0] if read else re.findall(r"[0-9A-Z]+", cell.upper())))
 
 
+def _cells(values: pd.Series) -> np.ndarray:
+    """The values as Python objects, None for a missing one."""
+    # pandas takes na_value=None; pandas-stubs types na_value as a scalar that is not None
+    return values.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+
+
 def _recognised_by(frame: pd.DataFrame) -> pd.DataFrame:
     """What a request is recognised by, normalised alike for a source row and for what the
     writer stored: its request ID, the patient's ID and name, the auth number, its content
     (payer and codes) and its KEY_DATES (days, in one tuple). Blank is ''."""
     def each(column: str, normal: Callable[[str], str]) -> list[str]:
-        values = frame[column].astype("string").to_numpy(dtype=object, na_value=None)
+        values = _cells(frame[column].astype("string"))
         table = {value: normal(value) for value in dict.fromkeys(values) if value is not None}
         return [table[value] if value is not None else "" for value in values]
 
@@ -644,7 +652,7 @@ def _days(values: pd.Series) -> list[str]:
 def _patient_keys(frame: pd.DataFrame) -> pd.DataFrame:
     """intake.patient_key ('' for a blank), once per distinct patient ID and name: a large
     export names each patient on several rows."""
-    pairs = list(zip(*(frame[column].astype("string").to_numpy(dtype=object, na_value=None)
+    pairs = list(zip(*(_cells(frame[column].astype("string"))
                        for column in ("patient_id", "patient_name")), strict=True))
     distinct = list(dict.fromkeys(pairs))
     keys = patient_key(*(pd.Series([pair[side] for pair in distinct], dtype="string")
@@ -839,8 +847,9 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker,
     present: dict[int, str] = {}
     new_rows: list[int] = []
     skipped = dict(transformed.skipped)
-    for recognised in _recognised_by(values).itertuples():
-        row = int(recognised.Index)
+    for number, recognised in zip(values.index, _recognised_by(values).itertuples(),
+                                  strict=True):
+        row = int(number)
         if row in skipped:
             continue
         if match := in_tracker.find(recognised):
@@ -872,7 +881,7 @@ def plan_import(source: Source, mapping: ImportMapping, tracker: Tracker,
 
 
 def _plain(value: object) -> object:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+    if is_missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()

@@ -38,13 +38,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
 from . import statuses
 from .deadlines import END_OF_DAY, deadlines_for
+from .schema import is_missing
 
 if TYPE_CHECKING:
     from .tracker import Tracker
@@ -155,6 +156,11 @@ METRIC_NAMES = tuple(metric.name for metric in METRICS)
 GROUPS = {"payer": "by_payer", "service_category": "by_service_category"}
 
 
+def _counted_in(spans: pd.Series[pd.Timedelta], unit: pd.Timedelta) -> pd.Series[float]:
+    """Time spans (a timedelta column) as a number of units (days, hours); NaT gives NaN."""
+    return spans / unit
+
+
 def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
     """One row per request: the 0/1 indicators and values the metrics count."""
     deadlines = deadlines.set_axis(requests.index)
@@ -172,11 +178,13 @@ def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
     appealed = denied & requests["appeal_submitted_date"].notna()
     contested = p2p_used | appealed
     info_requested = requests["info_requested_at"].notna()
-    days = (decision_date.dt.normalize() - submitted_at.dt.normalize()) / pd.Timedelta(days=1)
+    days = _counted_in(decision_date.dt.normalize() - submitted_at.dt.normalize(),
+                       pd.Timedelta(days=1))
     days = days.where(decided)
     decided_by = decision_date.where(~(decision_date == decision_date.dt.normalize()),
                                      decision_date + END_OF_DAY)
-    hours = ((decided_by - submitted_at) / pd.Timedelta(hours=1)).clip(lower=0).where(decided)
+    hours = _counted_in(decided_by - submitted_at, pd.Timedelta(hours=1)).clip(lower=0).where(
+        decided)
     extended = (requests["extension_days"].fillna(0) > 0).fillna(False)
     standard = (urgency == "Standard").fillna(False)
     expedited = (urgency == "Expedited").fillna(False)
@@ -185,12 +193,12 @@ def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
     late = decided & due.notna() & (
         (date_only & (decision_date.dt.normalize() > due.dt.normalize()))
         | (~date_only & (decision_date > due))).fillna(False)
-    timeframe = deadlines["decision_timeframe"] / pd.Timedelta(days=1)
+    timeframe = _counted_in(deadlines["decision_timeframe"], pd.Timedelta(days=1))
     service = requests["scheduled_service_date"]
     checked = requests["requirement_checked_date"]
     channel = requests["channel"].astype("string")
-    answer_hours = (requests["info_responded_at"] - requests["info_requested_at"]) \
-        / pd.Timedelta(hours=1)
+    answer_hours = _counted_in(requests["info_responded_at"] - requests["info_requested_at"],
+                               pd.Timedelta(hours=1))
     window = deadlines["p2p_window_closes"]
     p2p_date = requests["p2p_requested_date"]
     table = pd.DataFrame({
@@ -247,9 +255,9 @@ def indicators(requests: pd.DataFrame, deadlines: pd.DataFrame) -> pd.DataFrame:
 
 
 def _round(value: object) -> float | int | None:
-    if value is None or pd.isna(value):  # type: ignore[arg-type]
+    if is_missing(value):
         return None
-    number = float(value)  # type: ignore[arg-type]
+    number = float(cast("float", value))  # a count or a measure (Python's or NumPy's number)
     return int(number) if number.is_integer() and abs(number) < 2**53 else round(number, 1)
 
 
@@ -296,8 +304,8 @@ class Scorecard:
     def as_json(self) -> dict[str, Any]:
         """The `metrics --format json` document (CONTRACT section 4)."""
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{key: (_round(value) if isinstance(value, int | float | np.number)
-                           else (None if value is None or pd.isna(value) else value))
+            return [{str(key): (_round(value) if isinstance(value, int | float | np.number)
+                                else (None if is_missing(value) else value))
                      for key, value in row.items()} for row in frame.to_dict("records")]
 
         detail = self.denial_reasons_detail
@@ -348,7 +356,8 @@ def scorecard(requests: pd.DataFrame, deadlines: pd.DataFrame,
     table["payer"] = chosen["payer"].astype("string").fillna("(no payer)")
     table["service_category"] = chosen["service_category"].astype("string").fillna(
         "(no category)")
-    overall = _measure(table, None).iloc[0].to_dict()
+    overall = {str(name): value  # to_dict gives Python's numbers
+               for name, value in _measure(table, None).iloc[0].to_dict().items()}
     by_payer = _measure(table, ["payer"]).reset_index()
     by_category = _measure(table, ["service_category"]).reset_index()
     denied = chosen[table["denied"].to_numpy(dtype=bool)]

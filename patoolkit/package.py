@@ -203,7 +203,7 @@ class Deflated:
     found: dict[re.Pattern[bytes], bool] = field(default_factory=dict)
     spool: tempfile.SpooledTemporaryFile[bytes] = field(  # closed by Package.close
         default_factory=lambda: tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY))  # noqa: SIM115
-    compressor: zlib._Compress | None = None  # type: ignore[name-defined]
+    compressor: zlib._Compress | None = None
 
     marks: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # see mark()
     since_mark: tuple[int, int] = (0, 0)  # CRC and size of what was added since the last mark
@@ -827,7 +827,7 @@ def render_rows(first: int, count: int, columns: Mapping[int, Sequence[object]],
                 cells.append(start + number + text_open + space + text + "</t></is></c>")
             elif type(value) in (dt.date, dt.datetime):  # as cell_xml; style looked up once
                 with_time = type(value) is dt.datetime and \
-                    value.time() != dt.time()  # type: ignore[union-attr]
+                    value.time() != dt.time()
                 if with_time not in date_opens:
                     dated = book.date_style(style or 0, with_time,
                                             "yyyy-mm-dd hh:mm" if with_time else "yyyy-mm-dd")

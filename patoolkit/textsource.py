@@ -1,6 +1,7 @@
 """Text exports (CSV, tab-separated) read safely: bytes and a display name in, rows out.
 
-Used by the import (importer.read_source) and the claims audit (claims.read_claims).
+Used through sources.read_rows, the reader of the import's source and the claims
+audit's file.
 
 - Encoding, per file: a byte order mark decides (UTF-8, UTF-16 LE/BE, UTF-32);
   UTF-16 without one is recognised by its NUL bytes (Excel's "Unicode Text" is

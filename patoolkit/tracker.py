@@ -8,6 +8,7 @@ their cached value); openpyxl is used only to write (see writer.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -68,7 +69,7 @@ class Tracker:
     def frame(self, sheet: str) -> pd.DataFrame:
         return self.frames[sheet]
 
-    def calendar(self, as_of: object = None) -> BusinessCalendar:
+    def calendar(self, as_of: dt.date | str | None = None) -> BusinessCalendar:
         """The practice's business days: weekdays less federal holidays and the Closures sheet.
 
         Every deadline, worklist count and page uses this one calendar. Its holiday years

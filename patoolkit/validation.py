@@ -153,11 +153,11 @@ def to_datetimes(raw: pd.Series, column: Column, found: Collector, keep_time: bo
     if native.any():
         # a year outside 1900-2199 cannot even be held (past 2262 it overflows): say so here
         years = pd.Series([value.year for value in raw[native]], index=raw.index[native])
-        wild = years.index[(years < EARLIEST.year) | (years > LATEST.year)]
-        if len(wild):
-            found.add(wild, column.name, "is not a plausible date (before 1900 or after 2199); "
-                      "correct the year", raw[wild])
-            native[wild] = False
+        wild_rows = years.index[(years < EARLIEST.year) | (years > LATEST.year)]
+        if len(wild_rows):
+            found.add(wild_rows, column.name, "is not a plausible date (before 1900 or after "
+                      "2199); correct the year", raw[wild_rows])
+            native[wild_rows] = False
         out[native] = pd.to_datetime(raw[native].to_numpy(dtype=object))
     numeric = pd.Series(kinds == NUMBER, index=raw.index)
     if numeric.any():
@@ -325,13 +325,15 @@ def check_code_lists(text: pd.Series, column: Column, found: Collector, icd10: b
                 verdicts[code] = ("warning", STATE_CODE_WARNING)
             else:
                 verdicts[code] = ("error", why) if why else None
-    flagged = parts[parts.map(lambda code: verdicts[code] is not None)]
+    problems = {code: verdict for code, verdict in verdicts.items() if verdict is not None}
+    flagged = parts[parts.map(lambda code: code in problems)]
     for row, codes in flagged.groupby(level=0):
         for severity in ("error", "warning"):
-            wrong = [code for code in codes if verdicts[code][0] == severity]  # type: ignore[index]
+            wrong = [code for code in codes if problems[code][0] == severity]
             if wrong:
-                reasons = "; ".join(f"'{code}' {verdicts[code][1]}" for code in wrong)  # type: ignore[index]
-                found.add([row], column.name, reasons, [text[row]], severity=severity)
+                reasons = "; ".join(f"'{code}' {problems[code][1]}" for code in wrong)
+                found.add(codes.index[:1], column.name, reasons, [text[row]],  # its row
+                          severity=severity)
 
 
 def check_code_rules(text: pd.Series, column: Column, found: Collector) -> None:

@@ -62,6 +62,7 @@ from .schema import (
     Column,
     Sheet,
     is_blank,
+    is_missing,
     match_headers,
     normalize_header,
     sheet_for,
@@ -359,8 +360,10 @@ def _given_id(values: Mapping[str, Any]) -> str:
     return "" if is_blank(value) else str(value).strip()
 
 
-def _python_value(column: Column, result: object) -> object:
-    if result is None or pd.isna(result):  # type: ignore[arg-type]
+def _python_value(column: Column, result: Any) -> object:
+    """A value convert_column typed (a Timestamp, a number, text: any cell of an object
+    array) as openpyxl writes it."""
+    if is_missing(result):
         return None
     if column.kind == "date":
         return pd.Timestamp(result).to_pydatetime().date()
@@ -368,7 +371,7 @@ def _python_value(column: Column, result: object) -> object:
         stamp = pd.Timestamp(result).to_pydatetime()
         return stamp.date() if stamp == dt.datetime.combine(stamp.date(), dt.time()) else stamp
     if column.kind == "int":
-        return int(result)  # type: ignore[call-overload]
+        return int(result)
     return str(result)
 
 

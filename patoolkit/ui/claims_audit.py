@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
 from ..claims import FINDINGS, ClaimsFile, audit_for, claims_from_bytes, findings_table, summary
 from ..exports import write_report_xlsx
+from ..schema import is_missing
 from .common import (
     STYLE,
     XLSX_TYPE,
@@ -133,10 +135,10 @@ class ClaimsAuditDashboard:
         self.groups.value = "".join(sections) or "<p>Every claim is clean.</p>"
         self.download.value = self._download(table, counts)
 
-    def _download(self, table: pd.DataFrame, counts: dict[str, object]) -> str:
+    def _download(self, table: pd.DataFrame, counts: dict[str, Any]) -> str:
         by_code = pd.DataFrame([{"finding": code, "title": FINDINGS[code].title, "count": count,
                                  "fix": FINDINGS[code].fix}
-                                for code, count in counts["findings"].items()])  # type: ignore[attr-defined]
+                                for code, count in counts["findings"].items()])
         with tempfile.TemporaryDirectory() as folder:
             path = write_report_xlsx(Path(folder) / "claims_audit.xlsx", "Claims audit",
                                      {"Findings": table, "Summary": by_code})
@@ -146,7 +148,7 @@ class ClaimsAuditDashboard:
 
 
 def _text(value: object) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+    if is_missing(value):
         return ""
     if isinstance(value, pd.Timestamp):
         return f"{value:%Y-%m-%d}"

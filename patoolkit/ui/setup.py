@@ -11,6 +11,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..deadlines import compute_deadlines
+from ..schema import is_missing
 from ..tracker import Tracker, load_tracker, typed_frame
 from .common import (
     STYLE,
@@ -73,7 +74,7 @@ def payer_rules_table(tracker: Tracker, on: dt.date | None = None) -> pd.DataFra
 
 def _extension_words(basis: object) -> str | None:
     """The extension part of a decision basis computed with an oversized extension."""
-    text = "" if pd.isna(basis) else str(basis)  # type: ignore[arg-type]
+    text = "" if is_missing(basis) else str(basis)
     if "is more than the law allows: " in text:
         return "at most " + text.split("is more than the law allows: ", 1)[1]
     return "no federal limit: added as given" if "days' extension" in text else None
