@@ -529,7 +529,8 @@ def check_new_request(tracker: Tracker, values: Mapping[str, object],
     checklist = tuple(ChecklistItem(str(item), bool(required), str(source), bool(ticked))
                       for item, required, source, ticked in zip(
                           table["item"], table["required"], table["source"], table["have"],
-                          strict=True))
+                          strict=True)
+                      if not is_blank(item))  # a Criteria row without an item asks nothing
     missing = list(dict.fromkeys(entry.item for entry in checklist if entry.missing))
     if missing:
         blockers.append(DOCUMENTS_MISSING + "; ".join(missing))
