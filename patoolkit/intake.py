@@ -373,16 +373,11 @@ def when_text(value: object) -> str:
 
 
 def _plain_values(values: Mapping[str, object]) -> dict[str, object]:
-    """The values with text stripped and every blank None; InvalidValueError for a name that
-    is no Requests column."""
-    unknown = [str(name) for name in values if name not in REQUESTS.column_names]
-    if unknown:
-        raise InvalidValueError(
-            f"{', '.join(repr(name) for name in unknown)}: not a Requests column; a new "
-            f"request's fields are {', '.join(NEW_REQUEST_FIELDS)} and notes (any other "
-            "Requests column is accepted and typed, and the check does not read it).")
+    """The values of Requests columns, text stripped and every blank None. Other names are
+    left out, as the tracker keeps its extra columns untouched (a row of the tracker given
+    back as values has them); the command line refuses a name not on the form itself."""
     return {name: None if is_blank(value) else value.strip() if isinstance(value, str)
-            else value for name, value in values.items()}
+            else value for name, value in values.items() if name in REQUESTS.column_names}
 
 
 def _typed_request(values: Mapping[str, object],
@@ -464,10 +459,11 @@ def check_new_request(tracker: Tracker, values: Mapping[str, object],
                       today: dt.date | None = None,
                       documents: Iterable[str] = ()) -> NewRequestCheck:
     """The New request page's check of one request, from plain values (see the module
-    docstring). values maps Requests column names to text or typed values; documents
-    names the checklist items on hand; today is the day it would be submitted (the
-    system's date when None). InvalidValueError names every value that cannot be read
-    (a wrong NPI or code is a finding, not an error)."""
+    docstring). values maps Requests column names to text or typed values (other names,
+    like a tracker's extra columns, are not read); documents names the checklist items on
+    hand; today is the day it would be submitted (the system's date when None).
+    InvalidValueError names every value that cannot be read (a wrong NPI or code is a
+    finding, not an error)."""
     from .deadlines import compute_deadlines  # deadlines imports this module, indirectly
 
     today = today or dt.date.today()
