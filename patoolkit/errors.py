@@ -1,5 +1,8 @@
 """Errors people can act on.
 
+Every error class is drawn below. The letter errors that carry a letter's own
+types are defined beside them in patoolkit.letters and exported from there.
+
 Every message names the file, the sheet, the Excel row and the column, what
 was found and what to do. Messages never carry patient names: they name rows
 and request IDs.
@@ -14,9 +17,16 @@ and request IDs.
     ├── ImportProblemError (exit 2): the import's source or mapping cannot be used as given
     ├── LetterError (exit 1): a letter could not be made; nothing was written
     │   ├── LetterNotApplicableError: the request does not fit the letter's kind
+    │   │   └── DuplicateRequestIdError (letters/context.py): two rows share the ID
     │   ├── TemplateProblemError (exit 2): a template is missing or not a .docx
     │   │   └── BrokenTemplateError (exit 1): a template found cannot make a letter
-    │   └── ... (the rest in letters.py: missing fields, patient fields in a batch)
+    │   ├── MissingFieldsError (letters/context.py): fields the template needs are blank
+    │   ├── PatientFieldsSharedError (letters/maker.py, exit 2): a batch was given text
+    │   │   about one patient to put in every letter
+    │   └── PatientFieldsNeededError (letters/maker.py): a batch's letter lacks a field
+    │       about its patient
+    ├── LettersNotRecordedError (letters/maker.py, exit 1): letters were made but the
+    │   History write that records them failed
     ├── FileWriteError (exit 1): a file could not be written (read-only, disk full)
     │   └── TrackerWriteError: a write to the tracker was refused, nothing was changed
     │       ├── TrackerConflictError: the file changed on disk since it was read

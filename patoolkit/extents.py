@@ -165,7 +165,7 @@ def _extents(xml: bytes) -> tuple[set[int], set[int]]:
     return rows, columns
 
 
-def _cut(values: list[int], gap: int) -> int:
+def last_before_gap(values: list[int], gap: int) -> int:
     """The last value before the first gap wider than `gap` (values sorted, distinct)."""
     last = values[0]
     for value in values[1:]:
@@ -221,8 +221,8 @@ def guard_extents(path: object, data: bytes, wanted: Callable[[str], bool],
             rows, columns = _extents(xml)
             if not rows:
                 continue
-            keep_row = _cut(sorted(rows), ROW_GAP)
-            keep_column = _cut(sorted(columns), COLUMN_GAP)
+            keep_row = last_before_gap(sorted(rows), ROW_GAP)
+            keep_column = last_before_gap(sorted(columns), COLUMN_GAP)
             if keep_row > MAX_ROWS or keep_column > MAX_COLUMNS or \
                     keep_row * keep_column > MAX_CELLS:
                 raise UnusableTrackerError(

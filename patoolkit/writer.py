@@ -54,7 +54,7 @@ from .errors import (
     TrackerWriteError,
     UnusableTrackerError,
 )
-from .extents import ROW_GAP, _cut
+from .extents import ROW_GAP, last_before_gap
 from .schema import (
     HISTORY,
     LISTS_SHEET,
@@ -203,7 +203,7 @@ class _Sheet:
             return self.header_row
         # stray far rows are cut off by the row numbers alone (a row of formatting only that
         # bridges a gap keeps a far value in the table: rare, and then Excel agrees)
-        cut = _cut([self.header_row, *rows], ROW_GAP)
+        cut = last_before_gap([self.header_row, *rows], ROW_GAP)
         for row in reversed(rows):
             if row <= cut and sheet.has_values(row, self.last_column):
                 return row

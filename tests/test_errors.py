@@ -28,6 +28,26 @@ def test_every_error_class_is_exported_and_drawn() -> None:
     assert {"FileWriteError", "BrokenTemplateError", "ImportProblemError"} <= ERROR_CLASSES
 
 
+def test_every_error_patoolkit_defines_anywhere_is_drawn_in_the_tree() -> None:
+    """The letter errors live in patoolkit.letters; the tree in errors.py draws them too."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(patoolkit.__path__, "patoolkit."):
+        if not module.name.startswith("patoolkit.ui"):
+            importlib.import_module(module.name)
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(sub) for sub in found))
+
+    ours = {cls.__name__ for cls in subclasses(errors.PAToolkitError)
+            if cls.__module__.startswith("patoolkit.")}
+    assert {"MissingFieldsError", "LettersNotRecordedError"} <= ours
+    drawn = errors.__doc__ or ""
+    assert {name for name in ours if not re.search(rf"\b{name}\b", drawn)} == set()
+
+
 @pytest.mark.parametrize(("content", "name", "message", "why"), [
     (None, "claims.csv", "claims.csv: no such file.", "missing"),
     (b"a,b\n1,\x002\n", "claims.csv", "holds a NUL byte", "the CSV reader's words"),
