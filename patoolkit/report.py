@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import PAToolkitError
@@ -49,8 +50,15 @@ def _injected(tracker: Path, date_from: dt.date | None, date_to: dt.date | None)
         f"{name} = {value!r}\n" for name, value in values.items())
 
 
+Progress = Callable[[int, int, str], None]
+"""progress(done, total, stage), as importer.Progress: `total` is the notebook's code cells
+plus one for starting its kernel; told when the kernel starts ("starting"), after each code
+cell runs ("running", done growing) and once the page is written ("written", done ==
+total)."""
+
+
 def run_scorecard(tracker: Path, date_from: dt.date | None, date_to: dt.date | None,
-                  notebook: Path = SCORECARD) -> str:
+                  notebook: Path = SCORECARD, progress: Progress | None = None) -> str:
     """Execute the scorecard notebook with these parameters; its HTML output."""
     import nbformat
     from nbclient import NotebookClient
@@ -62,8 +70,21 @@ def run_scorecard(tracker: Path, date_from: dt.date | None, date_to: dt.date | N
     injected = nbformat.v4.new_code_cell(_injected(tracker, date_from, date_to))
     injected.metadata["tags"] = ["injected-parameters"]
     document.cells.insert(position + 1, injected)
+    # nbclient runs (and tells of) the code cells that have code
+    total = 1 + sum(cell.cell_type == "code" and bool(cell.source.strip())
+                    for cell in document.cells)
+    report = progress or (lambda done, total, stage: None)
+    ran = [1]
+
+    def cell_ran(**_: object) -> None:
+        ran[0] = min(ran[0] + 1, total)
+        report(ran[0], total, "running")
+
+    report(0, total, "starting")
     client = NotebookClient(document, timeout=TIMEOUT_SECONDS, kernel_name="python3",
-                            resources={"metadata": {"path": str(notebook.parent)}})
+                            resources={"metadata": {"path": str(notebook.parent)}},
+                            on_notebook_start=lambda **_: report(1, total, "running"),
+                            on_cell_executed=cell_ran)
     try:
         # the kernel's own log (a warning about TCP on 127.0.0.1) is not the user's business;
         # errors in the notebook still come back through its outputs
@@ -84,14 +105,23 @@ def run_scorecard(tracker: Path, date_from: dt.date | None, date_to: dt.date | N
 
 
 def write_report(tracker: Path | str, out: Path | str, date_from: dt.date | None = None,
-                 date_to: dt.date | None = None, overwrite: bool = False) -> Path:
-    """The per-client HTML report; never replaces a file unless overwrite is set."""
+                 date_to: dt.date | None = None, overwrite: bool = False,
+                 progress: Progress | None = None) -> Path:
+    """The per-client HTML report; never replaces a file unless overwrite is set.
+    progress hears of each cell the notebook runs (see Progress)."""
     from .tracker import load_tracker
 
     tracker = Path(tracker)
     loaded = load_tracker(tracker)  # an unusable tracker stops here, with its clear message
     out = check_new_file(out, "report", ".html", overwrite)  # before the notebook runs
-    body = run_scorecard(tracker.resolve(), date_from, date_to)
+    cells: list[int] = []
+
+    def ran(done: int, total: int, stage: str) -> None:
+        cells[:] = [total]
+        if progress is not None:
+            progress(done, total, stage)
+
+    body = run_scorecard(tracker.resolve(), date_from, date_to, progress=ran)
     practice = str(loaded.settings.get("practice_name") or tracker.stem)
     page = PAGE.format(title=html.escape(f"Prior authorization scorecard: {practice}"),
                        body=body, tracker=html.escape(tracker.name),
@@ -99,4 +129,7 @@ def write_report(tracker: Path | str, out: Path | str, date_from: dt.date | None
     def write(path: Path) -> None:
         path.write_text(page, encoding="utf-8")
 
-    return create_new_file(out, write, what="report", suffix=".html", overwrite=overwrite)
+    written = create_new_file(out, write, what="report", suffix=".html", overwrite=overwrite)
+    if progress is not None:
+        progress(cells[0], cells[0], "written")
+    return written

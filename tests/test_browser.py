@@ -534,8 +534,16 @@ def test_client_setup_imports_a_clients_tracker(page: Any, server: Server,
     discipline = page.locator(".pa-import-target select").nth(8)
     discipline.select_option("owner")  # the consultant corrects one column
     expect(page.locator(".pa-import-preview")).to_contain_text("owner")
+    # reading the upload already showed the bar, with its result line
+    expect(page.locator(".pa-import-progress-words")).to_contain_text("Read 1 row from "
+                                                                     "clinic_log.xlsx")
     page.click(".pa-import-go")
     expect(page.locator(".pa-import-report")).to_contain_text("Imported 1 request(s)")
+    # the import's progress bar, at its end, and its one-line result
+    expect(page.locator(".pa-import-progress")).to_be_visible()
+    expect(page.locator(".pa-import-progress .progress-bar")).to_have_attribute(
+        "style", re.compile(r"width: 100%"))
+    expect(page.locator(".pa-import-progress-words")).to_have_text("Imported 1 request.")
     assert_no_error_text(page)
     screenshot(page, "import_wizard.png")
     requests = load_tracker(server.tracker).requests

@@ -198,7 +198,8 @@ def test_batch_makes_letters_with_progress_and_a_report(dashboard: DenialsDashbo
     dashboard.batch_kind.value = "appeal"
     dashboard.plan_batch()
     dashboard.confirm_batch()
-    assert dashboard.progress.value == dashboard.progress.max == 4
+    assert dashboard.progress.bar.value == dashboard.progress.bar.max == 4
+    assert dashboard.progress.result == "1 letter made; 3 skipped (see the list)."
     report = dashboard.batch_report.value
     # the appeal text was typed for LT-APPEAL: the other denials' letters need their own
     assert "1 letter(s) made" in report

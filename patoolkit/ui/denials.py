@@ -36,6 +36,7 @@ from .bulk import BulkActions
 from .common import (
     STYLE,
     PageShown,
+    ProgressBar,
     TrackerSession,
     UserBar,
     download_link,
@@ -43,8 +44,10 @@ from .common import (
     fmt,
     observe,
     on_click,
+    plural,
     problems_table,
     set_message,
+    share_layouts,
     still_fresh,
 )
 from .detail import RequestDetail
@@ -311,9 +314,7 @@ class DenialsDashboard:
         # what the list shows, made as shown on Confirm: (request IDs, kind, shared, own)
         self._pending: tuple[list[str], str, dict[str, object],
                              dict[str, dict[str, object]]] | None = None
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress",
-                                            layout=widgets.Layout(width="420px"))
-        self.progress.add_class("pa-batch-progress")
+        self.progress = ProgressBar("pa-batch-progress")
         self.batch_report = widgets.HTML()
         self.batch_report.add_class("pa-batch-report")
         self.letter_box = widgets.VBox([widgets.HTML(
@@ -337,7 +338,7 @@ class DenialsDashboard:
                               "The list shows each letter first; <b>Confirm</b> makes them."
                               "</p>"),
                           widgets.HBox([self.batch_kind, self.batch_button]), self.batch_plan,
-                          self.confirm_button, self.progress, self.batch_report]),
+                          self.confirm_button, self.progress.widget, self.batch_report]),
             self.letter_box, self.detail_box, self.patient.widget])
         for index, title in enumerate(("Denials", "Letter", "Request detail", "Patient")):
             self.tabs.set_title(index, title)
@@ -350,6 +351,7 @@ class DenialsDashboard:
         self.widget.add_class("pa-denials")
         session.listeners.append(self.rebuild)
         self.rebuild()
+        share_layouts(self.widget)
 
     @property
     def now(self) -> pd.Timestamp:
@@ -496,19 +498,25 @@ class DenialsDashboard:
             return
         request_ids, kind, shared, typed_for = self._pending
         self.forget_batch()
-        self.progress.max = max(len(request_ids), 1)
-        self.progress.value = 0
+        self.progress.start(len(request_ids), f"Making {plural(len(request_ids), 'letter')}…")
         try:
             result = self.maker().make(
                 request_ids, kind, shared, by=self.session.user, supplied_for=typed_for,
-                batch=True,
-                progress=lambda done, total: setattr(self.progress, "value", done))
+                batch=True, progress=lambda done, total: self.progress.tell(
+                    done, f"Letter {done:,} of {total:,}…"))
         except LettersNotRecordedError as error:
             set_message(self.feedback, explain(error), "error")
             result = error.result  # still offer what was made
         except Exception as error:
             set_message(self.feedback, explain(error), "error")
+            self.progress.finish("No letter was made: see the message above.", "error")
             return
+        self.progress.finish(
+            f"{plural(len(result.made), 'letter')} made"
+            + ("" if result.history_recorded or not result.made else
+               ", not recorded in History")
+            + (f"; {len(result.skipped):,} skipped (see the list)." if result.skipped else "."),
+            "ok" if result.history_recorded or not result.made else "error")
         if result.history_recorded:
             self.session.reload()
         links = "".join(f"<li>{download_link(m.path.read_bytes(), m.path.name, m.path.name)}"

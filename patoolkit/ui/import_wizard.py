@@ -31,17 +31,23 @@ from ..importer import (
 from ..tracker import Tracker, load_tracker
 from .common import (
     ANONYMOUS,
+    ProgressBar,
     download_link,
     explain,
     fmt,
     login_name,
     observe,
     on_click,
+    plural,
     set_message,
 )
 
 TOML_TYPE = "application/toml"
 WARNINGS_SHOWN = 20  # gaps and state codes listed before the import
+# what each stage of importer.Progress is doing, in the page's words
+STAGES = {"read": "Read the file", "checking": "Checking the rows",
+          "checked": "Checked the rows", "writing": "Writing the rows into the tracker",
+          "saved": "Saved the tracker"}
 
 
 class ImportWizard:
@@ -70,6 +76,8 @@ class ImportWizard:
         self.import_button.add_class("pa-import-go")
         on_click(self.import_button, lambda _: self.run_import(), self.feedback,
                  busy="Importing…", enabled=lambda: self.plan is not None)
+        # reading and checking on upload; checking again, writing and saving on Import
+        self.progress = ProgressBar("pa-import-progress")
         self.report = widgets.HTML()
         self.report.add_class("pa-import-report")
         self.widget = widgets.VBox([
@@ -78,7 +86,7 @@ class ImportWizard:
                          "preview, then Import. Rows already in the tracker are not "
                          "duplicated.</p>"),
             self.upload, self.feedback, self.mapping_box, self.preview,
-            self.import_button, self.report])
+            self.import_button, self.progress.widget, self.report])
         self.widget.add_class("pa-import")
 
     def load_upload(self) -> None:
@@ -90,15 +98,22 @@ class ImportWizard:
     def load(self, data: bytes, name: str, mapping_file: Path | None = None) -> None:
         set_message(self.feedback, "")
         self.report.value = ""
+        self.progress.start(1, f"Reading {name}…")
         try:
-            self.source = read_source(Path(name), data=data)
+            self.source = read_source(Path(name), data=data,
+                                      progress=lambda done, total, stage: self.progress.tell(
+                                          done, f"{STAGES.get(stage, stage)}: "
+                                          f"{plural(total, 'row')}"))
             saved = load_mapping(mapping_file) if mapping_file else None
             self.proposed = propose_mapping(self.source, saved)
         except Exception as error:
             set_message(self.feedback, explain(error), "error")
+            self.progress.finish(f"{name} could not be read: see the message above.", "error")
             self.mapping_box.children = []
             self.import_button.disabled = True
             return
+        self.progress.finish(f"Read {plural(len(self.source.rows), 'row')} from {name}: check "
+                             "the column each goes to, then Import.")
         rows = [widgets.HTML('<table class="pa-grid"><tr><th style="width:260px">Column in '
                              'the file</th><th style="width:320px">Goes to</th><th>Why'
                              "</th></tr></table>")]
@@ -179,13 +194,30 @@ class ImportWizard:
     def run_import(self) -> list[str]:
         if self.plan is None:
             return []
+        rows = len(self.plan.source.rows)
+        # one bar for the whole import: checking the rows again is its first part, writing
+        # them the rest (importer.Progress counts rows within each stage)
+        self.progress.start(2 * rows, f"Checking {plural(rows, 'row')}…")
+
+        def told(done: int, total: int, stage: str) -> None:
+            writing = rows if stage in ("writing", "saved") else 0
+            self.progress.tell(writing + rows * done // max(total, 1),
+                               f"{STAGES.get(stage, stage)}: {done:,} of {total:,}…")
+
         try:
             tracker = self.tracker()
-            plan = plan_import(self.plan.source, self.plan.mapping, tracker)
-            ids = import_into(plan, tracker, by=self.user)
+            plan = plan_import(self.plan.source, self.plan.mapping, tracker, progress=told)
+            ids = import_into(plan, tracker, by=self.user, progress=told)
         except Exception as error:
             set_message(self.feedback, explain(error), "error")
+            self.progress.finish("Nothing was imported: see the message above.", "error")
             return []
+        self.progress.finish(
+            f"Imported {plural(len(ids), 'request')}"
+            + (f"; {plural(len(plan.present), 'row')} already in the tracker"
+               if plan.present else "")
+            + (f"; {plural(len(plan.skipped), 'row')} skipped (see the list)."
+               if plan.skipped else "."))
         lines = "".join(f"<li>{html.escape(line.strip())}</li>"
                         for line in plan.report().splitlines()[1:])
         first_last = f" ({ids[0]} to {ids[-1]})" if ids else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
 import ipywidgets as widgets
 import pandas as pd
@@ -22,15 +23,18 @@ from ..metrics import (
     scorecard,
     write_scorecard_xlsx,
 )
+from ..schema import is_missing
 from .charts import bar_chart, line_chart
 from .common import (
     STYLE,
     XLSX_TYPE,
+    ProgressBar,
     TrackerSession,
     UserBar,
     download_link,
     explain,
     observe,
+    on_click,
     problems_table,
     set_message,
 )
@@ -73,10 +77,14 @@ REPORT_STYLE = """
 .pa-sc td.pa-num { text-align: right; }
 </style>
 """
+HTML_TYPE = "text/html"
+# what each stage of report.Progress is doing, in the page's words
+REPORT_STAGES = {"starting": "Starting the report's notebook", "running": "Running its cells",
+                 "written": "Written"}
 
 
 def _value(value: object, unit: str = "") -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+    if is_missing(value):
         return "–"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -172,13 +180,26 @@ class ScorecardDashboard:
         self.problems = widgets.HTML()
         for picker in (self.date_from, self.date_to):
             observe(picker, lambda _: self.refresh(), self.feedback)
+        # the per-client report (`patoolkit report`): the scorecard notebook run in a kernel
+        # of its own, cell by cell, for these dates
+        self.report_button = widgets.Button(description="Make the client report (.html)",
+                                            layout=widgets.Layout(width="260px"))
+        self.report_button.add_class("pa-sc-report")
+        on_click(self.report_button, lambda _: self.make_report(), self.feedback,
+                 busy="Making the report…")
+        self.report_progress = ProgressBar("pa-sc-report-progress")
+        self.report_download = widgets.HTML()
+        self.report_download.add_class("pa-sc-report-download")
         self.widget = widgets.VBox([
             widgets.HTML(STYLE), widgets.HTML(
                 '<div class="pa-sub">Choose the submission dates to measure (both blank: '
                 "every request). Every measure is defined at the bottom.</div>"),
             UserBar(session, self.feedback).widget,
             widgets.HBox([self.date_from, self.date_to]), self.feedback, self.problems,
-            self.download, self.body])
+            widgets.HBox([self.download, self.report_button, self.report_progress.widget,
+                          self.report_download], layout=widgets.Layout(flex_flow="row wrap",
+                                                                      align_items="center")),
+            self.body])
         self.widget.add_class("pa-scorecard-app")
         session.listeners.append(self.refresh)
         self.refresh()
@@ -199,9 +220,45 @@ class ScorecardDashboard:
         self.body.value = scorecard_html(self.card)
         self.download.value = self._download_link()
 
+    def report_name(self) -> str:
+        """scorecard-2026-10-01-to-2026-10-31.html; scorecard-<today>.html for every request."""
+        start, end = self.date_from.value, self.date_to.value
+        if start or end:
+            return f"scorecard-{start or 'first'}-to-{end or 'last'}.html"
+        return f"scorecard-{dt.date.today().isoformat()}.html"
+
+    def make_report(self) -> str | None:
+        """The report `patoolkit report` writes, for these dates, offered for download: a
+        bar moves with each cell of the notebook run, and a line says what was written."""
+        import tempfile
+
+        from ..report import write_report
+
+        name = self.report_name()
+        self.report_download.value = ""
+        self.report_progress.start(1, "Starting the report's notebook…")
+
+        def told(done: int, total: int, stage: str) -> None:
+            self.report_progress.bar.max = max(total, 1)
+            self.report_progress.tell(done, f"{REPORT_STAGES.get(stage, stage)}: "
+                                      f"{done} of {total}…")
+
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path = write_report(self.session.path, Path(folder) / name,
+                                    self.date_from.value, self.date_to.value, progress=told)
+            except Exception as error:
+                set_message(self.feedback, explain(error), "error")
+                self.report_progress.finish("No report was written: see the message above.",
+                                            "error")
+                return None
+            data = path.read_bytes()
+        self.report_download.value = download_link(data, name, f"Download {name}", HTML_TYPE)
+        self.report_progress.finish(f"Report written: {name}")
+        return name
+
     def _download_link(self) -> str:
         import tempfile
-        from pathlib import Path
 
         assert self.card is not None
         with tempfile.TemporaryDirectory() as folder:

@@ -10,6 +10,7 @@ patient's record each time: nothing of the patient shown before stays.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Sequence
 
@@ -105,16 +106,31 @@ class PatientView:
         self.session = session
         self.on_open = on_open
         self.request_id: str | None = None
-        self.title = widgets.HTML()
-        self.feedback = widgets.HTML()
-        self.body = widgets.HTML()
-        self.body.add_class("pa-patient-body")
-        self.opens = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.widget = widgets.VBox([
             widgets.HTML("<p>Choose <b>Patient</b> on a search result to see everything the "
                          "tracker holds about that patient here.</p>"),
         ])
         self.widget.add_class("pa-patient")
+
+    # The patient's widgets are made when a patient is first shown: a page sends every widget
+    # it has made to the browser before it draws (issue 16: first paint).
+    @functools.cached_property
+    def title(self) -> widgets.HTML:
+        return widgets.HTML()
+
+    @functools.cached_property
+    def feedback(self) -> widgets.HTML:
+        return widgets.HTML()
+
+    @functools.cached_property
+    def body(self) -> widgets.HTML:
+        body = widgets.HTML()
+        body.add_class("pa-patient-body")
+        return body
+
+    @functools.cached_property
+    def opens(self) -> widgets.HBox:
+        return widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
 
     def show(self, request_id: str) -> None:
         """Draw the patient of request_id from scratch (nothing of another patient stays)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import pandas as pd
 
-from .common import fmt, observe, on_click
+from .common import fmt, observe, on_click, own_layout
 
 
 @dataclass
@@ -58,8 +58,10 @@ class RowTable:
             widgets.HTML(layout=widgets.Layout(width="100px" if selectable else "72px")),
             widgets.HTML(self._cells([heading for _, heading, _ in self.columns]))])
         self.header.add_class("pa-head")
-        self.empty = widgets.HTML('<div class="pa-message pa-ok">Nothing to show for these '
-                                  "filters.</div>", layout=widgets.Layout(display="none"))
+        # shown and hidden as the filters leave rows or none: a layout of its own
+        self.empty = own_layout(widgets.HTML(
+            '<div class="pa-message pa-ok">Nothing to show for these filters.</div>',
+            layout=widgets.Layout(display="none")))
         self.empty.add_class("pa-empty")
         self.sort = widgets.Dropdown(
             options=[(heading, column) for column, heading, _ in self.columns],

@@ -25,9 +25,11 @@ from .common import (
     UserBar,
     observe,
     on_click,
+    own_layout,
     problems_table,
     query_value,
     set_message,
+    share_layouts,
     still_fresh,
 )
 from .detail import RequestDetail
@@ -74,7 +76,7 @@ class TodayDashboard:
         self.feedback = widgets.HTML()
         self.feedback.add_class("pa-feedback")
         self.header = widgets.HTML()
-        self.problems = widgets.Accordion(children=[widgets.HTML()])
+        self.problems = own_layout(widgets.Accordion(children=[widgets.HTML()]))
         self.problems.add_class("pa-problems-panel")
         self.user_bar = UserBar(session, self.feedback)
         self.user = self.user_bar.box
@@ -142,6 +144,7 @@ class TodayDashboard:
         self.built_for = ""
         session.listeners.append(self.changed)
         self.rebuild()
+        share_layouts(self.widget)
 
     @property
     def detail(self) -> RequestDetail:
