@@ -16,7 +16,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import pandas as pd
 
-from ..worklist import splice_worklist, worklist_calendar, worklist_for, worklist_for_requests
+from ..worklist import splice_worklist, worklist_for, worklist_for_requests
 from .bulk import BulkActions
 from .common import (
     STYLE,
@@ -179,7 +179,7 @@ class TodayDashboard:
         tracker = self.session.tracker
         now = self.now
         self.as_of = now
-        self.calendar = worklist_calendar(tracker, now)
+        self.calendar = tracker.calendar(now)
         self.actions = self._decorated(
             worklist_for(tracker, now, deadlines=self.session.deadlines(now)), now)
         # the worklist's own order, for the table's default sort
@@ -228,13 +228,14 @@ class TodayDashboard:
             self.rebuild()
             return
         now = self.as_of
-        calendar = worklist_calendar(tracker, now)
+        calendar = tracker.calendar(now)
         if calendar != self.calendar:  # the save moved the calendar's years: every count
             self.rebuild()
             return
-        fresh = self._decorated(worklist_for_requests(
-            tracker, change.rows, now, deadlines=self.session.deadlines(now),
-            calendar=calendar), now)
+        # the saved requests' deadlines alone (deadlines.deadlines_for_requests), not every
+        # request's: a request's deadlines are its own
+        fresh = self._decorated(worklist_for_requests(tracker, change.rows, now,
+                                                      calendar=calendar), now)
         self.actions = splice_worklist(self.actions.drop(columns="clock_order"), fresh,
                                        change.rows, now)
         self.actions["clock_order"] = range(len(self.actions))
