@@ -17,7 +17,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from pandas._typing import Scalar
 
-from .timeframes import PRACTICE_TARGETS
+from .timeframes import PRACTICE_TARGETS, TARGETS
 
 # Enumerations: the contract's values. The Lists sheet of a workbook may add
 # more (a consultant extends a dropdown there), never remove these.
@@ -268,7 +268,8 @@ PAYERS = Sheet(
         C("rating_period_start", "text",
           "Medicaid managed care and CHIP: month and day the plan's rating period starts "
           "(e.g. 07-01; blank: January 1).", width=10),
-        C("p2p_window_days", "int", "Days after a denial that peer-to-peer can be requested (14 if blank).",
+        C("p2p_window_days", "int", "Days after a denial that peer-to-peer can be requested "
+          f"({TARGETS['p2p_window'].default} if blank).",
           width=10, maximum=365),
         C("appeal_filing_days", "int", "Days after a denial to file an appeal (law's default if blank).",
           width=10, maximum=1825),

@@ -31,6 +31,7 @@ from ..letters import (
     clean_supplied,
     letter_text,
 )
+from ..timeframes import TARGETS
 from ..worklist import denials_for
 from .bulk import BulkActions
 from .common import (
@@ -411,11 +412,12 @@ class DenialsDashboard:
         board["next_window"] = board["next_window"].fillna("awaiting the payer")
         self.board = board
         overdue = int((board["days_left"] < 0).sum())
-        soon = int(((board["days_left"] >= 0) & (board["days_left"] < 7)).sum())
+        risk = TARGETS["deadline_risk"].default  # the worklist's "legal deadline at risk"
+        soon = int(((board["days_left"] >= 0) & (board["days_left"] < risk)).sum())
         self.header.value = (
             '<div class="pa-title">Denials and appeals</div>'
             f'<div class="pa-sub">{html.escape(self.session.path.name)} · {len(board)} open '
-            f"denials · {soon} window(s) closing within 7 days · "
+            f"denials · {soon} window(s) closing within {risk} days · "
             f'<span class="pa-overdue-text">{overdue} overdue</span> · as of '
             f"{now:%Y-%m-%d %H:%M}</div>")
         if self.search.box.value.strip():

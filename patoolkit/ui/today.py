@@ -16,6 +16,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import pandas as pd
 
+from ..timeframes import TARGETS
 from ..worklist import splice_worklist, worklist_for, worklist_for_requests
 from .bulk import BulkActions
 from .common import (
@@ -200,7 +201,8 @@ class TodayDashboard:
             f'<div class="pa-sub">{html.escape(self.session.path.name)} · {len(requests)} '
             f"requests · as of {now:%Y-%m-%d %H:%M}{warning}</div>"
             '<div class="pa-sub">Red: a deadline (appeal filing, peer-to-peer window, service '
-            "date, authorization expiry) passed or within a week, soonest first. Amber: only "
+            f"date, authorization expiry) passed or within {TARGETS['deadline_risk'].default} "
+            "days, soonest first. Amber: only "
             "the practice's own target missed.</div>")
         if self.search.box.value.strip():
             self.search.search()  # the results follow the tracker as it is now
