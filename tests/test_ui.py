@@ -640,3 +640,26 @@ def test_a_pre_heated_page_whose_tracker_was_unusable_tries_again_when_shown(
     shown.value = "?"
     assert "pa-today" in page.children[0]._dom_classes
     assert len(page.children) == 1
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("decision_date", "2026-11-20", "a decision answers the decision due"),
+    ("scheduled_service_date", "2034-03-01", "a date that moves the calendar's years"),
+])
+def test_after_a_save_the_pages_deadlines_equal_a_fresh_computation(
+        sample_copy: Path, field: str, value: str, why: str) -> None:
+    """The session patches only the saved request's deadlines into its cache; they must be
+    what deadlines_for gives on the file as saved, for every request."""
+    from patoolkit.deadlines import deadlines_for
+    from patoolkit.statuses import open_denial
+
+    session = TrackerSession(sample_copy, user="tester")
+    now = pd.Timestamp(AS_OF)
+    before = session.deadlines(now).copy()  # cached before the save
+    requests = session.tracker.requests
+    row = requests.index[open_denial(requests).to_numpy()][0]  # its deadlines are live
+    assert session.update(requests.loc[row, "request_id"], {field: value}), why
+    fresh = deadlines_for(load_tracker(sample_copy), now)
+    if field == "decision_date":  # the service date moves the calendar, not its deadlines
+        assert not fresh.loc[[row]].equals(before.loc[[row]]), "the save changes its deadlines"
+    pd.testing.assert_frame_equal(session.deadlines(now), fresh, obj=why)

@@ -34,6 +34,7 @@ from ..schema import is_blank, is_missing
 from ..tracker import Tracker, load_tracker
 
 if TYPE_CHECKING:
+    from ..calendars import BusinessCalendar
     from ..writer import WriteResult
 
 log = logging.getLogger("patoolkit.ui")
@@ -448,6 +449,7 @@ class TrackerSession:
             str(request_id).strip().upper()
         if int(mask.sum()) != 1:
             return False
+        calendar = self.tracker.calendar(self._deadlines[0][1]) if self._deadlines else None
         # typed as load_tracker types them, the changed columns only (typing a whole row
         # of the sheet costs about 0.1 s); the writer has checked them already
         from ..schema import REQUESTS
@@ -479,8 +481,29 @@ class TrackerSession:
             self.tracker.frames["History"] = pd.concat([history, added]) if len(history) \
                 else added
         self.tracker.fingerprint = result.fingerprint
-        self._deadlines = None
+        self._patch_deadlines(frame.index[mask.to_numpy()], calendar)
         return True
+
+    def _patch_deadlines(self, rows: pd.Index, calendar: BusinessCalendar | None) -> None:
+        """After a save patched in memory: the saved request's deadlines worked out alone and
+        put in the cached ones (a request's deadlines depend on no other request), so every
+        page that asks next gets them at once. Recomputed whole on the next ask instead when
+        the save moved the calendar's years (every request's count may change)."""
+        from ..deadlines import deadlines_for_requests
+
+        cached, self._deadlines = self._deadlines, None
+        if cached is None or calendar is None:
+            return
+        minute = cached[0][1]
+        if self.tracker.calendar(minute) != calendar:
+            return
+        fresh = deadlines_for_requests(self.tracker, list(rows), minute, calendar)
+        kept = cached[1].drop(index=fresh.index)
+        deadlines = pd.concat([kept, fresh]).reindex(cached[1].index)
+        for name in deadlines.columns:  # a few fresh rows can type a column otherwise
+            if deadlines[name].dtype != cached[1][name].dtype:
+                deadlines[name] = deadlines[name].astype(cached[1][name].dtype)
+        self._deadlines = ((self.fingerprint, minute), deadlines)
 
     def seen(self, request_id: str, names: Sequence[str]) -> dict[str, object] | None:
         """What this page shows for those fields of a request: a save goes in when the file
