@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from openpyxl.utils.cell import get_column_letter
 
-from .errors import UnusableTrackerError
+from patoolkit.errors import UnusableTrackerError
 
 # A table ends where this many empty rows or columns follow its last cell.
 ROW_GAP = 10_000

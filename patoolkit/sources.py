@@ -23,10 +23,10 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UnusableFileError, reading
-from .extents import StrayCell, guard_extents
-from .schema import normalize_header
-from .textsource import read_text_rows
+from patoolkit.errors import UnusableFileError, reading
+from patoolkit.extents import StrayCell, guard_extents
+from patoolkit.schema import normalize_header
+from patoolkit.textsource import read_text_rows
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 WORKBOOK_MAGIC = (b"PK", b"\xd0\xcf")  # a zip (.xlsx, .xlsm) or an OLE2 file (.xls)
@@ -90,7 +90,7 @@ def _workbook_rows(data: bytes, where: Path, sheet: str | None, prefer_sheet: st
 
     strays: list[StrayCell] = []
     try:
-        if data.startswith(b"PK"):  # a stray far cell must not decide memory (extents.py)
+        if data.startswith(b"PK"):  # a stray far cell must not decide memory (tracker/extents.py)
             data, strays = guard_extents(where, data, lambda name: True)
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except UnusableFileError:  # a table too large to read: its own words

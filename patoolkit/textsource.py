@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from .errors import UnusableFileError
+from patoolkit.errors import UnusableFileError
 
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell; csv's own (131,072) is not an error message
 SNIFF_CHARS = 4096

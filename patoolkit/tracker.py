@@ -3,7 +3,7 @@
 The file is read once into memory; its SHA-256 (the fingerprint) is taken from
 the very bytes parsed, so a later write can tell whether someone else saved
 the file in between. python-calamine does the reading (fast, formula cells by
-their cached value); openpyxl is used only to write (see writer.py).
+their cached value); openpyxl is used only to write (see tracker/edit.py).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from .calendars import BusinessCalendar
-from .errors import Problem, UnusableTrackerError
-from .extents import SheetFindings, guard_extents
-from .schema import (
+from patoolkit.calendars import BusinessCalendar
+from patoolkit.errors import Problem, UnusableTrackerError
+from patoolkit.extents import SheetFindings, guard_extents
+from patoolkit.schema import (
     LIST_TITLES,
     LISTS,
     LISTS_SHEET,
@@ -38,7 +38,7 @@ from .schema import (
     normalize_header,
     sheet_for,
 )
-from .validation import Collector, check_requests, convert_sheet
+from patoolkit.validation import Collector, check_requests, convert_sheet
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -148,7 +148,7 @@ def read_workbook_bytes(path: Path | str) -> tuple[Path, bytes]:
 
 def open_workbook(path: Path, data: bytes, guarded: bool = False) -> CalamineWorkbook:
     """The workbook for reading; unless guarded (extents already set aside), stray far cells
-    of every sheet are left out first, so no claimed size decides memory (extents.py)."""
+    of every sheet are left out first, so no claimed size decides memory (tracker/extents.py)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -511,7 +511,7 @@ def typed_frame(sheet: str, records: list[dict[str, object]],
     For tests, the intake form and a future database store: the domain works on
     frames, not files. Values that do not convert raise ValueError naming them.
     """
-    from .schema import CLAIMS
+    from patoolkit.schema import CLAIMS
 
     spec = next(candidate for candidate in (*SHEETS, CLAIMS) if candidate.name == sheet)
     raw = pd.DataFrame.from_records(records, columns=[c.name for c in spec.columns]) \
@@ -529,7 +529,7 @@ def typed_frame(sheet: str, records: list[dict[str, object]],
 def convert_sheet_records(sheet: str, records: list[dict[str, object]],
                           lists: dict[str, tuple[str, ...]]) -> list[Problem]:
     """Every problem typed_frame would find in these records, warnings included (tests)."""
-    from .schema import CLAIMS
+    from patoolkit.schema import CLAIMS
 
     spec = next(candidate for candidate in (*SHEETS, CLAIMS) if candidate.name == sheet)
     raw = pd.DataFrame.from_records(records, columns=[c.name for c in spec.columns])

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .calendars import DEFAULT_TIMEZONE, is_time_zone, month_day
-from .codes import (
+from patoolkit.calendars import DEFAULT_TIMEZONE, is_time_zone, month_day
+from patoolkit.codes import (
     STATE_CODE_WARNING,
     icd10_problem,
     looks_like_service_code,
@@ -24,10 +24,10 @@ from .codes import (
     procedure_code_problem,
     split_codes,
 )
-from .completeness import GAPS, gap_masks
-from .errors import Problem
-from .schema import LISTS, NO_WORDS, YES_WORDS, Column, Sheet, is_blank
-from .timeframes import BUSINESS_DAYS, DAYS, EXPEDITED, HOURS, STANDARD, federal
+from patoolkit.completeness import GAPS, gap_masks
+from patoolkit.errors import Problem
+from patoolkit.schema import LISTS, NO_WORDS, YES_WORDS, Column, Sheet, is_blank
+from patoolkit.timeframes import BUSINESS_DAYS, DAYS, EXPEDITED, HOURS, STANDARD, federal
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Text date formats accepted after ISO 8601, in order: US first (these are US practices).
@@ -378,7 +378,7 @@ def convert_sheet(sheet: Sheet, raw: pd.DataFrame, lists: dict[str, tuple[str, .
 def check_extensions(frame: pd.DataFrame, found: Collector,
                      drug_categories: Sequence[str]) -> None:
     """extension_days beyond the legal limit (CONTRACT section 2): the limit is used."""
-    from .deadlines import extension_limits_for
+    from patoolkit.deadlines import extension_limits_for
 
     asked = frame["extension_days"]
     if not (asked.notna() & (asked > 0)).any():

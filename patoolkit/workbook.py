@@ -7,7 +7,7 @@ its heading), dates formatted as dates, the header row frozen, sensible widths,
 and an Instructions sheet explaining every column in plain words.
 
 Existing workbooks are never rewritten here; changes to them go through
-writer.py, which edits only the cells asked for.
+tracker/edit.py, which edits only the cells asked for.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from .files import create_new_file
-from .schema import (
+from patoolkit.files import create_new_file
+from patoolkit.schema import (
     INSTRUCTIONS_SHEET,
     LIST_TITLES,
     LISTS,

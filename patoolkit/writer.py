@@ -1,7 +1,7 @@
 """Writing changes back to the analyst's workbook without ever losing their work.
 
 Only what changes is written: the writer edits the workbook package at the XML
-level (package.py), so a save rewrites the Requests and History worksheet parts
+level (tracker/package.py), so a save rewrites the Requests and History worksheet parts
 (and what must follow them: the sheet's dimension, its Table's range, dropdown and
 conditional-format ranges that ended at the old last row, recalculation on open)
 and copies every other part byte for byte: charts, pictures, pivot tables, slicers,
@@ -44,9 +44,9 @@ import pandas as pd
 from filelock import FileLock
 from lxml import etree
 
-from . import package as pkg
-from .atomic import BACKUP_FOLDER, describe, real_path, refuse_read_only, replace_file
-from .errors import (
+from patoolkit import package as pkg
+from patoolkit.atomic import BACKUP_FOLDER, describe, real_path, refuse_read_only, replace_file
+from patoolkit.errors import (
     InvalidValueError,
     RequestNotFoundError,
     TrackerConflictError,
@@ -54,8 +54,8 @@ from .errors import (
     TrackerWriteError,
     UnusableTrackerError,
 )
-from .extents import ROW_GAP, last_before_gap
-from .schema import (
+from patoolkit.extents import ROW_GAP, last_before_gap
+from patoolkit.schema import (
     HISTORY,
     LISTS_SHEET,
     REQUESTS,
@@ -67,8 +67,8 @@ from .schema import (
     normalize_header,
     sheet_for,
 )
-from .tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes
-from .validation import Collector, convert_column
+from patoolkit.tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes
+from patoolkit.validation import Collector, convert_column
 
 DEFAULT_BACKUPS_KEPT = 20
 
@@ -193,7 +193,7 @@ class _Sheet:
 
     def last_data_row(self) -> int:
         """The last row below the header with a value in the table's columns; stray far
-        rows (past a wide gap, extents.py) left out. From the bottom up: a row is parsed
+        rows (past a wide gap, tracker/extents.py) left out. From the bottom up: a row is parsed
         only when it might be the one."""
         sheet = self.sheet
         if sheet.last_data is not None:  # an append-only sheet patoolkit wrote (Segments)
@@ -762,7 +762,7 @@ def add_request(path: Path | str, values: Mapping[str, Any], by: str,
     A request without a plan type is refused (InvalidValueError, before the file is
     opened) unless its notes mark it as a draft (patoolkit.intake.plan_type_problem).
     """
-    from .intake import plan_type_problem
+    from patoolkit.intake import plan_type_problem
 
     problem = plan_type_problem(values)
     if problem:
