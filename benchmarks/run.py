@@ -160,7 +160,7 @@ HISTORY_PROGRAM = """
 import datetime as dt, shutil, statistics, sys, time, tracemalloc, zipfile
 from pathlib import Path
 from patoolkit import update_request
-from patoolkit.writer import _append_history, _finish, _load_for_write
+from patoolkit.tracker.edit import _append_history, _finish, _load_for_write
 
 source, folder = Path(sys.argv[1]), Path(sys.argv[2])
 small, big = folder / "small_history.xlsx", folder / "big_history.xlsx"
@@ -179,7 +179,7 @@ for _ in range(5):
     small_s.append(timed(small))
     big_s.append(timed(big))
 with zipfile.ZipFile(big) as archive:
-    from patoolkit import package as pkg
+    from patoolkit.tracker import package as pkg
     parts = pkg.sheet_parts(pkg.Package(big.read_bytes()))
     rewritten = sum(archive.getinfo(parts[name]).file_size for name in ("Requests", "History"))
 tracemalloc.start()

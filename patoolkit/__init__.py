@@ -25,16 +25,16 @@ from .errors import (
     UnusableSourceError,
     UnusableTrackerError,
 )
-from .tracker import Tracker, load_tracker
+from .tracker.read import Tracker, load_tracker
 
 # Writing pulls in openpyxl and XlsxWriter; read-only users (check, deadlines,
 # the dashboards' first paint) should not pay for them, so they load on first use.
 _LAZY = {
-    "new_tracker": "workbook",
-    "WriteResult": "writer",
-    "add_request": "writer",
-    "add_requests": "writer",
-    "update_request": "writer",
+    "new_tracker": "tracker.create",
+    "WriteResult": "tracker.edit",
+    "add_request": "tracker.edit",
+    "add_requests": "tracker.edit",
+    "update_request": "tracker.edit",
 }
 
 

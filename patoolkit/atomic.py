@@ -1,6 +1,6 @@
 """Putting new content in place of a file: whole or not at all, with a backup, in words.
 
-The file-system half of every tracker write; writer.py makes the bytes. replace_file:
+The file-system half of every tracker write; tracker/edit.py makes the bytes. replace_file:
 
 1. follows the path through every symbolic link and writes the real file: a link stays
    a link and the file it points to gets the change. The temporary file, the lock and
@@ -18,7 +18,7 @@ a read-only disk or any other refusal from the system ends in a TrackerWriteErro
 what happened and what to do (describe), after every partial file was removed.
 
 Writes of one file must not run at once: callers hold a lock around reading, checking
-and replacing (writer.py's writer lock); stale temporaries are removed on that promise.
+and replacing (tracker/edit.py's writer lock); stale temporaries are removed on that promise.
 """
 
 from __future__ import annotations

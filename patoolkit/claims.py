@@ -32,11 +32,11 @@ from . import statuses
 from .errors import Problem, UnusableClaimsError
 from .rules import requirements_for
 from .schema import CLAIMS
-from .sources import read_file, read_rows
-from .validation import Collector, convert_sheet
+from .tracker.cells import Collector, convert_sheet
+from .tracker.sources import read_file, read_rows
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker.read import Tracker
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def claims_from_bytes(data: bytes, name: str, path: Path | None = None) -> Claim
     """read_claims for bytes (an upload in the dashboard); name gives the kind (.csv/.xlsx).
 
     A workbook's sheet named Claims is read, else its first sheet (sources.read_rows)."""
-    from .tracker import find_header, raw_frame
+    from .tracker.read import find_header, raw_frame
 
     where = path or Path(name)
     found_rows = read_rows(data, name, where, prefer_sheet="Claims", error=UnusableClaimsError,

@@ -21,7 +21,7 @@ from .errors import PAToolkitError
 from .exports import FORMATS
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker.read import Tracker
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -93,7 +93,7 @@ def _write_output(args: argparse.Namespace, text: str, summary: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .tracker import load_tracker
+    from .tracker.read import load_tracker
 
     tracker = load_tracker(args.tracker)
     errors, warnings = tracker.errors, tracker.warnings
@@ -193,7 +193,7 @@ def cmd_check_request(args: argparse.Namespace) -> int:
 
 
 def cmd_new_tracker(args: argparse.Namespace) -> int:
-    from .workbook import new_tracker
+    from .tracker.create import new_tracker
 
     path = new_tracker(args.path)
     print(f"Wrote a blank tracker to {path}. Open it in Excel or LibreOffice; the Instructions "
@@ -210,7 +210,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     print(f"Wrote a synthetic tracker with {args.rows} requests to {path} (invented data, "
           "no real patients).")
     if args.claims:
-        from .tracker import load_tracker
+        from .tracker.read import load_tracker
 
         claims = write_claims(args.claims, load_tracker(path).frames, seed=args.seed)
         print(f"Wrote a matching synthetic claims export to {claims}.")
@@ -234,7 +234,7 @@ def _as_of(text: str | None, flag: str = "--as-of") -> datetime.datetime | None:
 
 def _load_usable(path: Path) -> Tracker:
     """The tracker; when it has errors, say so (the command then exits 1, see _exit_for)."""
-    from .tracker import load_tracker
+    from .tracker.read import load_tracker
 
     tracker = load_tracker(path)
     if tracker.errors:
@@ -497,7 +497,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         propose_mapping,
         read_source,
     )
-    from .tracker import load_tracker
+    from .tracker.read import load_tracker
 
     tracker = load_tracker(args.into)
     if tracker.errors and not args.dry_run:

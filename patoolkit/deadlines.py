@@ -56,7 +56,7 @@ from .timeframes import (
 )
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker.read import Tracker
 
 DEADLINES = (
     "decision_due",

@@ -7,7 +7,7 @@ carriage return may evaluate it (CSV or formula injection): a tracker value
 the file:
 
 - a workbook cell has a type: patoolkit writes text as a typed string cell
-  (writer.py sets the cell's data type; xlsxwriter runs with
+  (tracker/edit.py sets the cell's data type; xlsxwriter runs with
   strings_to_formulas off), so no text becomes a formula, whatever it starts with;
 - a CSV cell has no type: text that `looks_like_formula` is written with a
   leading apostrophe (`escape_formula`), the mark spreadsheets read as "this is

@@ -46,11 +46,11 @@ from .codes import CODE_PARTS, looks_like_service_code, procedure_code_problem
 from .errors import ImportProblemError, UnusableSourceError
 from .intake import patient_key
 from .schema import LISTS, REQUESTS, is_missing, normalize_header
-from .sources import read_file, read_rows
-from .validation import Collector, check_requests, convert_column
+from .tracker.cells import Collector, check_requests, convert_column
+from .tracker.sources import read_file, read_rows
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker.read import Tracker
 
 SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "import_synonyms.toml"
 EXTRA = "(extra column)"
@@ -371,7 +371,7 @@ def load_mapping(path: Path | str) -> dict[str, Any]:
 # --- transforming the values ----------------------------------------------------------------
 
 def _text(values: pd.Series) -> pd.Series:
-    from .validation import to_text
+    from .tracker.cells import to_text
 
     return to_text(values)
 
@@ -895,7 +895,7 @@ def import_into(plan: ImportPlan, tracker: Tracker, by: str = "import",
     The rows go to the writer column by column, and the analyst's columns a chunk at a
     time (writer.NewRequests): a 300,000-row import is not held as 300,000 mappings.
     progress hears of each chunk as the writer asks for it (see Progress)."""
-    from .writer import NewRequests, append_requests
+    from .tracker.edit import NewRequests, append_requests
 
     total = len(plan.new_rows)
     report = progress or (lambda done, total, stage: None)

@@ -77,7 +77,7 @@ from .rules import (
 from .schema import LISTS, REQUESTS, is_blank
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker.read import Tracker
 
 DRAFT_MARK = "Draft:"
 DRAFT_START = r"^\s*draft\b"  # the notes' first word is Draft, in any case
@@ -384,7 +384,7 @@ def _typed_request(values: Mapping[str, object],
                    lists: Mapping[str, tuple[str, ...]]) -> pd.DataFrame:
     """One Requests row typed as the workbook's reader types it; InvalidValueError naming
     every field whose value cannot be (a wrong code is a finding of the check instead)."""
-    from .validation import Collector, convert_sheet  # validation imports this module
+    from .tracker.cells import Collector, convert_sheet  # validation imports this module
 
     raw = pd.DataFrame([dict(values)], columns=REQUESTS.column_names, dtype=object,
                        index=pd.RangeIndex(2, 3))

@@ -48,7 +48,7 @@ from .deadlines import END_OF_DAY, deadlines_for
 from .schema import is_missing
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker.read import Tracker
 
 ELECTRONIC_CHANNELS = ("Portal", "FHIR API", "Clearinghouse")
 CMS_GROUP = "CMS-0057-F"

@@ -109,7 +109,7 @@ def write_report(tracker: Path | str, out: Path | str, date_from: dt.date | None
                  progress: Progress | None = None) -> Path:
     """The per-client HTML report; never replaces a file unless overwrite is set.
     progress hears of each cell the notebook runs (see Progress)."""
-    from .tracker import load_tracker
+    from .tracker.read import load_tracker
 
     tracker = Path(tracker)
     loaded = load_tracker(tracker)  # an unusable tracker stops here, with its clear message

@@ -28,7 +28,7 @@ import xlsxwriter
 from .codes import npi_check_digit
 from .files import create_new_file
 from .schema import LISTS, SETTINGS_DEFAULTS, SHEETS_BY_NAME
-from .workbook import FIXED_CREATED, write_tracker_workbook
+from .tracker.create import FIXED_CREATED, write_tracker_workbook
 
 DEFAULT_AS_OF = dt.date(2026, 12, 1)
 

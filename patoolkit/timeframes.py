@@ -5,7 +5,7 @@ a new row of TIMEFRAMES, not a new `if` in deadlines.py. A row says which
 deadline it times, for which plan types, urgency and kind of request (items
 and services, drugs, or all), how long (in calendar days, business days,
 hours or months) and from when to when it applies. deadlines.py reads the
-table column-wise; check (validation.py) reads it to warn about Payers-sheet
+table column-wise; check (tracker/cells.py) reads it to warn about Payers-sheet
 overrides and extensions beyond the federal limit. tests/test_deadlines.py
 keeps the table free of overlapping rows and checks that every plan type of
 the Lists sheet has a decision row at every date.

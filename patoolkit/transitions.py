@@ -44,7 +44,7 @@ import pandas as pd
 
 from .schema import CLOSED_STATUSES, REQUESTS, is_blank
 from .statuses import OVERTURNED, UPHELD
-from .validation import Collector, convert_column
+from .tracker.cells import Collector, convert_column
 
 SUBMITTED = "Submitted"
 INFO_REQUESTED = "Info Requested"

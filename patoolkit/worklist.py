@@ -44,7 +44,7 @@ from .rules import enrollment_for, requirements_for
 from .timeframes import AUTO_FORWARDED_TO_IRE, LATE_IS_ADVERSE, TARGETS, practice_targets
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker.read import Tracker
 
 PENDING = ("Pending",)
 COLUMNS = ["due", "days_left", "action", "request_id", "patient_id", "payer", "owner",

@@ -24,11 +24,11 @@ from unittest import mock
 import pandas as pd
 from hypothesis import strategies as st
 
-import patoolkit.tracker as tracker_module
+import patoolkit.tracker.read as tracker_module
 from patoolkit import cli
 from patoolkit.sample import DEFAULT_AS_OF, write_claims, write_sample
 from patoolkit.schema import LISTS_SHEET, sheet_for
-from patoolkit.tracker import (
+from patoolkit.tracker.read import (
     Tracker,
     load_tracker,
     open_workbook,
@@ -201,7 +201,7 @@ def serving(tracker: Tracker) -> Iterator[None]:
             return tracker
         return real(path)
 
-    targets = ["patoolkit.tracker.load_tracker", "patoolkit.ui.common.load_tracker",
+    targets = ["patoolkit.tracker.read.load_tracker", "patoolkit.ui.common.load_tracker",
                "patoolkit.ui.setup.load_tracker", "patoolkit.ui.import_wizard.load_tracker"]
     with contextlib.ExitStack() as stack:
         for target in targets:

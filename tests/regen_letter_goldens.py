@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from letter_cases import AS_OF, GOLDEN, SUPPLIED, build_letter_tracker, request_id
 
 from patoolkit.letters import LetterMaker, letter_text
-from patoolkit.tracker import load_tracker
+from patoolkit.tracker.read import load_tracker
 
 
 def main() -> int:

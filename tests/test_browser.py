@@ -714,8 +714,8 @@ def test_choose_rows_on_today_reassign_them_and_export_the_rows_shown(
 def test_today_opened_after_a_save_elsewhere_shows_it(page: Any, server: Server) -> None:
     """Today waits in a pre-heated kernel, worked out before anyone asked: a save made since
     (here by another program) shows once the page is opened."""
+    from patoolkit.tracker.edit import update_request
     from patoolkit.worklist import worklist_for
-    from patoolkit.writer import update_request
 
     def fills() -> int:  # Voila logs each time it has a Today kernel waiting
         return server.log.read_text(errors="replace").count(f"Kernel pool of {TODAY} is filled")

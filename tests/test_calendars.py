@@ -91,7 +91,7 @@ def test_every_page_counts_with_the_tracker_calendar(tmp_path, monkeypatch) -> N
 
     from conftest import SAMPLE_TRACKER
     from patoolkit import ui
-    from patoolkit.tracker import Tracker
+    from patoolkit.tracker.read import Tracker
 
     path = tmp_path / "pa_tracker.xlsx"
     shutil.copy2(SAMPLE_TRACKER, path)

@@ -18,7 +18,7 @@ from workbooks import make_tracker, sha256
 
 from patoolkit.cli import build_parser, main
 from patoolkit.schema import SHEETS
-from patoolkit.workbook import new_tracker
+from patoolkit.tracker.create import new_tracker
 
 Where = tuple[str, int | None, str | None]
 

@@ -17,7 +17,7 @@ from workbooks import sha256
 from conftest import SAMPLE_TRACKER
 from patoolkit.cli import main
 from patoolkit.intake import check_new_request
-from patoolkit.tracker import Tracker, load_tracker
+from patoolkit.tracker.read import Tracker, load_tracker
 
 AS_OF = "2026-12-01"
 IMAGING = ["--set", "patient_id=PCLI1", "--set", "payer=Summit Health Plan",

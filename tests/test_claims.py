@@ -15,7 +15,7 @@ from patoolkit.cli import main
 from patoolkit.errors import PAToolkitError, UnusableClaimsError
 from patoolkit.sample import CLAIM_SCENARIOS, claims_scenarios
 from patoolkit.schema import CLAIMS
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 SUMMIT = {"payer": "Summit Health Plan", "plan_type": "Commercial", "patient_id": "P1"}

@@ -25,7 +25,7 @@ from patoolkit.deadlines import (
 )
 from patoolkit.schema import LISTS
 from patoolkit.timeframes import COUNTED_FROM, TIMEFRAMES, Timeframe
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 
 AS_OF = "2026-11-28 09:00"
 CALENDAR = BusinessCalendar(first_year=2024, last_year=2028)

@@ -14,6 +14,6 @@ def test_all_names_resolve_and_nothing_public_is_missing() -> None:
 
 
 def test_lazy_names_are_the_real_functions() -> None:
-    from patoolkit.writer import update_request
+    from patoolkit.tracker.edit import update_request
 
     assert patoolkit.update_request is update_request

@@ -1,4 +1,4 @@
-"""A stray far cell never decides how much memory a read takes (extents.py)."""
+"""A stray far cell never decides how much memory a read takes (tracker/extents.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 from workbooks import make_tracker
 
-from patoolkit import extents
 from patoolkit.errors import UnusableTrackerError
-from patoolkit.tracker import load_tracker
+from patoolkit.tracker import extents as extents
+from patoolkit.tracker.read import load_tracker
 
 ROWS = [{"Request ID": f"PA-{n}", "Patient ID": f"P{n}", "Notes": "x"} for n in range(1, 6)]
 

@@ -905,7 +905,7 @@ def test_a_header_that_looks_like_a_formula_is_written_as_text(tmp_path: Path) -
 
     from patoolkit import new_tracker
     from patoolkit.cli import main
-    from patoolkit.tracker import load_tracker
+    from patoolkit.tracker.read import load_tracker
 
     tracker = tmp_path / "t.xlsx"
     new_tracker(tracker)

@@ -43,7 +43,7 @@ from patoolkit.intake import (
     similar_requests,
 )
 from patoolkit.schema import is_blank
-from patoolkit.tracker import Tracker, typed_frame
+from patoolkit.tracker.read import Tracker, typed_frame
 from patoolkit.ui import IntakeForm, TrackerSession
 
 PAYERS = typed_frame("Payers", [

@@ -54,7 +54,7 @@ from patoolkit.letters import (
     safe_stem,
     to_pdf,
 )
-from patoolkit.tracker import load_tracker
+from patoolkit.tracker.read import load_tracker
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
@@ -255,7 +255,7 @@ def test_a_stale_maker_refuses_a_letter_whose_request_changed_since(
     """A letter made from an old load would carry what is no longer so: refused, before
     any letter, when its request changed; another request's change does not matter."""
     from patoolkit.errors import TrackerConflictError
-    from patoolkit.writer import update_request
+    from patoolkit.tracker.edit import update_request
 
     maker = maker_for(letters_tracker)
     update_request(letters_tracker, "LT-LMN", {"notes": "edited meanwhile"}, by="ana")
@@ -314,13 +314,13 @@ def test_a_full_disk_at_the_history_write_still_names_the_letters(
         letters_tracker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import patoolkit.writer
+    import patoolkit.tracker.edit
     from patoolkit.letters import LettersNotRecordedError
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(patoolkit.writer, "record_history", disk_full)
+    monkeypatch.setattr(patoolkit.tracker.edit, "record_history", disk_full)
     with pytest.raises(LettersNotRecordedError, match="No space left on device") as caught:
         maker_for(letters_tracker).make(["LT-P2P"], "p2p", SUPPLIED["p2p"])
     assert caught.value.result.made[0].path.exists()

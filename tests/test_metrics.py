@@ -15,7 +15,7 @@ from patoolkit.calendars import BusinessCalendar
 from patoolkit.cli import main
 from patoolkit.deadlines import compute_deadlines
 from patoolkit.metrics import METRIC_NAMES, METRICS, definitions, scorecard
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 
 NOW = pd.Timestamp("2026-11-28 09:00")
 CALENDAR = BusinessCalendar(first_year=2025, last_year=2027)

@@ -30,7 +30,7 @@ def every_module() -> list[str]:
 
 def test_every_module_imports_without_fcntl() -> None:
     modules = every_module()
-    assert {"patoolkit.writer", "patoolkit.cli", "patoolkit.ui.today"} <= set(modules)
+    assert {"patoolkit.tracker.edit", "patoolkit.cli", "patoolkit.ui.today"} <= set(modules)
     script = textwrap.dedent(f"""
         import importlib, sys
         sys.modules["fcntl"] = None  # `import fcntl` now raises ImportError, as on Windows
@@ -69,7 +69,8 @@ def test_a_save_under_filelocks_soft_lock_does_not_wait_for_itself(
 
     from filelock import SoftFileLock
 
-    from patoolkit import load_tracker, update_request, writer
+    from patoolkit import load_tracker, update_request
+    from patoolkit.tracker import edit as writer
 
     tracker = tmp_path / "tracker.xlsx"
     shutil.copy2(Path(__file__).resolve().parents[1] / "sample_data" / "pa_tracker.xlsx",

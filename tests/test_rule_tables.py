@@ -24,7 +24,7 @@ from patoolkit.calendars import BusinessCalendar
 from patoolkit.deadlines import DEADLINES, compute_deadlines
 from patoolkit.schema import REQUESTS, SETTINGS_DEFAULTS
 from patoolkit.timeframes import PRACTICE_TARGETS, TARGETS, practice_targets
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 from patoolkit.worklist import ACTION_TABLE, ACTIONS, build_worklist, worklist_for
 
 NOW = pd.Timestamp("2026-11-30 09:00")  # a Monday

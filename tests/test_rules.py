@@ -14,7 +14,7 @@ from patoolkit.rules import (
     requirement,
     requirements_for,
 )
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 
 # Excel rows 2.. in this order
 RULES = typed_frame("PA Rules", [

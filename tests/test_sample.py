@@ -23,7 +23,7 @@ from patoolkit.sample import (
     write_sample,
 )
 from patoolkit.schema import LISTS, SETTINGS_DEFAULTS, SHEETS
-from patoolkit.tracker import Tracker, load_tracker
+from patoolkit.tracker.read import Tracker, load_tracker
 
 AS_OF = pd.Timestamp(DEFAULT_AS_OF)
 

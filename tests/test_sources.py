@@ -16,7 +16,7 @@ from patoolkit.errors import (
     UnusableSourceError,
     UnusableTrackerError,
 )
-from patoolkit.sources import is_text, read_file, read_rows
+from patoolkit.tracker.sources import is_text, read_file, read_rows
 
 HEADER = ["Claim ID", "Patient ID", "DOS"]
 

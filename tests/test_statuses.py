@@ -21,7 +21,7 @@ from patoolkit.claims import audit_for
 from patoolkit.deadlines import deadlines_for
 from patoolkit.letters import LetterMaker, LetterNotApplicableError
 from patoolkit.metrics import indicators
-from patoolkit.tracker import Tracker, load_tracker, typed_frame
+from patoolkit.tracker.read import Tracker, load_tracker, typed_frame
 from patoolkit.worklist import denials_for, worklist_for
 
 REQUEST = "LT-OUTCOME"

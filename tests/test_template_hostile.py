@@ -34,7 +34,7 @@ from patoolkit.letters import (
     letter_text,
 )
 from patoolkit.letters import render as rendering
-from patoolkit.tracker import load_tracker
+from patoolkit.tracker.read import load_tracker
 
 TEMPLATE = KINDS["p2p"].template
 PATIENT = REQUESTS["p2p"]

@@ -10,7 +10,7 @@ import pytest
 
 from patoolkit.claims import claims_from_bytes
 from patoolkit.errors import UnusableFileError
-from patoolkit.textsource import MAX_CELL_CHARS, read_text_rows
+from patoolkit.tracker.textsource import MAX_CELL_CHARS, read_text_rows
 
 HEADER = "Patient ID,Patient Name,Payer,CPT\r\n"
 

@@ -17,7 +17,7 @@ import pytest
 from workbooks import make_formula_tracker, make_tracker, sha256
 
 from patoolkit import UnusableTrackerError, load_tracker
-from patoolkit.tracker import Tracker
+from patoolkit.tracker.read import Tracker
 
 
 def _load(tmp_path: Path, rows: list[dict[str, object] | None], **kwargs: object) -> Tracker:

@@ -15,9 +15,9 @@ import pytest
 
 from conftest import SAMPLE_TRACKER
 from patoolkit import load_tracker
+from patoolkit.tracker.edit import update_request
 from patoolkit.ui import DenialsDashboard, TodayDashboard, TrackerSession
 from patoolkit.ui.table import RowTable
-from patoolkit.writer import update_request
 
 AS_OF = "2026-12-01 09:00"
 

@@ -119,20 +119,20 @@ def test_make_writes_records_and_offers_the_download(dashboard: DenialsDashboard
 
 def test_a_letter_made_while_excel_opened_the_tracker_is_offered_and_flagged(
         dashboard: DenialsDashboard, monkeypatch: pytest.MonkeyPatch) -> None:
-    import patoolkit.writer
+    import patoolkit.tracker.edit
 
     open_request(dashboard, "LT-URGENT")
     form = dashboard.letter
     form.kind.value = "expedited-appeal"
     fill(dashboard, SUPPLIED["expedited-appeal"])
     path = dashboard.session.path
-    checked = patoolkit.writer.check_writable
+    checked = patoolkit.tracker.edit.check_writable
 
     def then_opened_in_excel(*args: object) -> None:
         checked(*args)  # type: ignore[arg-type]
         path.with_name(f".~lock.{path.name}#").write_text("x")  # right after the check
 
-    monkeypatch.setattr(patoolkit.writer, "check_writable", then_opened_in_excel)
+    monkeypatch.setattr(patoolkit.tracker.edit, "check_writable", then_opened_in_excel)
     data = form.make_letter()
     assert data is not None
     assert "NOT recorded in the History sheet" in form.feedback.value

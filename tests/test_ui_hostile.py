@@ -300,7 +300,7 @@ def _visible(html_text: str) -> str:
     return re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", html_text, flags=re.S))
 
 
-# The writer's own lock (patoolkit.writer._writer_lock): an empty hidden file it keeps
+# The writer's own lock (patoolkit.tracker.edit._writer_lock): an empty hidden file it keeps
 # beside every tracker it has been asked to write, good or broken. Not the page's doing.
 WRITER_LOCK = ".~patoolkit.tracker.xlsx.lock"
 

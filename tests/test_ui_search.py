@@ -17,7 +17,7 @@ from letter_cases import SUPPLIED, build_letter_tracker
 from conftest import SAMPLE_TRACKER
 from patoolkit import load_tracker
 from patoolkit.search import SEARCHED, find_requests, patient_record
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 from patoolkit.ui import DenialsDashboard, TodayDashboard, TrackerSession, common
 from patoolkit.ui.common import ANONYMOUS, USER_STORE_KEY, UserBar, fmt, on_click
 from patoolkit.ui.detail import STEPS, plain

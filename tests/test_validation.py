@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from patoolkit.cli import main
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 
 
 @pytest.mark.parametrize("value", ["2026", "2026-03", 2026, 2026.0, "13/45/2026"])
@@ -57,7 +57,7 @@ def test_a_bad_as_of_is_explained(small_tracker: Path, as_of: str,
 
 @pytest.mark.parametrize("missing", [None, pd.NA, pd.NaT, float("nan"), "  "])
 def test_a_missing_value_is_blank_text_whatever_its_flavour(missing: object) -> None:
-    from patoolkit.validation import to_text
+    from patoolkit.tracker.cells import to_text
 
     text = to_text(pd.Series(["kept", missing], dtype=object))
     assert text.iloc[0] == "kept"
@@ -78,7 +78,7 @@ def test_a_two_digit_birth_year_is_never_in_the_future(typed: str, born: str) ->
 
 def _problems(sheet: str, records: list[dict[str, object]]) -> list[str]:
     from patoolkit.schema import LISTS
-    from patoolkit.tracker import convert_sheet_records
+    from patoolkit.tracker.read import convert_sheet_records
 
     return [f"{p.severity}: {p.message}" for p in convert_sheet_records(
         sheet, records, {k: tuple(v) for k, v in LISTS.items()})]
@@ -107,7 +107,7 @@ def test_near_miss_dropdown_values_are_read_as_the_list_spells_them(
 def test_and_against_ampersand_on_a_consultants_list(tmp_path: Path) -> None:
     from workbooks import make_tracker
 
-    from patoolkit.tracker import load_tracker
+    from patoolkit.tracker.read import load_tracker
 
     path = make_tracker(tmp_path / "t.xlsx", [
         {"Request ID": "R1", "Service Category": "sleep and respiratory"}],
@@ -158,7 +158,7 @@ def test_an_override_no_payer_could_mean_is_an_error(sheet: str, column: str, va
 def test_a_setting_too_large_keeps_its_default(tmp_path: Path) -> None:
     from workbooks import make_tracker
 
-    from patoolkit.tracker import load_tracker
+    from patoolkit.tracker.read import load_tracker
 
     path = make_tracker(tmp_path / "t.xlsx", [{"Request ID": "R1"}], extra_sheets={
         "Settings": [["Key", "Value"], ["status_check_business_days", 10**9],
@@ -193,7 +193,7 @@ def test_a_text_date_outside_1900_to_2199_is_reported_not_a_crash(typed: str) ->
 
 def _warnings(sheet: str, records: list[dict[str, object]]) -> list[tuple[int, str, str]]:
     from patoolkit.schema import LISTS
-    from patoolkit.tracker import convert_sheet_records
+    from patoolkit.tracker.read import convert_sheet_records
 
     return [(int(p.row or 0), str(p.column), p.message) for p in convert_sheet_records(
         sheet, records, {k: tuple(v) for k, v in LISTS.items()})

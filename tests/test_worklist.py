@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from conftest import SAMPLE_TRACKER
 from patoolkit import load_tracker
 from patoolkit.calendars import BusinessCalendar
-from patoolkit.tracker import Tracker, typed_frame
+from patoolkit.tracker.edit import update_request
+from patoolkit.tracker.read import Tracker, typed_frame
 from patoolkit.worklist import (
     CLOCKS,
     build_worklist,
@@ -23,7 +24,6 @@ from patoolkit.worklist import (
     worklist_for,
     worklist_for_requests,
 )
-from patoolkit.writer import update_request
 
 NOW = pd.Timestamp("2026-11-30 09:00")  # a Monday
 CALENDAR = BusinessCalendar(first_year=2025, last_year=2027)

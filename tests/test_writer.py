@@ -31,7 +31,7 @@ from patoolkit import (
     update_request,
 )
 from patoolkit.schema import LISTS, REQUESTS
-from patoolkit.writer import next_request_id
+from patoolkit.tracker.edit import next_request_id
 
 
 def sheet_values(path: Path) -> dict[str, dict[tuple[int, int], object]]:
@@ -531,8 +531,7 @@ cell_values = st.one_of(
 def test_rows_made_in_bulk_are_the_cells_made_one_by_one(data: st.DataObject) -> None:
     """package.render_rows (an import's path) writes exactly what cell_xml writes cell by
     cell (every other write's path): text escaped, blanks kept for their style, dates."""
-    from patoolkit import package as pkg
-
+    from patoolkit.tracker import package as pkg
     count = data.draw(st.integers(1, 6))
     columns = data.draw(st.lists(st.integers(1, 40), min_size=1, max_size=6, unique=True))
     styles = {column: data.draw(st.one_of(st.none(), st.integers(0, 3))) for column in columns}
@@ -577,8 +576,7 @@ def test_a_large_batch_fills_formatted_rows_then_adds_rows_below_them(
     """Rows the analyst formatted ahead below the last request are filled in place (their
     formats kept); the rest are added below in bulk; a part too large for memory waits for
     the save on disk. Every request lands once, in order, with its History row."""
-    from patoolkit import package as pkg
-
+    from patoolkit.tracker import package as pkg
     book = openpyxl.load_workbook(small_tracker)
     sheet = book["Requests"]
     last = sheet.max_row
@@ -620,8 +618,7 @@ def _history_ids(path: Path) -> list[object]:
 def _history_extra(path: Path) -> bytes:
     import zipfile
 
-    from patoolkit import package as pkg
-
+    from patoolkit.tracker import package as pkg
     parts = pkg.sheet_parts(pkg.Package(path.read_bytes()))
     with zipfile.ZipFile(path) as archive:
         return archive.getinfo(parts["History"]).extra
@@ -635,8 +632,7 @@ def test_history_is_appended_in_segments_that_every_reader_reads_whole(
     same bytes in the stream."""
     import zipfile
 
-    from patoolkit import package as pkg
-
+    from patoolkit.tracker import package as pkg
     update_request(small_tracker, "PA-2026-00003", {"owner": "First"}, by="one")
     assert pkg.Segments.unpack(_history_extra(small_tracker)) is not None
     before = _history_ids(small_tracker)
@@ -674,8 +670,7 @@ def test_segments_that_do_not_match_their_member_are_not_trusted(small_tracker: 
     member) disagree with its CRC-32: History is read whole and no row is lost."""
     import zipfile
 
-    from patoolkit import package as pkg
-
+    from patoolkit.tracker import package as pkg
     update_request(small_tracker, "PA-2026-00003", {"owner": "First"}, by="one")
     extra = _history_extra(small_tracker)
     part = pkg.sheet_parts(pkg.Package(small_tracker.read_bytes()))["History"]
@@ -699,7 +694,7 @@ def test_segments_that_do_not_match_their_member_are_not_trusted(small_tracker: 
 def test_crc32_combine_is_zlibs() -> None:
     import zlib
 
-    from patoolkit.package import crc32_combine
+    from patoolkit.tracker.package import crc32_combine
 
     for first, second in [(b"", b"x"), (b"abc", b""), (b"History" * 999, b"<row/>" * 77)]:
         assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == \

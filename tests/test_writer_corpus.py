@@ -49,7 +49,7 @@ from writer_corpus import (
 
 from patoolkit import InvalidValueError, TrackerConflictError, load_tracker
 from patoolkit.schema import REQUESTS
-from patoolkit.writer import add_request, add_requests, record_history, update_request
+from patoolkit.tracker.edit import add_request, add_requests, record_history, update_request
 
 needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not "
                                    "installed; .ci/run installs libreoffice-calc-nogui")

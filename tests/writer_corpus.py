@@ -41,8 +41,8 @@ from conftest import FEW_REQUESTS
 from patoolkit import load_tracker
 from patoolkit.errors import TrackerConflictError
 from patoolkit.sample import write_sample
-from patoolkit.workbook import new_tracker
-from patoolkit.writer import add_request, update_request
+from patoolkit.tracker.create import new_tracker
+from patoolkit.tracker.edit import add_request, update_request
 
 RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_DOCUMENT = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"

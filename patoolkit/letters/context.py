@@ -29,7 +29,7 @@ from .kinds import LetterKind, Row, filing_late
 from .templates import NAMESPACES, TemplateFields
 
 if TYPE_CHECKING:
-    from ..tracker import Tracker
+    from ..tracker.read import Tracker
 
 class DuplicateRequestIdError(LetterNotApplicableError):
     """The request ID is on more than one row: no letter until each has its own."""

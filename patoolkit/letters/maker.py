@@ -54,7 +54,7 @@ from .templates import (
 )
 
 if TYPE_CHECKING:
-    from ..tracker import Tracker
+    from ..tracker.read import Tracker
 
 class PatientFieldsSharedError(LetterError):
     """A batch was given fields about a patient to put in every letter; nothing was written."""
@@ -363,7 +363,7 @@ class LetterMaker:
         plan = self.plan_batch(request_ids, kind, supplied, supplied_for, batch)
         result = BatchResult()
         if record and request_ids:
-            from ..writer import check_writable
+            from ..tracker.edit import check_writable
 
             # a tracker open in Excel, or saved by someone since it was read, would refuse
             # the History write: say so before any letter is made, not after
@@ -392,7 +392,7 @@ class LetterMaker:
             if progress is not None:
                 progress(number, len(request_ids))
         if record and result.made:  # first: a letter on disk is a letter in History
-            from ..writer import record_history
+            from ..tracker.edit import record_history
 
             try:
                 record_history(self.tracker.path,

@@ -22,7 +22,7 @@ from ..files import create_new_file
 from ..schema import is_blank
 
 if TYPE_CHECKING:
-    from ..tracker import Tracker
+    from ..tracker.read import Tracker
 
 LETTERS_SETTING = "letters_folder"
 DEFAULT_LETTERS_FOLDER = "letters_out"

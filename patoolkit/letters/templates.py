@@ -33,7 +33,7 @@ from ..schema import is_blank
 from .kinds import LetterKind
 
 if TYPE_CHECKING:
-    from ..tracker import Tracker
+    from ..tracker.read import Tracker
 
 # docxtpl opens a file by name; pip always installs a wheel unpacked, so this is a folder
 BUNDLED_TEMPLATES = Path(str(resources.files("patoolkit") / "data" / "templates" / "letters"))

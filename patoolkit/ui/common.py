@@ -31,11 +31,11 @@ from ..errors import (
     TrackerLockedError,
 )
 from ..schema import is_blank, is_missing
-from ..tracker import Tracker, load_tracker
+from ..tracker.read import Tracker, load_tracker
 
 if TYPE_CHECKING:
     from ..calendars import BusinessCalendar
-    from ..writer import WriteResult
+    from ..tracker.edit import WriteResult
 
 log = logging.getLogger("patoolkit.ui")
 TRACKER_ENV = "PATOOLKIT_TRACKER"
@@ -355,7 +355,7 @@ class TrackerSession:
     def changed_on_disk(self) -> bool:
         """Whether the file is no longer the one this page loaded (someone saved since, or it
         is gone): a page shown long after it was built reloads first."""
-        from ..tracker import fingerprint_file
+        from ..tracker.read import fingerprint_file
 
         try:
             return fingerprint_file(self.path) != self.fingerprint
@@ -370,7 +370,7 @@ class TrackerSession:
 
     def update(self, request_id: str, changes: Mapping[str, object]) -> list[tuple[str, object,
                                                                                object]]:
-        from ..writer import update_request
+        from ..tracker.edit import update_request
 
         before = self.fingerprint
         result = update_request(self.path, request_id, changes, by=self.user,
@@ -396,7 +396,7 @@ class TrackerSession:
         tracker refuses) is said with its reason and the others still go in. Returns the
         requests saved and, for each one not saved, why.
         """
-        from ..writer import update_request
+        from ..tracker.edit import update_request
 
         saved: list[str] = []
         refused: dict[str, Exception] = {}
@@ -439,7 +439,7 @@ class TrackerSession:
         """Refresh only the changed request in memory (the file is not read again): when
         the write found the file as this page had it, the saved row is what the page shows
         plus the changes. Otherwise (someone else saved meanwhile) False: reload."""
-        from ..tracker import typed_frame
+        from ..tracker.read import typed_frame
 
         if result.based_on != before:  # someone saved in between: their change is not here
             return False
@@ -453,7 +453,7 @@ class TrackerSession:
         # typed as load_tracker types them, the changed columns only (typing a whole row
         # of the sheet costs about 0.1 s); the writer has checked them already
         from ..schema import REQUESTS
-        from ..validation import Collector, convert_column
+        from ..tracker.cells import Collector, convert_column
 
         found = Collector("Requests", {})
         lists = dict(self.tracker.lists)
@@ -471,7 +471,7 @@ class TrackerSession:
             frame.loc[mask, name] = value
         history = self.tracker.frames.get("History")
         if history is not None:
-            from ..writer import history_values
+            from ..tracker.edit import history_values
 
             added = typed_frame("History", [history_values(request_id, name, old, new,
                                                            self.user, now)
@@ -518,7 +518,7 @@ class TrackerSession:
                 for name in names}
 
     def add(self, values: Mapping[str, object]) -> str:
-        from ..writer import add_request
+        from ..tracker.edit import add_request
 
         result = add_request(self.path, values, by=self.user,
                              expected_fingerprint=self.fingerprint)

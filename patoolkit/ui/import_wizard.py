@@ -28,7 +28,7 @@ from ..importer import (
     read_source,
     targets,
 )
-from ..tracker import Tracker, load_tracker
+from ..tracker.read import Tracker, load_tracker
 from .common import (
     ANONYMOUS,
     ProgressBar,

@@ -272,7 +272,7 @@ def scorecard_report(tracker_path: str | None, date_from: str | None,
                      date_to: str | None) -> str:
     """The report's HTML for a tracker and dates (what the notebook shows with report=True)."""
     from ..deadlines import deadlines_for
-    from ..tracker import load_tracker
+    from ..tracker.read import load_tracker
     from .common import resolve_tracker_path
 
     tracker = load_tracker(resolve_tracker_path(tracker_path))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..deadlines import compute_deadlines
 from ..schema import is_missing
-from ..tracker import Tracker, load_tracker, typed_frame
+from ..tracker.read import Tracker, load_tracker, typed_frame
 from .common import (
     STYLE,
     UserBar,
@@ -127,7 +127,7 @@ class ClientSetup:
     def create_tracker(self) -> None:
         @safely(lambda: self.create_feedback)
         def run() -> None:
-            from ..workbook import new_tracker
+            from ..tracker.create import new_tracker
 
             text = self.new_path.value.strip()
             if not text:

@@ -70,7 +70,7 @@ def _patch_xml(base: Path, out: Path, part: str, change: Callable[[bytes], bytes
 
 
 def _requests_part(base: Path) -> str:
-    from patoolkit.extents import _sheet_parts
+    from patoolkit.tracker.extents import _sheet_parts
 
     with zipfile.ZipFile(base) as archive:
         return _sheet_parts(archive)["Requests"]

@@ -23,7 +23,7 @@ from generated import Ran, run_cli
 
 from hostile import corpus
 from patoolkit.formulas import looks_like_formula
-from patoolkit.tracker import load_tracker
+from patoolkit.tracker.read import load_tracker
 
 AS_OF = "2026-11-16"
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from patoolkit.calendars import BusinessCalendar
 from patoolkit.deadlines import DATE_DEADLINES, compute_deadlines
 from patoolkit.schema import LISTS
-from patoolkit.tracker import typed_frame
+from patoolkit.tracker.read import typed_frame
 from patoolkit.worklist import build_worklist, order_worklist
 
 CALENDAR = BusinessCalendar(closures=(dt.date(2026, 12, 1), dt.date(2027, 3, 15)),

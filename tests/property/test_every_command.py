@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patoolkit.completeness import GAP_ACTION, request_gaps
-from patoolkit.tracker import load_tracker
+from patoolkit.tracker.read import load_tracker
 
 pytestmark = pytest.mark.generated
 

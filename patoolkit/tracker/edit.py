@@ -44,7 +44,6 @@ import pandas as pd
 from filelock import FileLock
 from lxml import etree
 
-from patoolkit import package as pkg
 from patoolkit.atomic import BACKUP_FOLDER, describe, real_path, refuse_read_only, replace_file
 from patoolkit.errors import (
     InvalidValueError,
@@ -54,7 +53,6 @@ from patoolkit.errors import (
     TrackerWriteError,
     UnusableTrackerError,
 )
-from patoolkit.extents import ROW_GAP, last_before_gap
 from patoolkit.schema import (
     HISTORY,
     LISTS_SHEET,
@@ -67,8 +65,10 @@ from patoolkit.schema import (
     normalize_header,
     sheet_for,
 )
-from patoolkit.tracker import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes
-from patoolkit.validation import Collector, convert_column
+from patoolkit.tracker import package as pkg
+from patoolkit.tracker.cells import Collector, convert_column
+from patoolkit.tracker.extents import ROW_GAP, last_before_gap
+from patoolkit.tracker.read import HEADER_SEARCH_ROWS, read_lists, read_workbook_bytes
 
 DEFAULT_BACKUPS_KEPT = 20
 

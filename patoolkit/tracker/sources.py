@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patoolkit.errors import UnusableFileError, reading
-from patoolkit.extents import StrayCell, guard_extents
 from patoolkit.schema import normalize_header
-from patoolkit.textsource import read_text_rows
+from patoolkit.tracker.extents import StrayCell, guard_extents
+from patoolkit.tracker.textsource import read_text_rows
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 WORKBOOK_MAGIC = (b"PK", b"\xd0\xcf")  # a zip (.xlsx, .xlsm) or an OLE2 file (.xls)

@@ -22,7 +22,6 @@ from python_calamine import CalamineWorkbook
 
 from patoolkit.calendars import BusinessCalendar
 from patoolkit.errors import Problem, UnusableTrackerError
-from patoolkit.extents import SheetFindings, guard_extents
 from patoolkit.schema import (
     LIST_TITLES,
     LISTS,
@@ -38,7 +37,8 @@ from patoolkit.schema import (
     normalize_header,
     sheet_for,
 )
-from patoolkit.validation import Collector, check_requests, convert_sheet
+from patoolkit.tracker.cells import Collector, check_requests, convert_sheet
+from patoolkit.tracker.extents import SheetFindings, guard_extents
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
