@@ -701,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser(
         "audit-claims", help="claims that will deny for authorization reasons",
-        description="Check every line of a claims export (CSV or XLSX) against the tracker: "
+        description="Check every line of a claims export (CSV or a workbook) against the tracker: "
                     "missing authorizations, numbers not on the claim, unknown or mismatched "
                     "numbers, dates, codes and units outside the authorization, denied "
                     "authorizations. Exit 1 when anything is found.")

@@ -278,6 +278,18 @@ def test_a_claims_workbook_is_read_from_its_claims_sheet(tmp_path: Path) -> None
     assert found.claims["claim_id"].tolist() == ["C1"]
     assert found.problems == []
 
+    # the page offers what the reader reads: the .xlsm beside the tracker, and in its upload
+    from patoolkit.ui import ClaimsAuditDashboard, TrackerSession
+    from patoolkit.ui.claims_audit import claims_files_near
+
+    tracker = tmp_path / "tracker.xlsx"
+    tracker.write_bytes((SAMPLE / "pa_tracker.xlsx").read_bytes())
+    assert claims_files_near(tracker) == [path]
+    dashboard = ClaimsAuditDashboard(TrackerSession(tracker))
+    assert {".csv", ".xlsx", ".xlsm", ".xls"} <= set(dashboard.upload.accept.split(","))
+    dashboard.choice.value = str(path)
+    assert "Audited claims.xlsm: 1 claims." in dashboard.feedback.value
+
 
 def test_an_empty_claims_file_says_so(tmp_path: Path) -> None:
     path = tmp_path / "claims.csv"

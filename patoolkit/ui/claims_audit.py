@@ -13,6 +13,7 @@ import pandas as pd
 from ..claims import FINDINGS, ClaimsFile, audit_for, claims_from_bytes, findings_table, summary
 from ..exports import write_report_xlsx
 from ..schema import is_missing
+from ..tracker.sources import WORKBOOK_SUFFIXES
 from .common import (
     STYLE,
     XLSX_TYPE,
@@ -25,14 +26,16 @@ from .common import (
 )
 
 NONE = "(choose a file)"
+CLAIMS_SUFFIXES = (".csv", *WORKBOOK_SUFFIXES)  # what the claims audit reads
 SHOWN = ("claim_id", "date_of_service", "codes", "units", "auth_number", "message")
 
 
 def claims_files_near(tracker: Path) -> list[Path]:
-    """CSV and XLSX files beside the tracker that look like claims exports."""
+    """CSV files and workbooks (what sources.read_rows reads) beside the tracker that look
+    like claims exports."""
     folder = tracker.parent
     found = [path for path in folder.iterdir() if path.is_file()
-             and path.suffix.lower() in (".csv", ".xlsx") and path != tracker
+             and path.suffix.lower() in CLAIMS_SUFFIXES and path != tracker
              and not path.name.startswith((".", "~$"))
              and (path.suffix.lower() == ".csv" or "claim" in path.name.lower())]
     return sorted(found)
@@ -47,7 +50,7 @@ class ClaimsAuditDashboard:
         self.claims_file: ClaimsFile | None = None
         self.feedback = widgets.HTML()
         self.feedback.add_class("pa-claims-feedback")
-        self.upload = widgets.FileUpload(accept=".csv,.xlsx", multiple=False,
+        self.upload = widgets.FileUpload(accept=",".join(CLAIMS_SUFFIXES), multiple=False,
                                          description="Upload claims")
         self.upload.add_class("pa-claims-upload")
         observe(self.upload, lambda _: self.audit_upload(), self.feedback)
@@ -66,7 +69,7 @@ class ClaimsAuditDashboard:
         self.widget = widgets.VBox([
             widgets.HTML(STYLE), widgets.HTML(
                 '<div class="pa-title">Claims audit</div><div class="pa-sub">Check a claims '
-                "export (CSV or XLSX from the billing system) against the tracker before the "
+                "export (CSV or a workbook from the billing system) against the tracker before the "
                 "claims go out: what would deny for an authorization reason, and the fix."
                 "</div>"),
             UserBar(session, self.feedback).widget,
