@@ -769,12 +769,9 @@ def fmt(value: object) -> str:
     if is_missing(value):
         return ""
     if isinstance(value, pd.Timestamp | dt.datetime):
-        stamp = pd.Timestamp(value)
-        if stamp == stamp.normalize():
-            return stamp.strftime("%Y-%m-%d")
-        if stamp.second == 59 and stamp.minute == 59 and stamp.hour == 23:
-            return stamp.strftime("%Y-%m-%d") + " (end of day)"
-        return stamp.strftime("%Y-%m-%d %H:%M")
+        from ..intake import when_text  # the one way a page writes a date
+
+        return when_text(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value)
