@@ -410,15 +410,6 @@ def _text_or_none(value: object) -> str | None:
     return None if is_blank(value) else str(value)
 
 
-def _requirement(row: pd.Series) -> Requirement:
-    return Requirement(
-        answer=str(row["pa_answer"]), reason=str(row["pa_reason"]),
-        rule_rows=[int(part) for part in str(row["pa_rule_rows"]).split(", ") if part],
-        condition=_text_or_none(row["condition"]),
-        visit_threshold=None if is_blank(row["visit_threshold"]) else int(row["visit_threshold"]),
-        benefit_manager=_text_or_none(row["benefit_manager"]))
-
-
 def _provider_name(providers: pd.DataFrame, npi: str | None) -> str | None:
     """The Providers sheet's name for an NPI (its last row that names one)."""
     if npi is None:
@@ -492,7 +483,7 @@ def check_new_request(tracker: Tracker, values: Mapping[str, object],
 
     lines: list[CheckLine] = []
     blockers: list[str] = []
-    found = _requirement(requirements_for(request, frames["PA Rules"], today).iloc[0])
+    found = Requirement.of(requirements_for(request, frames["PA Rules"], today).iloc[0])
     extra = "".join(f"; {text}" for text in (
         found.condition and f"condition: {found.condition}",
         found.visit_threshold and f"after {found.visit_threshold} visits",

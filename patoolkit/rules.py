@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .codes import icd10_problem, npi_problem, procedure_code_problem, split_codes
+from .schema import is_blank
 
 ANSWER_RANK = {"Yes": 3, "Unknown": 2, "Conditional": 1, "No": 0}  # the request takes the worst
 RULE_COLUMNS = ["payer", "plan_type", "code", "service_category", "pa_required", "condition",
@@ -159,10 +160,26 @@ class Requirement:
     visit_threshold: int | None = None
     benefit_manager: str | None = None
 
+    @classmethod
+    def of(cls, row: pd.Series) -> Requirement:
+        """One row of requirements_for as a Requirement (blank text is None)."""
+        return cls(
+            answer=str(row["pa_answer"]), reason=str(row["pa_reason"]),
+            rule_rows=[int(part) for part in str(row["pa_rule_rows"]).split(", ") if part],
+            condition=_text_or_none(row["condition"]),
+            visit_threshold=None if is_blank(row["visit_threshold"])
+            else int(row["visit_threshold"]),
+            benefit_manager=_text_or_none(row["benefit_manager"]))
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if is_blank(value) else str(value)
+
 
 def requirement(rules: pd.DataFrame, payer: str, plan_type: str | None, codes: str,
-                service_date: dt.date | None = None) -> Requirement:
-    """Whether one service needs PA (for the intake form)."""
+                service_date: dt.date | None = None, as_of: dt.date | None = None
+                ) -> Requirement:
+    """Whether one service needs PA, with the PA Rules in effect on as_of (default today)."""
     request = pd.DataFrame({
         "payer": pd.Series([payer], dtype="string"),
         "plan_type": pd.Series([plan_type], dtype="string"),
@@ -170,14 +187,7 @@ def requirement(rules: pd.DataFrame, payer: str, plan_type: str | None, codes: s
         "scheduled_service_date": pd.Series([pd.Timestamp(service_date) if service_date
                                              else pd.NaT], dtype="datetime64[ns]"),
     })
-    row = requirements_for(request, rules).iloc[0]
-    return Requirement(
-        answer=str(row["pa_answer"]), reason=str(row["pa_reason"]),
-        rule_rows=[int(part) for part in str(row["pa_rule_rows"]).split(", ") if part],
-        condition=None if pd.isna(row["condition"]) else str(row["condition"]),
-        visit_threshold=None if pd.isna(row["visit_threshold"]) else int(row["visit_threshold"]),
-        benefit_manager=None if pd.isna(row["benefit_manager"]) else str(row["benefit_manager"]),
-    )
+    return Requirement.of(requirements_for(request, rules, as_of).iloc[0])
 
 
 def documentation_checklist(criteria: pd.DataFrame, service_category: str | None,

@@ -157,3 +157,14 @@ def test_code_findings() -> None:
 def test_requirements_ignore_blank_rules() -> None:
     rules = pd.concat([RULES, typed_frame("PA Rules", [{"payer": "*"}])])
     assert requirement(rules, "X", "Commercial", "27447").answer == "Unknown"
+
+
+@pytest.mark.parametrize(("as_of", "answer", "rows"), [
+    (dt.date(2026, 6, 30), "Yes", [7]), (dt.date(2026, 7, 1), "No", [8])])
+def test_a_request_without_a_service_date_is_judged_by_the_rules_of_as_of(
+        as_of: dt.date, answer: str, rows: list[int]) -> None:
+    """The intake check's day, not the computer's: a form checked for another day (or a
+    test) reads the PA Rules in effect then."""
+    found = requirement(RULES, "Other Payer", "Commercial", "E0601", None, as_of=as_of)
+    assert (found.answer, found.rule_rows) == (answer, rows)
+    assert (found.condition, found.benefit_manager) == (None, None)
