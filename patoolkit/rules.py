@@ -115,7 +115,10 @@ def requirements_for(requests: pd.DataFrame, rules: pd.DataFrame,
     winners = hits.drop_duplicates(["request", "code"])
 
     per_line = lines[["request", "code"]].merge(winners, on=["request", "code"], how="left")
-    per_line["answer"] = per_line["pa_required"].astype("string").fillna("Unknown")
+    # a word the Lists sheet added to the PA Required list has no meaning here: Unknown
+    # (never No), so the request is checked by a person
+    answer = per_line["pa_required"].astype("string")
+    per_line["answer"] = answer.where(answer.isin(list(ANSWER_RANK)).fillna(False), "Unknown")
     per_line["rank"] = per_line["answer"].map(ANSWER_RANK).astype(int)
     rule_codes = table.set_index("rule_row")["code"].astype("string")
     per_line["rule_code"] = per_line["rule_row"].map(rule_codes)

@@ -14,6 +14,7 @@ from patoolkit.rules import (
     requirement,
     requirements_for,
 )
+from patoolkit.schema import LISTS
 from patoolkit.tracker.read import typed_frame
 
 # Excel rows 2.. in this order
@@ -168,3 +169,14 @@ def test_a_request_without_a_service_date_is_judged_by_the_rules_of_as_of(
     found = requirement(RULES, "Other Payer", "Commercial", "E0601", None, as_of=as_of)
     assert (found.answer, found.rule_rows) == (answer, rows)
     assert (found.condition, found.benefit_manager) == (None, None)
+
+
+def test_a_pa_required_word_added_on_the_lists_sheet_counts_as_unknown() -> None:
+    """A consultant may add a word to the PA Required list ('n/a'); a rule using it says
+    nothing the code can act on, so the request is Unknown (a person checks), never No."""
+    lists = {**LISTS, "rule_pa_required": (*LISTS["rule_pa_required"], "n/a")}
+    rules = typed_frame("PA Rules", [{"payer": "*", "plan_type": "*", "code": "E0601",
+                                      "pa_required": "n/a"}], lists)
+    assert rules["pa_required"].iloc[0] == "n/a"  # the tracker keeps the analyst's word
+    found = requirement(rules, "Other Payer", "Commercial", "E0601", dt.date(2026, 12, 1))
+    assert (found.answer, found.rule_rows) == ("Unknown", [2])
