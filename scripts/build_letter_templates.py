@@ -1,4 +1,4 @@
-"""Write the bundled Word letter templates in templates/letters/ (packaged as patoolkit/data/templates/letters/) (developers only).
+"""Write the bundled Word letter templates in templates/letters/ (developers only).
 
 The .docx files are the source consultants edit in Word or LibreOffice; this
 script only makes the first version of each, so the six letters share one
