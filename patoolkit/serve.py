@@ -188,6 +188,9 @@ def voila_command(port: int, host: str, config: Path, idle_minutes: int = 30,
         # each checks its tracker and its day when shown (ui.common.PageShown). The forms are
         # not pre-heated: they would hold a tracker loaded long before anyone typed.
         "--VoilaConfiguration.preheat_kernel=True",
+        # the next kernel of a pool starts 3 s after one is taken (Voila's default: 1 s), once
+        # the page that took it has drawn: on two cores it would slow that page's drawing
+        "--VoilaKernelManager.fill_delay=3",
         *(f"--VoilaKernelManager.preheat_denylist={name}" for name in
           ("2_New_request", "3_Client_setup", "5_Scorecard", "6_Claims_audit")),
     ]

@@ -737,3 +737,76 @@ def test_today_opened_after_a_save_elsewhere_shows_it(page: Any, server: Server)
     expect(page.locator(".pa-filter-owner select option", has_text="Saved Elsewhere")
            ).to_have_count(1)
     assert_no_error_text(page)
+
+
+# Records whether the page showed Today's picture (ui.common.page_preview; the template's script
+# moves it over the page, class pa-preview-on) and the rows it showed, before the live page
+# takes it away.
+PICTURE_WATCH = """
+window.paPicture = {shown: false, rows: []};
+new MutationObserver((changes) => {
+  for (const change of changes) {
+    for (const node of change.addedNodes) {
+      if (node.classList && node.classList.contains('pa-preview-on')) {
+        window.paPicture.shown = true;
+        window.paPicture.rows = [...node.querySelectorAll(
+          '.pa-preview-row:not(.pa-preview-head)')].map(row => row.innerText);
+      }
+    }
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+REQUEST_ID = re.compile(r"PA-\d{4}-\d{5}")
+
+
+def today_kernel_waiting(page: Any, server: Server) -> None:
+    """Open Today once (taking the waiting kernel) and wait until Voila has worked out the
+    next one: a page opened next gets a kernel built after every earlier test's saves."""
+    def fills() -> int:
+        return server.log.read_text(errors="replace").count(f"Kernel pool of {TODAY} is filled")
+
+    taken = fills()
+    open_dashboard(page, server, TODAY, ".pa-row")
+    deadline = time.monotonic() + KERNEL_SECONDS
+    while fills() <= taken and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert fills() > taken, "Voila did not pre-heat a Today kernel"
+
+
+def test_today_draws_its_worklist_picture_first_then_the_live_page(
+        page: Any, server: Server) -> None:
+    today_kernel_waiting(page, server)
+    time.sleep(2)  # the kernel runs the notebook after Voila says the pool is filled
+    page.add_init_script(PICTURE_WATCH)
+    page.goto(server.link(f"voila/render/{TODAY}"), wait_until="commit")
+    page.wait_for_selector(".pa-today .pa-row", timeout=KERNEL_SECONDS * 1000)
+    picture = page.evaluate("() => window.paPicture")
+    assert picture["shown"], "Today's picture was not shown"
+    pictured = [REQUEST_ID.findall(row) for row in picture["rows"]]
+    assert len(pictured) == PAGE_ROWS, pictured
+    assert all(len(ids) == 1 for ids in pictured), pictured
+    # the picture is the live table's first page, in its order
+    expect(page.locator(".pa-row")).to_have_count(PAGE_ROWS)
+    assert [ids[0] for ids in pictured] == column_values(page, "Request")
+    expect(page.locator(".pa-preview")).to_have_count(0)  # gone once the live rows are drawn
+    assert_no_error_text(page)
+
+
+def test_a_stale_picture_or_a_search_shows_the_live_page_alone(
+        page: Any, server: Server) -> None:
+    tomorrow = dt.datetime.now() + dt.timedelta(days=1)
+    page.add_init_script(PICTURE_WATCH)
+    page.clock.set_fixed_time(tomorrow)  # the browser's day is past the picture's
+    open_dashboard(page, server, TODAY, ".pa-today .pa-row")
+    assert not page.evaluate("() => window.paPicture.shown")
+    expect(page.locator(".pa-preview")).to_have_count(0)
+
+    search = page.context.new_page()
+    search.add_init_script(PICTURE_WATCH)
+    patient = str(load_tracker(server.tracker).frames["Requests"]["patient_id"].iloc[0])
+    search.goto(server.link(f"voila/render/{TODAY}") + f"&q={patient}",
+                timeout=KERNEL_SECONDS * 1000)
+    search.wait_for_selector(".pa-search-row", timeout=KERNEL_SECONDS * 1000)
+    assert not search.evaluate("() => window.paPicture.shown")
+    expect(search.locator(".pa-preview")).to_have_count(0)
+    search.close()

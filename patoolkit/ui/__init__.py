@@ -26,6 +26,7 @@ from .common import (
     broken_page,
     query_value,
     resolve_tracker_path,
+    show_preview,
     unusable_page,
 )
 from .denials import DenialsDashboard, LetterForm
@@ -117,6 +118,8 @@ def today_app(tracker_path: str | None = None, as_of: str | None = None,
         query = find or page_query("q")
         if query:
             dashboard.search.search(query)
+        else:  # a search's page opens on its results, not on the worklist's picture
+            show_preview(dashboard.preview())
         return dashboard.widget
 
     return _page(tracker_path, build)

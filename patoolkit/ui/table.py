@@ -186,6 +186,21 @@ class RowTable:
         self.next.disabled = self.page >= self.pages - 1
         self._draw_selection()
 
+    def preview_html(self) -> str:
+        """The page shown now as static HTML, the rows' Open a label: what a browser can draw
+        before the widgets are ready (common.page_preview, which renames its classes)."""
+        start = self.page * self.page_size
+        shown = self.frame.iloc[start:start + self.page_size]
+        lead = f'<span class="pa-lead" style="width:{100 if self.selectable else 72}px">'
+        lines = [f'<div class="pa-row pa-head">{lead}</span>'
+                 f'{self._cells([heading for _, heading, _ in self.columns])}</div>']
+        for _, row in shown.iterrows():
+            classes = html.escape(" ".join(["pa-row", *self.row_classes(row)]))
+            lines.append(f'<div class="{classes}">{lead}<span class="pa-open">Open</span></span>'
+                         f'{self._cells([fmt(row.get(column)) for column, _, _ in self.columns])}'
+                         "</div>")
+        return "".join(lines)
+
     @property
     def shown_rows(self) -> list[widgets.HBox]:
         """The row widgets on the page now."""

@@ -27,6 +27,7 @@ from .common import (
     observe,
     on_click,
     own_layout,
+    page_preview,
     problems_table,
     query_value,
     set_message,
@@ -146,6 +147,23 @@ class TodayDashboard:
         session.listeners.append(self.changed)
         self.rebuild()
         share_layouts(self.widget)
+
+    def preview(self) -> str:
+        """Today as a picture (common.page_preview) laid out as the live page: the heading,
+        grey bars where the controls will be, the counts and the worklist's first page."""
+        def bar(height: int, width: int | None = None, text: str = "") -> str:
+            size = f"height:{height}px" + (f";width:{width}px" if width else "")
+            return f'<div class="pa-skeleton" style="{size}">{html.escape(text)}</div>'
+
+        counts = "".join(f'<span class="pa-count">{html.escape(button.description)}</span>'
+                         for button in self.count_buttons.values())
+        return page_preview(
+            self.header.value + bar(30, 980, "Opening the worklist…") + bar(26, 560)
+            + (bar(36) if self.problems.layout.display != "none" else "") + bar(26, 430)
+            + f'<div class="pa-panel"><div class="pa-counts">{counts}</div>'
+            + bar(28, 1240) + bar(28, 1240) + bar(28, 660) + bar(28, 660) + bar(28, 860)
+            + f"{self.table.preview_html()}</div>", self.as_of, self.fixed_now is not None,
+            live=".pa-today .pa-row, .pa-today .pa-empty, .pa-unusable")
 
     @property
     def detail(self) -> RequestDetail:
