@@ -3,8 +3,13 @@
 A new tracker is something an analyst can start typing into: every contract
 sheet with its headers as an Excel Table (filters, sorting, banding), dropdowns
 fed from the Lists sheet (so a consultant extends a dropdown by typing under
-its heading), dates formatted as dates, the header row frozen, sensible widths,
-and an Instructions sheet explaining every column in plain words.
+its heading) and, on Requests, Payer and Ordering Provider fed from the Payers
+and Providers sheets and Owner from the Lists sheet's Owner column; dates
+formatted as dates (a date alone without 00:00), the header row frozen and on
+Requests the request and patient columns too, sensible widths, printing set up
+(landscape, one page wide, the header row on every page), History protected
+against accidental typing (no password: Review > Unprotect Sheet lifts it), and
+an Instructions sheet explaining every column in plain words.
 
 Existing workbooks are never rewritten here; changes to them go through
 tracker/edit.py, which edits only the cells asked for.
@@ -36,6 +41,8 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 LAST_EXCEL_ROW = 1_048_576
 SPARE_LIST_ROWS = 200  # room for a consultant to add values under each Lists heading
+REQUESTS_SHEET = "Requests"
+HISTORY_SHEET = "History"
 FIXED_CREATED = dt.datetime(2026, 1, 1)  # reproducible files: same input, same bytes
 SYNTHETIC_NOTICE = (
     "SYNTHETIC SAMPLE DATA: every patient, member, provider and payer in this workbook is "
@@ -45,6 +52,34 @@ SYNTHETIC_NOTICE = (
 
 def list_range_name(list_name: str) -> str:
     return f"list_{list_name}"
+
+
+# Dropdowns on Requests fed from other sheets: column -> (sheet, its column, named range,
+# what Excel says when the value typed is not on it). A value not on the list is allowed
+# after the warning (a payer not yet on the Payers sheet, a locum provider), never refused.
+OWNER_TITLE = "Owner"  # the Lists sheet's column of owners (not a contract list)
+SHEET_DROPDOWNS = {
+    "payer": ("Payers", "payer", "list_payer_names",
+              "This payer is not on the Payers sheet. Add it there so its rules and "
+              "deadlines apply, or keep it as typed."),
+    "ordering_provider": ("Providers", "provider_name", "list_provider_names",
+                          "This provider is not on the Providers sheet. Add them there "
+                          "(with their NPI and enrollment), or keep it as typed."),
+    "owner": (LISTS_SHEET, OWNER_TITLE, list_range_name("owner"),
+              "This name is not under Owner on the Lists sheet. Add it there to offer it "
+              "in the dropdown, or keep it as typed."),
+}
+# Requests' columns kept in view while scrolling right: up to the patient's name
+FROZEN_THROUGH = "patient_name"
+
+
+def dynamic_range(sheet: str, position: int) -> str:
+    """A column's values from row 2 down to its last filled row: what a dropdown offers grows
+    as rows are typed under the heading."""
+    letter = column_letter(position)
+    quoted = f"'{sheet}'" if " " in sheet else sheet
+    return (f"=OFFSET({quoted}!${letter}$2,0,0,"
+            f"MAX(1,COUNTA({quoted}!${letter}$2:${letter}${LAST_EXCEL_ROW})),1)")
 
 
 def _excel_serial(values: pd.Series) -> np.ndarray:
@@ -120,7 +155,12 @@ class _Writer:
             "for the payer's clock.",
             "Extra columns and extra sheets of your own are kept untouched by patoolkit. "
             "Check the workbook any time with: patoolkit check <this file>.",
-            "History is written by patoolkit each time it changes a request; do not edit it.",
+            "History is written by patoolkit each time it changes a request; do not edit it. "
+            "It is protected against accidental typing, with no password (Review > Unprotect "
+            "Sheet).",
+            "Payer, Ordering Provider and Owner on Requests offer the names on the Payers and "
+            "Providers sheets and under Owner on the Lists sheet; a name not there is kept "
+            "after a warning.",
         ]
         for line in lines:
             sheet.merge_range(row, 0, row, 3, line, self.wrap)
@@ -163,19 +203,18 @@ class _Writer:
             sheet.write_string(row, 2, setting.description + default, self.wrap)
             row += 1
 
-    def lists(self, lists: Mapping[str, tuple[str, ...]]) -> None:
+    def lists(self, lists: Mapping[str, tuple[str, ...]], owners: tuple[str, ...]) -> None:
         sheet = self.book.add_worksheet(LISTS_SHEET)
-        for position, title in enumerate(LIST_TITLES.values()):
+        titles = [*LIST_TITLES.values(), OWNER_TITLE]
+        columns = [*(lists[name] for name in LIST_TITLES), owners]
+        for position, title in enumerate(titles):
             sheet.set_column(position, position, max(14, len(title) + 4))
             sheet.write_string(0, position, title, self.header)
-        longest = max(len(values) for values in lists.values())
-        for row in range(longest):
-            for position, name in enumerate(LIST_TITLES):
-                values = lists[name]
-                if row < len(values):
-                    sheet.write_string(row + 1, position, values[row])
+        for position, values in enumerate(columns):
+            for row, value in enumerate(values, start=1):
+                sheet.write_string(row, position, value)
         sheet.freeze_panes(1, 0)
-        for position, name in enumerate(LIST_TITLES):
+        for position, name in enumerate([*LIST_TITLES, "owner"]):
             letter = column_letter(position)
             # A dynamic range: values a consultant types under the heading join the dropdown.
             self.book.define_name(
@@ -183,6 +222,11 @@ class _Writer:
                 f"=OFFSET({LISTS_SHEET}!${letter}$2,0,0,"
                 f"MAX(1,COUNTA({LISTS_SHEET}!${letter}$2:${letter}${SPARE_LIST_ROWS + 100})),1)",
             )
+        for _, (source, column, name, _) in SHEET_DROPDOWNS.items():
+            if source != LISTS_SHEET:
+                spec = next(spec for spec in SHEETS if spec.name == source)
+                self.book.define_name(name, dynamic_range(source,
+                                                          spec.column_names.index(column)))
 
     def data_sheet(self, spec: Sheet, frame: pd.DataFrame) -> None:
         sheet = self.book.add_worksheet(spec.name)
@@ -216,9 +260,27 @@ class _Writer:
             "columns": [{"header": header} for header in headers],
             "autofilter": True,
         })
-        sheet.freeze_panes(1, 0)
+        frozen = (spec.column_names.index(FROZEN_THROUGH) + 1
+                  if FROZEN_THROUGH in spec.column_names else 0)
+        sheet.freeze_panes(1, frozen)
+        # printed: landscape, one page wide, the header row on every page
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(0)
+        if spec.name == HISTORY_SHEET:
+            # History is patoolkit's record: protected against accidental typing, with no
+            # password (Review > Unprotect Sheet); its filters still work
+            sheet.protect("", {"autofilter": True, "sort": True})
         for position, column in enumerate(spec.columns):
-            if column.enum or column.kind == "yesno":
+            if spec.name == REQUESTS_SHEET and column.name in SHEET_DROPDOWNS:
+                source, _, name, message = SHEET_DROPDOWNS[column.name]
+                letter = column_letter(position)
+                sheet.data_validation(f"{letter}2:{letter}{LAST_EXCEL_ROW}", {
+                    "validate": "list", "source": f"={name}", "ignore_blank": True,
+                    "error_type": "information" if source == LISTS_SHEET else "warning",
+                    "error_title": f"Not on the {source} sheet", "error_message": message,
+                })
+            elif column.enum or column.kind == "yesno":
                 list_name = column.enum if column.kind != "yesno" else "yes_no"
                 letter = column_letter(position)
                 sheet.data_validation(f"{letter}2:{letter}{LAST_EXCEL_ROW}", {
@@ -266,7 +328,10 @@ def write_tracker_workbook(path: Path | str, frames: Mapping[str, pd.DataFrame],
             if frame is None:
                 frame = default_settings_frame() if spec.name == "Settings" else pd.DataFrame()
             writer.data_sheet(spec, frame)
-        writer.lists(LISTS)
+        requests = frames.get(REQUESTS_SHEET)
+        owners = () if requests is None or "owner" not in requests else tuple(sorted(
+            {str(owner).strip() for owner in requests["owner"].dropna() if str(owner).strip()}))
+        writer.lists(LISTS, owners)
         writer.close()
 
     return create_new_file(path, write, what="tracker", overwrite=overwrite)
