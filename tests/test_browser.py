@@ -229,7 +229,7 @@ def table_status(page: Any) -> tuple[str, int]:
 
 
 def column_index(page: Any, heading: str) -> int:
-    headings = [text.strip() for text in page.locator(".pa-head .pa-cells span").all_inner_texts()]
+    headings = [text.strip(" ▲▼") for text in page.locator(".pa-head .pa-heading").all_inner_texts()]
     assert heading in headings, headings
     return headings.index(heading)
 
@@ -810,3 +810,28 @@ def test_a_stale_picture_or_a_search_shows_the_live_page_alone(
     assert not search.evaluate("() => window.paPicture.shown")
     expect(search.locator(".pa-preview")).to_have_count(0)
     search.close()
+
+
+def test_a_click_on_a_column_heading_sorts_the_worklist(page: Any, server: Server) -> None:
+    open_dashboard(page, server, TODAY, ".pa-row")
+    heading = page.locator(".pa-head .pa-heading", has_text="Payer")
+    heading.click()
+    expect(heading).to_have_text("Payer ▲")
+    expect(page.locator(".pa-sort select")).to_have_value("Payer")  # Sort by follows
+    page.wait_for_function(
+        """(index) => { const payers = [...document.querySelectorAll('.pa-row')].map(
+             row => row.querySelectorAll('.pa-cells span')[index].innerText);
+           return payers.length > 1
+             && payers.every((payer, at) => !at || payers[at - 1].localeCompare(payer) <= 0); }""",
+        arg=column_index(page, "Payer"))
+    first = column_values(page, "Payer")
+    heading.click()
+    expect(heading).to_have_text("Payer ▼")
+    page.wait_for_function(
+        "([index, before]) => [...document.querySelectorAll('.pa-row')][0]"
+        ".querySelectorAll('.pa-cells span')[index].innerText !== before",
+        arg=[column_index(page, "Payer"), first[0]])
+    last = column_values(page, "Payer")
+    assert last == sorted(last, reverse=True)
+    assert last[0] >= first[-1]
+    screenshot(page, "today_sorted_by_payer.png")

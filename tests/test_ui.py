@@ -88,6 +88,34 @@ def test_table_pages_and_sorts(today: TodayDashboard) -> None:
     assert list(today.table.frame["payer"]) == sorted(payers, reverse=True)
 
 
+def test_a_column_heading_sorts_by_its_column_and_again_the_other_way(
+        today: TodayDashboard) -> None:
+    table = today.table
+    table.next.click()  # a heading's sort starts from the first page
+    days = table.headings["days_left_shown"]
+    days.click()
+    assert (table.sort.value, table.descending.value, table.page) == ("days_left_shown", False, 0)
+    left = list(table.frame["days_left"])  # sorted by the number, not its text
+    assert left == sorted(left)
+    assert days.description.endswith("▲")
+    assert not table.headings["payer"].description.endswith(("▲", "▼"))
+    days.click()
+    assert table.descending.value
+    assert list(table.frame["days_left"]) == sorted(left, reverse=True)
+    assert days.description.endswith("▼")
+    payer = table.headings["payer"]
+    payer.click()  # another column: from the top again
+    assert (table.sort.value, table.descending.value) == ("payer", False)
+    payers = list(table.frame["payer"])
+    assert payers == sorted(payers)
+    assert payer.description == "Payer ▲"
+    assert days.description == "Days"
+    # the Sort by control moves the heading's mark too
+    table.sort.value = "owner"
+    assert table.headings["owner"].description == "Owner ▲"
+    assert payer.description == "Payer"
+
+
 def test_overdue_rows_are_marked(today: TodayDashboard) -> None:
     rows = today.table.shown_rows
     frame = today.table.frame.iloc[:len(rows)]

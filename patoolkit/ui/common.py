@@ -54,6 +54,9 @@ STYLE = """
 .pa-open { flex: 0 0 64px; min-width: 64px; }
 .pa-cells span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .pa-head { font-weight: 600; background: #f1f4f8; border-bottom: 2px solid #c9d3df; }
+.pa-head .pa-heading { background: transparent; font-weight: 600; text-align: left;
+  padding: 0 6px 0 0; margin: 0; font-size: 13px; overflow: hidden; text-overflow: ellipsis; }
+.pa-head .pa-heading:hover { text-decoration: underline; }
 .pa-message { padding: 6px 10px; border-radius: 4px; margin: 4px 0; }
 .pa-message.pa-ok { background: #e7f5ea; color: #14532d; }
 .pa-message.pa-error { background: #fde8ea; color: #7f1d1d; }

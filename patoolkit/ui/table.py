@@ -54,9 +54,19 @@ class RowTable:
         self.selection.add_class("pa-selection")
         self.lines: list[RowLine] = []
         self._drawing = False
+        self._drawing_sort = False
+        # each heading is a button: a click sorts by its column, a second click reverses
+        self.headings: dict[str, widgets.Button] = {}
+        for column, heading, width in self.columns:
+            button = widgets.Button(description=heading, tooltip=f"Sort by {heading}",
+                                    layout=widgets.Layout(width=f"{width + 6}px"))
+            button.add_class("pa-heading")
+            on_click(button, lambda _, column=column: self.sort_by_heading(column),
+                     self.feedback)
+            self.headings[column] = button
         self.header = widgets.HBox([
             widgets.HTML(layout=widgets.Layout(width="100px" if selectable else "72px")),
-            widgets.HTML(self._cells([heading for _, heading, _ in self.columns]))])
+            *self.headings.values()])
         self.header.add_class("pa-head")
         # shown and hidden as the filters leave rows or none: a layout of its own
         self.empty = own_layout(widgets.HTML(
@@ -81,8 +91,8 @@ class RowTable:
         self.status.add_class("pa-table-status")
         self.body = widgets.VBox()
         self.body.add_class("pa-table")
-        observe(self.sort, lambda _: self._resort(), self.feedback)
-        observe(self.descending, lambda _: self._resort(), self.feedback)
+        observe(self.sort, lambda _: self._sort_changed(), self.feedback)
+        observe(self.descending, lambda _: self._sort_changed(), self.feedback)
         on_click(self.previous, lambda _: self.show_page(self.page - 1), self.feedback)
         on_click(self.next, lambda _: self.show_page(self.page + 1), self.feedback)
         self.widget = widgets.VBox([
@@ -98,7 +108,27 @@ class RowTable:
         self.frame = frame.reset_index(drop=True)
         self._resort(self.page if keep_page else 0)
 
+    def sort_by_heading(self, column: str) -> None:
+        """A heading clicked: sort by its column, from the top; its column again: the other
+        way. The Sort by and Descending controls follow (one sort, not one per control)."""
+        descending = not self.descending.value if self.sort.value == column else False
+        self._drawing_sort = True
+        try:
+            self.sort.value = column
+            self.descending.value = descending
+        finally:
+            self._drawing_sort = False
+        self._resort()
+
+    def _sort_changed(self) -> None:
+        if not self._drawing_sort:
+            self._resort()
+
     def _resort(self, page: int = 0) -> None:
+        for column, button in self.headings.items():  # the sorted column shows its way
+            arrow = (" ▼" if self.descending.value else " ▲") if column == self.sort.value else ""
+            heading = next(heading for name, heading, _ in self.columns if name == column)
+            button.description = heading + arrow
         key = self.sort_keys.get(self.sort.value, self.sort.value)
         if not self.frame.empty and key in self.frame.columns:
             self.frame = self.frame.sort_values(key, ascending=not
