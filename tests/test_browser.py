@@ -229,7 +229,8 @@ def table_status(page: Any) -> tuple[str, int]:
 
 
 def column_index(page: Any, heading: str) -> int:
-    headings = [text.strip(" ▲▼") for text in page.locator(".pa-head .pa-heading").all_inner_texts()]
+    texts = page.locator(".pa-head .pa-heading").all_inner_texts()
+    headings = [text.strip(" ▲▼") for text in texts]
     assert heading in headings, headings
     return headings.index(heading)
 
