@@ -151,7 +151,7 @@ def first_paints(browser: Any, link: Any, repeat: int, ready: Any = None,
             else:
                 # the first worklist row drawn: the picture's (ui.common.page_preview) or,
                 # when there is none (stale, or ?q=), the live table's
-                page.wait_for_selector(".pa-preview-row:not(.pa-preview-head), "
+                page.wait_for_selector(".pa-picture-row:not(.pa-picture-head), "
                                        ".pa-today .pa-row", timeout=180_000)
                 first = time.perf_counter() - started
                 page.wait_for_selector(".pa-today .pa-row", timeout=180_000)

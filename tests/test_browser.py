@@ -741,17 +741,17 @@ def test_today_opened_after_a_save_elsewhere_shows_it(page: Any, server: Server)
 
 
 # Records whether the page showed Today's picture (ui.common.page_preview; the template's script
-# moves it over the page, class pa-preview-on) and the rows it showed, before the live page
+# moves it over the page, class pa-picture-on) and the rows it showed, before the live page
 # takes it away.
 PICTURE_WATCH = """
 window.paPicture = {shown: false, rows: []};
 new MutationObserver((changes) => {
   for (const change of changes) {
     for (const node of change.addedNodes) {
-      if (node.classList && node.classList.contains('pa-preview-on')) {
+      if (node.classList && node.classList.contains('pa-picture-on')) {
         window.paPicture.shown = true;
         window.paPicture.rows = [...node.querySelectorAll(
-          '.pa-preview-row:not(.pa-preview-head)')].map(row => row.innerText);
+          '.pa-picture-row:not(.pa-picture-head)')].map(row => row.innerText);
       }
     }
   }
@@ -789,7 +789,7 @@ def test_today_draws_its_worklist_picture_first_then_the_live_page(
     # the picture is the live table's first page, in its order
     expect(page.locator(".pa-row")).to_have_count(PAGE_ROWS)
     assert [ids[0] for ids in pictured] == column_values(page, "Request")
-    expect(page.locator(".pa-preview")).to_have_count(0)  # gone once the live rows are drawn
+    expect(page.locator(".pa-picture")).to_have_count(0)  # gone once the live rows are drawn
     assert_no_error_text(page)
 
 
@@ -800,7 +800,7 @@ def test_a_stale_picture_or_a_search_shows_the_live_page_alone(
     page.clock.set_fixed_time(tomorrow)  # the browser's day is past the picture's
     open_dashboard(page, server, TODAY, ".pa-today .pa-row")
     assert not page.evaluate("() => window.paPicture.shown")
-    expect(page.locator(".pa-preview")).to_have_count(0)
+    expect(page.locator(".pa-picture")).to_have_count(0)
 
     search = page.context.new_page()
     search.add_init_script(PICTURE_WATCH)
@@ -809,7 +809,7 @@ def test_a_stale_picture_or_a_search_shows_the_live_page_alone(
                 timeout=KERNEL_SECONDS * 1000)
     search.wait_for_selector(".pa-search-row", timeout=KERNEL_SECONDS * 1000)
     assert not search.evaluate("() => window.paPicture.shown")
-    expect(search.locator(".pa-preview")).to_have_count(0)
+    expect(search.locator(".pa-picture")).to_have_count(0)
     search.close()
 
 
@@ -836,3 +836,45 @@ def test_a_click_on_a_column_heading_sorts_the_worklist(page: Any, server: Serve
     assert last == sorted(last, reverse=True)
     assert last[0] >= first[-1]
     screenshot(page, "today_sorted_by_payer.png")
+
+
+def test_edit_fields_checks_at_save_then_confirms_in_plain_words(
+        page: Any, server: Server) -> None:
+    """Edit any field: a wrong value is said beside its field at Save (nothing saved), the
+    preview is in plain words, Confirm writes the cells and History under the person's name."""
+    open_dashboard(page, server, TODAY, ".pa-row")
+    page.fill(".pa-user input", "Edit Tester")
+    page.press(".pa-user input", "Tab")
+    request_id = column_values(page, "Request")[0]
+    page.locator(".pa-open").first.click()
+    expect(page.locator(".pa-detail")).to_contain_text(f"Request {request_id}")
+    page.click(".pa-step-edit")
+    page.fill(".pa-field-units_authorized input", "twelve")
+    page.click(".pa-save")
+    expect(page.locator(".pa-field-error-units_authorized")).to_contain_text("Units Authorized")
+    expect(page.locator(".pa-detail-feedback")).to_contain_text("Nothing was saved")
+    expect(page.locator(".pa-confirm")).to_have_count(0)
+
+    page.fill(".pa-field-units_authorized input", "12")
+    page.fill(".pa-field-member_id input", "ZZ999888777")
+    page.fill(".pa-field-scheduled_service_date input", "2027-01-15")
+    page.click(".pa-save")
+    preview = page.locator(".pa-form")
+    expect(preview).to_contain_text("Save these changes")
+    expect(preview).to_contain_text("ZZ999888777")
+    expect(preview).to_contain_text("Jan 15 2027")  # a date in words, not 2027-01-15 00:00
+    assert "00:00" not in preview.inner_text()
+    expect(page.locator(".pa-field-error-units_authorized")).to_have_count(0)
+    page.click(".pa-confirm")
+    expect(page.locator(".pa-detail-feedback")).to_contain_text("Saved")
+
+    tracker = load_tracker(server.tracker)
+    requests = tracker.frames["Requests"]
+    row = requests[requests["request_id"].astype("string") == request_id].iloc[0]
+    assert str(row["member_id"]) == "ZZ999888777"
+    assert pd.Timestamp(row["scheduled_service_date"]) == pd.Timestamp("2027-01-15")
+    assert int(row["units_authorized"]) == 12
+    history = tracker.frames["History"]
+    mine = history[(history["request_id"].astype("string") == request_id)
+                   & (history["by"].astype("string") == "Edit Tester")]
+    assert {"member_id", "scheduled_service_date", "units_authorized"} <= set(mine["field"])

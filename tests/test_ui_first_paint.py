@@ -86,17 +86,17 @@ def test_share_layouts_closes_only_models_no_widget_uses() -> None:
 
 # --- the picture drawn before the widgets (ui.common.page_preview) ----------------------------
 
-PICTURE_ROW = re.compile(r'<div class="pa-preview-row( [^"]*)?">(.*?)</div></div>', re.S)
+PICTURE_ROW = re.compile(r'<div class="pa-picture-row( [^"]*)?">(.*?)</div></div>', re.S)
 
 
 def picture_rows(picture: str) -> list[list[str]]:
     """The picture's worklist rows (not its heading row), each as its cells' texts."""
     rows = []
     for classes, inner in PICTURE_ROW.findall(picture):
-        if "pa-preview-head" in classes:
+        if "pa-picture-head" in classes:
             continue
         rows.append([html.unescape(text) for text in re.findall(r"<span [^>]*>([^<]*)</span>",
-                                                                inner.split('"pa-preview-cells"')[1])])
+                                                                inner.split('"pa-picture-cells"')[1])])
     return rows
 
 
@@ -122,7 +122,7 @@ def test_todays_picture_is_the_first_page_of_its_worklist_in_order(tmp_path: Pat
     assert len(rows) == len(shown) == 15
     request_column = [column for column, _, _ in today.table.columns].index("request_id")
     assert [row[request_column] for row in rows] == today.table.visible_request_ids
-    counts = re.findall(r'<span class="pa-preview-count">([^<]*)</span>', picture)
+    counts = re.findall(r'<span class="pa-picture-count">([^<]*)</span>', picture)
     assert counts == [button.description for button in today.count_buttons.values()]
     assert html.escape(today.session.path.name) in picture
     # every class is the picture's own: a stylesheet or test finding the live page never
@@ -130,7 +130,7 @@ def test_todays_picture_is_the_first_page_of_its_worklist_in_order(tmp_path: Pat
     classes = {name for attribute in re.findall(r'class="([^"]*)"', picture)
                for name in attribute.split()}
     assert classes
-    assert all(name.startswith("pa-preview") for name in classes), classes
+    assert all(name.startswith("pa-picture") for name in classes), classes
     # what the template's script reads: when it was worked out, and what replaces it
     built = int(re.search(r'data-built="(\d+)"', picture).group(1))
     assert built == int(dt.datetime(2026, 12, 1, 9, 0).timestamp() * 1000)

@@ -716,47 +716,47 @@ class PageShown:
 # for a search. JupyterLab has no renderer for it and shows nothing.
 PREVIEW_MIME = "application/vnd.patoolkit.preview+html"
 PREVIEW_STYLE = """<style>
-.pa-preview { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
+.pa-picture { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
   color: var(--jp-ui-font-color1, #000); }
-.pa-preview-on { position: fixed; inset: 0; z-index: 1000; overflow: hidden;
+.pa-picture-on { position: fixed; inset: 0; z-index: 1000; overflow: hidden;
   padding: 26px 17px; background: var(--jp-layout-color0, #fff); }
-.pa-preview-title { font-size: 20px; font-weight: 600; margin: 4px 0; }
-.pa-preview-sub { color: #555; }
-.pa-preview-overdue-text { color: #9c0006; font-weight: 600; }
-.pa-preview-sub { margin: 4px 0; }
-.pa-preview-skeleton { margin: 4px 0; max-width: 100%; background: #f1f1f1; color: #555;
+.pa-picture-title { font-size: 20px; font-weight: 600; margin: 4px 0; }
+.pa-picture-sub { color: #555; }
+.pa-picture-overdue-text { color: #9c0006; font-weight: 600; }
+.pa-picture-sub { margin: 4px 0; }
+.pa-picture-skeleton { margin: 4px 0; max-width: 100%; background: #f1f1f1; color: #555;
   padding-left: 8px; display: flex; align-items: center; }
-.pa-preview-panel { padding: 12px 16px; }
-.pa-preview-counts { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0; }
-.pa-preview-count { width: 178px; height: 52px; display: flex; align-items: center;
+.pa-picture-panel { padding: 12px 16px; }
+.pa-picture-counts { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0; }
+.pa-picture-count { width: 178px; height: 52px; display: flex; align-items: center;
   justify-content: center; text-align: center; background: #eeeeee; }
-.pa-preview-row { display: flex; align-items: center; height: 32px;
+.pa-picture-row { display: flex; align-items: center; height: 32px;
   border-bottom: 1px solid #e4e4e4; }
-.pa-preview-head { font-weight: 600; background: #f1f4f8; border-bottom: 2px solid #c9d3df; }
-.pa-preview-lead { display: flex; justify-content: flex-end; padding-right: 4px; }
-.pa-preview-open { width: 64px; text-align: center; color: #999; background: #eeeeee; }
-.pa-preview-cells { display: flex; gap: 6px; }
-.pa-preview-cells span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.pa-preview-today { background: #fff6dd; }
-.pa-preview-at-risk { background: #fde8ea; box-shadow: inset 4px 0 0 #b91c1c; }
-.pa-preview-overdue:not(.pa-preview-at-risk) { background: #fff1e6; }
+.pa-picture-head { font-weight: 600; background: #f1f4f8; border-bottom: 2px solid #c9d3df; }
+.pa-picture-lead { display: flex; justify-content: flex-end; padding-right: 4px; }
+.pa-picture-open { width: 64px; text-align: center; color: #999; background: #eeeeee; }
+.pa-picture-cells { display: flex; gap: 6px; }
+.pa-picture-cells span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.pa-picture-today { background: #fff6dd; }
+.pa-picture-at-risk { background: #fde8ea; box-shadow: inset 4px 0 0 #b91c1c; }
+.pa-picture-overdue:not(.pa-picture-at-risk) { background: #fff1e6; }
 </style>"""
 
 
 def page_preview(body: str, built: pd.Timestamp, fixed: bool, live: str) -> str:
     """A dashboard's HTML (escaped by its makers) as its picture: every pa-* class renamed
-    pa-preview-*, so nothing that finds the live page (its stylesheet, a browser test) finds
+    pa-picture-*, so nothing that finds the live page (its stylesheet, a browser test) finds
     the picture; `built` (the page's "now") and `fixed` (a page looking back, never stale)
     tell the template's script whether the picture may still be shown, and `live` (CSS
     selectors) what, once drawn and shown, means the live page has replaced it."""
     def renamed(match: re.Match[str]) -> str:
-        names = (f"pa-preview-{name[3:]}" if name.startswith("pa-") else name
+        names = (f"pa-picture-{name[3:]}" if name.startswith("pa-") else name
                  for name in match.group(1).split())
         return f'class="{" ".join(names)}"'
 
     built_ms = int(built.to_pydatetime().timestamp() * 1000)  # local time, as the browser's
     body = re.sub(r'class="([^"]*)"', renamed, body)
-    return (f'<div class="pa-preview" data-built="{built_ms}" data-fixed="{int(fixed)}" '
+    return (f'<div class="pa-picture" data-built="{built_ms}" data-fixed="{int(fixed)}" '
             f'data-fresh-ms="{int(FRESH_FOR.total_seconds() * 1000)}" '
             f'data-live="{html.escape(live)}">{PREVIEW_STYLE}'
             f"{body}</div>")
