@@ -10,7 +10,7 @@ tracker. Headless Debian chromium (Playwright) opens them in the same run:
 - first paint: from the request (page.goto, not waiting for the load event) to Today's first
   worklist row drawn, against the empty notebook's output, the pages opened alternately,
   each in a fresh page once every pool has its kernel and every kernel is idle (issue 16: at
-  most 1.2x). The first row drawn is the picture's (ui.common.page_preview, in the page's
+  most 1.2x). The first row drawn is the picture's (ui.common.page_picture, in the page's
   HTML) when the page has one, else the live table's; the live table's first row (the page
   usable) is reported too, as are each round's ratios and the page's main-thread busy time
   in the browser (Chrome's TaskDuration, up to the live row): a measure of the page's own
@@ -149,7 +149,7 @@ def first_paints(browser: Any, link: Any, repeat: int, ready: Any = None,
                 page.wait_for_selector("text=ready", timeout=180_000)
                 elapsed = {"empty": time.perf_counter() - started}
             else:
-                # the first worklist row drawn: the picture's (ui.common.page_preview) or,
+                # the first worklist row drawn: the picture's (ui.common.page_picture) or,
                 # when there is none (stale, or ?q=), the live table's
                 page.wait_for_selector(".pa-picture-row:not(.pa-picture-head), "
                                        ".pa-today .pa-row", timeout=180_000)

@@ -740,7 +740,7 @@ def test_today_opened_after_a_save_elsewhere_shows_it(page: Any, server: Server)
     assert_no_error_text(page)
 
 
-# Records whether the page showed Today's picture (ui.common.page_preview; the template's script
+# Records whether the page showed Today's picture (ui.common.page_picture; the template's script
 # moves it over the page, class pa-picture-on) and the rows it showed, before the live page
 # takes it away.
 PICTURE_WATCH = """
@@ -760,29 +760,33 @@ new MutationObserver((changes) => {
 REQUEST_ID = re.compile(r"PA-\d{4}-\d{5}")
 
 
-def today_kernel_waiting(page: Any, server: Server) -> None:
-    """Open Today once (taking the waiting kernel) and wait until Voila has worked out the
-    next one: a page opened next gets a kernel built after every earlier test's saves."""
+def kernel_waiting(page: Any, server: Server, notebook: str, ready: str) -> None:
+    """Open a pre-heated dashboard once (taking the waiting kernel) and wait until Voila has
+    worked out the next one: a page opened next gets a kernel built after every earlier
+    test's saves."""
     def fills() -> int:
-        return server.log.read_text(errors="replace").count(f"Kernel pool of {TODAY} is filled")
+        return server.log.read_text(errors="replace").count(
+            f"Kernel pool of {notebook} is filled")
 
     taken = fills()
-    open_dashboard(page, server, TODAY, ".pa-row")
+    open_dashboard(page, server, notebook, ready)
     deadline = time.monotonic() + KERNEL_SECONDS
     while fills() <= taken and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert fills() > taken, "Voila did not pre-heat a Today kernel"
+    assert fills() > taken, f"Voila did not pre-heat a {notebook} kernel"
 
 
-def test_today_draws_its_worklist_picture_first_then_the_live_page(
-        page: Any, server: Server) -> None:
-    today_kernel_waiting(page, server)
+@pytest.mark.parametrize(("notebook", "live"), [(TODAY, ".pa-today .pa-row"),
+                                                (DENIALS, ".pa-denials .pa-row")])
+def test_a_dashboard_draws_its_picture_first_then_the_live_page(
+        page: Any, server: Server, notebook: str, live: str) -> None:
+    kernel_waiting(page, server, notebook, live)
     time.sleep(2)  # the kernel runs the notebook after Voila says the pool is filled
     page.add_init_script(PICTURE_WATCH)
-    page.goto(server.link(f"voila/render/{TODAY}"), wait_until="commit")
-    page.wait_for_selector(".pa-today .pa-row", timeout=KERNEL_SECONDS * 1000)
+    page.goto(server.link(f"voila/render/{notebook}"), wait_until="commit")
+    page.wait_for_selector(live, timeout=KERNEL_SECONDS * 1000)
     picture = page.evaluate("() => window.paPicture")
-    assert picture["shown"], "Today's picture was not shown"
+    assert picture["shown"], f"{notebook}: the picture was not shown"
     pictured = [REQUEST_ID.findall(row) for row in picture["rows"]]
     assert len(pictured) == PAGE_ROWS, pictured
     assert all(len(ids) == 1 for ids in pictured), pictured

@@ -1,6 +1,6 @@
 """Today's first paint (issue 16): the page sends the browser one Layout and one style model
 per distinct value, not one per widget, and a widget the page shows and hides keeps its own;
-and the page's picture (ui.common.page_preview), drawn from the page's HTML before the widgets
+and the page's picture (ui.common.page_picture), drawn from the page's HTML before the widgets
 are ready, shows the worklist's page as the live table shows it, its cells as text."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 from conftest import SAMPLE_TRACKER
 from patoolkit.ui import TodayDashboard, TrackerSession
-from patoolkit.ui.common import FRESH_FOR, PREVIEW_MIME, share_layouts
+from patoolkit.ui.common import FRESH_FOR, PICTURE_MIME, share_layouts
 
 
 def reachable(root: widgets.Widget) -> list[widgets.Widget]:
@@ -84,7 +84,7 @@ def test_share_layouts_closes_only_models_no_widget_uses() -> None:
     assert kept.comm is None  # replaced in both buttons, and closed
 
 
-# --- the picture drawn before the widgets (ui.common.page_preview) ----------------------------
+# --- the picture drawn before the widgets (ui.common.page_picture) ----------------------------
 
 PICTURE_ROW = re.compile(r'<div class="pa-picture-row( [^"]*)?">(.*?)</div></div>', re.S)
 
@@ -116,7 +116,7 @@ def today_at(tmp_path: Path, **cells: str) -> TodayDashboard:
 
 def test_todays_picture_is_the_first_page_of_its_worklist_in_order(tmp_path: Path) -> None:
     today = today_at(tmp_path)
-    picture = today.preview()
+    picture = today.picture()
     rows = picture_rows(picture)
     shown = today.table.frame.iloc[:today.table.page_size]
     assert len(rows) == len(shown) == 15
@@ -138,7 +138,7 @@ def test_todays_picture_is_the_first_page_of_its_worklist_in_order(tmp_path: Pat
     assert 'data-live=".pa-today .pa-row' in picture
     # a later page of the table is what its picture shows
     today.table.show_page(1)
-    assert [row[request_column] for row in picture_rows(today.preview())] == \
+    assert [row[request_column] for row in picture_rows(today.picture())] == \
         today.table.visible_request_ids
 
 
@@ -146,7 +146,7 @@ def test_the_picture_of_a_now_page_may_go_stale(tmp_path: Path) -> None:
     copy = tmp_path / "pa_tracker.xlsx"
     shutil.copy2(SAMPLE_TRACKER, copy)
     today = TodayDashboard(TrackerSession(copy, user="tester"))
-    picture = today.preview()
+    picture = today.picture()
     assert 'data-fixed="0"' in picture
     built = int(re.search(r'data-built="(\d+)"', picture).group(1)) / 1000
     assert abs(built - dt.datetime.now().timestamp()) < 120
@@ -156,7 +156,7 @@ def test_the_picture_of_a_now_page_may_go_stale(tmp_path: Path) -> None:
 def test_the_picture_carries_hostile_cells_as_text(tmp_path: Path) -> None:
     hostile = '<img src=x onerror="alert(1)"> class="pa-row" </div><script>alert(2)</script>'
     today = today_at(tmp_path, Owner=hostile)
-    picture = today.preview()
+    picture = today.picture()
     assert "<img" not in picture  # the cell's tags are text
     assert "<script" not in picture
     assert 'class="pa-row"' not in picture
@@ -181,8 +181,8 @@ def test_today_app_puts_the_picture_out_beside_the_page_in_a_kernel_only(
     try:
         with capture_output() as captured:
             page = today_app(str(copy), as_of="2026-12-01 09:00")
-        pictures = [output.data[PREVIEW_MIME] for output in captured.outputs
-                    if PREVIEW_MIME in output.data]
+        pictures = [output.data[PICTURE_MIME] for output in captured.outputs
+                    if PICTURE_MIME in output.data]
         assert len(pictures) == 1
         assert "pa-today" in page._dom_classes
         assert picture_rows(pictures[0])
@@ -190,6 +190,24 @@ def test_today_app_puts_the_picture_out_beside_the_page_in_a_kernel_only(
         monkeypatch.setenv("QUERY_STRING", "q=P000001")
         with capture_output() as captured:
             today_app(str(copy), as_of="2026-12-01 09:00")
-        assert not [output for output in captured.outputs if PREVIEW_MIME in output.data]
+        assert not [output for output in captured.outputs if PICTURE_MIME in output.data]
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_the_denials_picture_is_the_first_page_of_its_board(tmp_path: Path) -> None:
+    from patoolkit.ui import DenialsDashboard
+
+    copy = tmp_path / "pa_tracker.xlsx"
+    shutil.copy2(SAMPLE_TRACKER, copy)
+    denials = DenialsDashboard(TrackerSession(copy, user="tester"), as_of="2026-12-01 09:00")
+    picture = denials.picture()
+    request_column = [column for column, _, _ in denials.table.columns].index("request_id")
+    rows = picture_rows(picture)
+    assert rows
+    assert [row[request_column] for row in rows] == denials.table.visible_request_ids
+    assert "Denials and appeals" in picture
+    assert 'data-live=".pa-denials .pa-row' in picture
+    classes = {name for attribute in re.findall(r'class="([^"]*)"', picture)
+               for name in attribute.split()}
+    assert all(name.startswith("pa-picture") for name in classes), classes

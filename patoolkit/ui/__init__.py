@@ -26,7 +26,7 @@ from .common import (
     broken_page,
     query_value,
     resolve_tracker_path,
-    show_preview,
+    show_picture,
     unusable_page,
 )
 from .denials import DenialsDashboard, LetterForm
@@ -119,7 +119,7 @@ def today_app(tracker_path: str | None = None, as_of: str | None = None,
         if query:
             dashboard.search.search(query)
         else:  # a search's page opens on its results, not on the worklist's picture
-            show_preview(dashboard.preview())
+            show_picture(dashboard.picture())
         return dashboard.widget
 
     return _page(tracker_path, build)
@@ -137,7 +137,11 @@ def setup_app(tracker_path: str | None = None) -> widgets.Widget:
 
 
 def denials_app(tracker_path: str | None = None, as_of: str | None = None) -> widgets.Widget:
-    return _page(tracker_path, lambda session: DenialsDashboard(session, as_of=as_of).widget)
+    def build(session: TrackerSession) -> widgets.Widget:
+        dashboard = DenialsDashboard(session, as_of=as_of)
+        show_picture(dashboard.picture())
+        return dashboard.widget
+    return _page(tracker_path, build)
 
 
 def scorecard_app(tracker_path: str | None = None, date_from: str | None = None,

@@ -714,8 +714,8 @@ class PageShown:
 # takes it away once the live page has drawn its rows, or at once when it is stale (built on
 # another day or more than FRESH_FOR ago, as a pre-heated page may be) or the address asks
 # for a search. JupyterLab has no renderer for it and shows nothing.
-PREVIEW_MIME = "application/vnd.patoolkit.preview+html"
-PREVIEW_STYLE = """<style>
+PICTURE_MIME = "application/vnd.patoolkit.picture+html"
+PICTURE_STYLE = """<style>
 .pa-picture { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
   color: var(--jp-ui-font-color1, #000); }
 .pa-picture-on { position: fixed; inset: 0; z-index: 1000; overflow: hidden;
@@ -743,7 +743,7 @@ PREVIEW_STYLE = """<style>
 </style>"""
 
 
-def page_preview(body: str, built: pd.Timestamp, fixed: bool, live: str) -> str:
+def page_picture(body: str, built: pd.Timestamp, fixed: bool, live: str) -> str:
     """A dashboard's HTML (escaped by its makers) as its picture: every pa-* class renamed
     pa-picture-*, so nothing that finds the live page (its stylesheet, a browser test) finds
     the picture; `built` (the page's "now") and `fixed` (a page looking back, never stale)
@@ -758,17 +758,23 @@ def page_preview(body: str, built: pd.Timestamp, fixed: bool, live: str) -> str:
     body = re.sub(r'class="([^"]*)"', renamed, body)
     return (f'<div class="pa-picture" data-built="{built_ms}" data-fixed="{int(fixed)}" '
             f'data-fresh-ms="{int(FRESH_FOR.total_seconds() * 1000)}" '
-            f'data-live="{html.escape(live)}">{PREVIEW_STYLE}'
+            f'data-live="{html.escape(live)}">{PICTURE_STYLE}'
             f"{body}</div>")
 
 
-def show_preview(picture: str) -> None:
-    """Put a dashboard's picture (page_preview) out beside it, in a notebook's kernel only."""
+def picture_bar(height: int, width: int | None = None, text: str = "") -> str:
+    """A grey bar standing in a picture for controls the live page draws there."""
+    size = f"height:{height}px" + (f";width:{width}px" if width else "")
+    return f'<div class="pa-skeleton" style="{size}">{html.escape(text)}</div>'
+
+
+def show_picture(picture: str) -> None:
+    """Put a dashboard's picture (page_picture) out beside it, in a notebook's kernel only."""
     from IPython import get_ipython
     from IPython.display import display
 
     if get_ipython() is not None:
-        display({PREVIEW_MIME: picture}, raw=True)
+        display({PICTURE_MIME: picture}, raw=True)
 
 
 def query_value(query: str, name: str) -> str | None:

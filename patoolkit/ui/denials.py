@@ -45,6 +45,8 @@ from .common import (
     fmt,
     observe,
     on_click,
+    page_picture,
+    picture_bar,
     plural,
     problems_table,
     set_message,
@@ -388,6 +390,17 @@ class DenialsDashboard:
         if pd.notna(days) and days < 2:
             return ["pa-today"]
         return []
+
+    def picture(self) -> str:
+        """Denials as a picture (common.page_picture) laid out as the live page: the
+        heading, grey bars where the controls will be and the board's first page."""
+        return page_picture(
+            self.header.value + picture_bar(30, 980, "Opening the denials…")
+            + picture_bar(26, 560) + (picture_bar(36) if self.problems.value else "")
+            + picture_bar(26, 560) + '<div class="pa-panel">' + picture_bar(28, 940)
+            + picture_bar(28, 660) + picture_bar(28, 660) + picture_bar(28, 860)
+            + f"{self.table.picture_html()}</div>", self.built_at, self.fixed_now is not None,
+            live=".pa-denials .pa-row, .pa-denials .pa-empty, .pa-unusable")
 
     def shown(self, query: str = "") -> None:
         """The page is on a screen (PageShown): a tracker saved since the page was built

@@ -216,9 +216,9 @@ class RowTable:
         self.next.disabled = self.page >= self.pages - 1
         self._draw_selection()
 
-    def preview_html(self) -> str:
+    def picture_html(self) -> str:
         """The page shown now as static HTML, the rows' Open a label: what a browser can draw
-        before the widgets are ready (common.page_preview, which renames its classes)."""
+        before the widgets are ready (common.page_picture, which renames its classes)."""
         start = self.page * self.page_size
         shown = self.frame.iloc[start:start + self.page_size]
         lead = f'<span class="pa-lead" style="width:{100 if self.selectable else 72}px">'

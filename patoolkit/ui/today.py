@@ -27,7 +27,8 @@ from .common import (
     observe,
     on_click,
     own_layout,
-    page_preview,
+    page_picture,
+    picture_bar,
     problems_table,
     query_value,
     set_message,
@@ -148,21 +149,19 @@ class TodayDashboard:
         self.rebuild()
         share_layouts(self.widget)
 
-    def preview(self) -> str:
-        """Today as a picture (common.page_preview) laid out as the live page: the heading,
+    def picture(self) -> str:
+        """Today as a picture (common.page_picture) laid out as the live page: the heading,
         grey bars where the controls will be, the counts and the worklist's first page."""
-        def bar(height: int, width: int | None = None, text: str = "") -> str:
-            size = f"height:{height}px" + (f";width:{width}px" if width else "")
-            return f'<div class="pa-skeleton" style="{size}">{html.escape(text)}</div>'
-
         counts = "".join(f'<span class="pa-count">{html.escape(button.description)}</span>'
                          for button in self.count_buttons.values())
-        return page_preview(
-            self.header.value + bar(30, 980, "Opening the worklist…") + bar(26, 560)
-            + (bar(36) if self.problems.layout.display != "none" else "") + bar(26, 430)
-            + f'<div class="pa-panel"><div class="pa-counts">{counts}</div>'
-            + bar(28, 1240) + bar(28, 1240) + bar(28, 660) + bar(28, 660) + bar(28, 860)
-            + f"{self.table.preview_html()}</div>", self.as_of, self.fixed_now is not None,
+        return page_picture(
+            self.header.value + picture_bar(30, 980, "Opening the worklist…")
+            + picture_bar(26, 560)
+            + (picture_bar(36) if self.problems.layout.display != "none" else "")
+            + picture_bar(26, 430) + f'<div class="pa-panel"><div class="pa-counts">{counts}</div>'
+            + picture_bar(28, 1240) + picture_bar(28, 1240) + picture_bar(28, 660)
+            + picture_bar(28, 660) + picture_bar(28, 860) + f"{self.table.picture_html()}</div>",
+            self.as_of, self.fixed_now is not None,
             live=".pa-today .pa-row, .pa-today .pa-empty, .pa-unusable")
 
     @property
