@@ -721,9 +721,8 @@ PICTURE_STYLE = """<style>
 .pa-picture-on { position: fixed; inset: 0; z-index: 1000; overflow: hidden;
   padding: 26px 17px; background: var(--jp-layout-color0, #fff); }
 .pa-picture-title { font-size: 20px; font-weight: 600; margin: 4px 0; }
-.pa-picture-sub { color: #555; }
+.pa-picture-sub { color: #555; margin: 4px 0; }
 .pa-picture-overdue-text { color: #9c0006; font-weight: 600; }
-.pa-picture-sub { margin: 4px 0; }
 .pa-picture-skeleton { margin: 4px 0; max-width: 100%; background: #f1f1f1; color: #555;
   padding-left: 8px; display: flex; align-items: center; }
 .pa-picture-panel { padding: 12px 16px; }
