@@ -74,7 +74,7 @@ from .rules import (
     enrollment_for,
     requirements_for,
 )
-from .schema import LISTS, REQUESTS, is_blank
+from .schema import LISTS, REQUESTS, is_blank, text_or_none
 
 if TYPE_CHECKING:
     from .tracker.read import Tracker
@@ -406,10 +406,6 @@ def _typed_request(values: Mapping[str, object],
     return typed
 
 
-def _text_or_none(value: object) -> str | None:
-    return None if is_blank(value) else str(value)
-
-
 def _provider_name(providers: pd.DataFrame, npi: str | None) -> str | None:
     """The Providers sheet's name for an NPI (its last row that names one)."""
     if npi is None:
@@ -421,7 +417,7 @@ def _provider_name(providers: pd.DataFrame, npi: str | None) -> str | None:
 
 def _similar(requests: pd.DataFrame, values: Mapping[str, object]) -> tuple[SimilarRequest, ...]:
     found = similar_requests(requests, values)
-    return tuple(SimilarRequest(int(row), _text_or_none(request_id), _text_or_none(status),
+    return tuple(SimilarRequest(int(row), text_or_none(request_id), text_or_none(status),
                                 None if is_blank(service) else pd.Timestamp(service))
                  for row, request_id, status, service in zip(
                      found.index, found["request_id"], found["status"],
@@ -463,11 +459,11 @@ def check_new_request(tracker: Tracker, values: Mapping[str, object],
     payers = frames["Payers"]
     typed = _typed_request(given, tracker.lists)
     sheet_payer = payer_on_sheet(payers, given.get("payer"))
-    payer = sheet_payer or _text_or_none(given.get("payer"))
-    plan_type = _text_or_none(typed["plan_type"].iloc[0])
+    payer = sheet_payer or text_or_none(given.get("payer"))
+    plan_type = text_or_none(typed["plan_type"].iloc[0])
     service = typed["scheduled_service_date"].iloc[0]
     service = None if is_blank(service) else pd.Timestamp(service)
-    npi = _text_or_none(typed["ordering_npi"].iloc[0])
+    npi = text_or_none(typed["ordering_npi"].iloc[0])
     when = pd.Timestamp.combine(today, dt.time(23, 59, 59))
     # checked as it will be saved: the sheet's spelling of the payer, submitted today, and
     # nothing after submission (a request's own row fed back keeps only what intake asks)
@@ -493,8 +489,8 @@ def check_new_request(tracker: Tracker, values: Mapping[str, object],
     if found.answer == "Unknown":
         blockers.append(UNKNOWN_PA)
 
-    problems = tuple(code_findings(npi, _text_or_none(typed["codes"].iloc[0]),
-                                   _text_or_none(typed["icd10"].iloc[0])))
+    problems = tuple(code_findings(npi, text_or_none(typed["codes"].iloc[0]),
+                                   text_or_none(typed["icd10"].iloc[0])))
     lines += [CheckLine(ERROR, "codes", problem) for problem in problems]
     blockers += problems
 
@@ -511,7 +507,7 @@ def check_new_request(tracker: Tracker, values: Mapping[str, object],
 
     have = {str(item) for item in documents}
     table = documentation_checklist(frames["Criteria"],
-                                    _text_or_none(typed["service_category"].iloc[0]),
+                                    text_or_none(typed["service_category"].iloc[0]),
                                     payer, have)
     checklist = tuple(ChecklistItem(str(item), bool(required), str(source), bool(ticked))
                       for item, required, source, ticked in zip(
@@ -531,7 +527,7 @@ def check_new_request(tracker: Tracker, values: Mapping[str, object],
         due = compute_deadlines(request, payers, tracker.settings, tracker.calendar(when),
                                 as_of=when, drug_categories=tracker.lists.get(
                                     "drug_category", LISTS["drug_category"])).iloc[0]
-        basis = _text_or_none(due["basis_decision_due"]) or ""
+        basis = text_or_none(due["basis_decision_due"]) or ""
         if is_blank(due["decision_due"]):
             lines.append(CheckLine(WARN, "decision_due", f"Decision due: {basis}"))
         else:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .codes import icd10_problem, npi_problem, procedure_code_problem, split_codes
-from .schema import is_blank
+from .schema import is_blank, text_or_none
 
 ANSWER_RANK = {"Yes": 3, "Unknown": 2, "Conditional": 1, "No": 0}  # the request takes the worst
 RULE_COLUMNS = ["payer", "plan_type", "code", "service_category", "pa_required", "condition",
@@ -169,14 +169,10 @@ class Requirement:
         return cls(
             answer=str(row["pa_answer"]), reason=str(row["pa_reason"]),
             rule_rows=[int(part) for part in str(row["pa_rule_rows"]).split(", ") if part],
-            condition=_text_or_none(row["condition"]),
+            condition=text_or_none(row["condition"]),
             visit_threshold=None if is_blank(row["visit_threshold"])
             else int(row["visit_threshold"]),
-            benefit_manager=_text_or_none(row["benefit_manager"]))
-
-
-def _text_or_none(value: object) -> str | None:
-    return None if is_blank(value) else str(value)
+            benefit_manager=text_or_none(row["benefit_manager"]))
 
 
 def requirement(rules: pd.DataFrame, payer: str, plan_type: str | None, codes: str,

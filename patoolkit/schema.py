@@ -115,6 +115,11 @@ def is_blank(value: object) -> bool:
     return isinstance(value, Sized) and len(value) == 0
 
 
+def text_or_none(value: object) -> str | None:
+    """A value as text, None when it is blank (is_blank)."""
+    return None if is_blank(value) else str(value)
+
+
 def is_missing(value: object) -> bool:
     """Whether a cell holds nothing at all: None, NaN, NaT or pd.NA. Text is never missing,
     not even "" (is_blank says whether a value gives nothing), nor is a list or an array."""

@@ -73,13 +73,13 @@ SHEET_DROPDOWNS = {
 FROZEN_THROUGH = "patient_name"
 
 
-def dynamic_range(sheet: str, position: int) -> str:
-    """A column's values from row 2 down to its last filled row: what a dropdown offers grows
-    as rows are typed under the heading."""
+def dynamic_range(sheet: str, position: int, last_row: int = LAST_EXCEL_ROW) -> str:
+    """A column's values from row 2 down to its last filled row (counted up to last_row): what
+    a dropdown offers grows as values are typed under the heading."""
     letter = column_letter(position)
     quoted = f"'{sheet}'" if " " in sheet else sheet
     return (f"=OFFSET({quoted}!${letter}$2,0,0,"
-            f"MAX(1,COUNTA({quoted}!${letter}$2:${letter}${LAST_EXCEL_ROW})),1)")
+            f"MAX(1,COUNTA({quoted}!${letter}$2:${letter}${last_row})),1)")
 
 
 def _excel_serial(values: pd.Series) -> np.ndarray:
@@ -215,14 +215,10 @@ class _Writer:
                 sheet.write_string(row, position, value)
         sheet.freeze_panes(1, 0)
         for position, name in enumerate([*LIST_TITLES, "owner"]):
-            letter = column_letter(position)
-            # A dynamic range: values a consultant types under the heading join the dropdown.
-            self.book.define_name(
-                list_range_name(name),
-                f"=OFFSET({LISTS_SHEET}!${letter}$2,0,0,"
-                f"MAX(1,COUNTA({LISTS_SHEET}!${letter}$2:${letter}${SPARE_LIST_ROWS + 100})),1)",
-            )
-        for _, (source, column, name, _) in SHEET_DROPDOWNS.items():
+            # values a consultant types under the heading join the dropdown
+            self.book.define_name(list_range_name(name), dynamic_range(
+                LISTS_SHEET, position, SPARE_LIST_ROWS + 100))
+        for source, column, name, _ in SHEET_DROPDOWNS.values():
             if source != LISTS_SHEET:
                 spec = next(spec for spec in SHEETS if spec.name == source)
                 self.book.define_name(name, dynamic_range(source,

@@ -125,10 +125,10 @@ class RowTable:
             self._resort()
 
     def _resort(self, page: int = 0) -> None:
-        for column, button in self.headings.items():  # the sorted column shows its way
-            arrow = (" ▼" if self.descending.value else " ▲") if column == self.sort.value else ""
-            heading = next(heading for name, heading, _ in self.columns if name == column)
-            button.description = heading + arrow
+        arrow = " ▼" if self.descending.value else " ▲"
+        for column, heading, _ in self.columns:  # the sorted column shows its way
+            self.headings[column].description = heading + (
+                arrow if column == self.sort.value else "")
         key = self.sort_keys.get(self.sort.value, self.sort.value)
         if not self.frame.empty and key in self.frame.columns:
             self.frame = self.frame.sort_values(key, ascending=not
@@ -145,6 +145,14 @@ class RowTable:
             f'<span style="width:{width}px" title="{html.escape(text)}">{html.escape(text)}</span>'
             for text, (_, _, width) in zip(values, self.columns, strict=True))
         return f'<div class="pa-cells">{spans}</div>'
+
+    def _row_cells(self, row: pd.Series) -> str:
+        return self._cells([fmt(row.get(column)) for column, _, _ in self.columns])
+
+    def _page_rows(self) -> pd.DataFrame:
+        """The rows of the page shown now."""
+        start = self.page * self.page_size
+        return self.frame.iloc[start:start + self.page_size]
 
     def _line(self, position: int) -> RowLine:
         """The widgets of the position-th row of a page, made once and reused: a new page, a
@@ -191,13 +199,12 @@ class RowTable:
     def show_page(self, page: int) -> None:
         self.page = min(max(page, 0), self.pages - 1)
         start = self.page * self.page_size
-        shown = self.frame.iloc[start:start + self.page_size]
+        shown = self._page_rows()
         self._drawing = True
         try:
             for position, (_, row) in enumerate(shown.iterrows()):
                 line = self._line(position)
-                line.cells.value = self._cells([fmt(row.get(column))
-                                                for column, _, _ in self.columns])
+                line.cells.value = self._row_cells(row)
                 line.button.tooltip = f"Open {row.get('request_id', '')}"
                 line.box._dom_classes = ("pa-row", *self.row_classes(row))
                 if line.choose is not None:
@@ -219,16 +226,13 @@ class RowTable:
     def picture_html(self) -> str:
         """The page shown now as static HTML, the rows' Open a label: what a browser can draw
         before the widgets are ready (common.page_picture, which renames its classes)."""
-        start = self.page * self.page_size
-        shown = self.frame.iloc[start:start + self.page_size]
         lead = f'<span class="pa-lead" style="width:{100 if self.selectable else 72}px">'
         lines = [f'<div class="pa-row pa-head">{lead}</span>'
                  f'{self._cells([heading for _, heading, _ in self.columns])}</div>']
-        for _, row in shown.iterrows():
+        for _, row in self._page_rows().iterrows():
             classes = html.escape(" ".join(["pa-row", *self.row_classes(row)]))
             lines.append(f'<div class="{classes}">{lead}<span class="pa-open">Open</span></span>'
-                         f'{self._cells([fmt(row.get(column)) for column, _, _ in self.columns])}'
-                         "</div>")
+                         f"{self._row_cells(row)}</div>")
         return "".join(lines)
 
     @property
@@ -269,6 +273,4 @@ class RowTable:
 
     @property
     def visible_request_ids(self) -> list[str]:
-        start = self.page * self.page_size
-        return [str(value) for value in
-                self.frame.iloc[start:start + self.page_size].get("request_id", [])]
+        return [str(value) for value in self._page_rows().get("request_id", [])]
